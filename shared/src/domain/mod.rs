@@ -1,0 +1,20 @@
+//! The resources of DESIGN §3 and their validation rules. Pure: no I/O, no AWS types.
+
+mod account;
+mod activation;
+mod connection;
+mod consumer;
+mod flow;
+mod integration;
+mod validate;
+
+pub use account::{Account, AccountPatch, ApiKey};
+pub use activation::{ACTIVATION_TTL_SECONDS, Activation, NewActivation};
+pub use connection::{Connection, ConnectionStatus, REFRESH_MARGIN_SECONDS, RefreshState};
+pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
+pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
+pub use integration::{
+    ApiDefinition, AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, HttpVerb,
+    Integration, IntegrationStatus, Logo, OAuthClient, ParameterSpec, TokenPlacement,
+};
+pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};

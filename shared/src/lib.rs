@@ -1,0 +1,16 @@
+//! Latchkey's common crate: the domain (accounts, integrations, consumers, activations,
+//! connection flows, connections), the stores that persist it (DynamoDB and embedded
+//! SQLite behind one [`store::Table`] trait), and the credential [`vault::Vault`].
+//!
+//! Domain code never sees `aws_sdk_*` types: only `store::dynamo` and the vault's
+//! Secrets Manager backend do.
+
+pub mod clock;
+pub mod domain;
+pub mod secret;
+pub mod store;
+pub mod token;
+pub mod vault;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use secret::Secret;

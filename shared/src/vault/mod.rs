@@ -1,0 +1,173 @@
+//! The credential vault (DESIGN §6). Two real modes, chosen by configuration:
+//!
+//! - `secretsmanager`: one Secrets Manager secret per owner (connection, integration app,
+//!   account), named `{prefix}/{account}/{owner}`;
+//! - `sealed`: AES-256-GCM ciphertext kept inside the owner's item, with the account and
+//!   owner ids as associated data, under a data key held in Secrets Manager (or, locally,
+//!   a key file created on first run with mode 0600).
+//!
+//! A vault opens references of either mode it holds the means for, so a deployment can
+//! switch modes without losing existing credentials.
+
+mod credentials;
+mod sealed;
+mod secrets_manager;
+
+use serde::{Deserialize, Serialize};
+
+pub use credentials::Credentials;
+pub use sealed::SealingKey;
+pub use secrets_manager::SecretsManager;
+
+/// Whose secret this is. Both modes bind a stored secret to its scope: a secret stored
+/// for one connection cannot be opened as another's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretScope {
+    pub account_id: String,
+    /// The connection, integration or account the secret belongs to.
+    pub owner_id: String,
+}
+
+impl SecretScope {
+    pub fn new(account_id: impl Into<String>, owner_id: impl Into<String>) -> Self {
+        Self {
+            account_id: account_id.into(),
+            owner_id: owner_id.into(),
+        }
+    }
+}
+
+/// Where a secret is, as kept in the owner's item. Holds no plaintext.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum SecretRef {
+    SecretsManager { name: String },
+    Sealed { blob: String },
+}
+
+impl std::fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::SecretsManager { name } => write!(f, "SecretsManager({name})"),
+            SecretRef::Sealed { .. } => f.write_str("Sealed(..)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VaultMode {
+    SecretsManager,
+    Sealed,
+}
+
+impl std::str::FromStr for VaultMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "secretsmanager" => Ok(Self::SecretsManager),
+            "sealed" => Ok(Self::Sealed),
+            other => Err(format!(
+                "unknown vault mode {other:?}: use secretsmanager or sealed"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Wrong key, tampered blob, or a reference used under another scope.
+    #[error("the secret cannot be opened under this scope")]
+    Unopenable,
+    #[error("the secret no longer exists")]
+    Missing,
+    #[error("this vault is not configured for {0:?} secrets")]
+    NotConfigured(VaultMode),
+    #[error("vault backend error: {0}")]
+    Backend(String),
+}
+
+pub struct Vault {
+    mode: VaultMode,
+    sealing: Option<SealingKey>,
+    manager: Option<SecretsManager>,
+}
+
+impl Vault {
+    /// `sealed` mode with the given data key.
+    pub fn sealed(key: SealingKey) -> Self {
+        Self {
+            mode: VaultMode::Sealed,
+            sealing: Some(key),
+            manager: None,
+        }
+    }
+
+    /// `secretsmanager` mode; a sealing key, when given, still opens older sealed secrets.
+    pub fn secrets_manager(manager: SecretsManager, sealing: Option<SealingKey>) -> Self {
+        Self {
+            mode: VaultMode::SecretsManager,
+            sealing,
+            manager: Some(manager),
+        }
+    }
+
+    pub fn mode(&self) -> VaultMode {
+        self.mode
+    }
+
+    /// Stores (or replaces) the scope's secret. Idempotent for equal content.
+    pub async fn put(
+        &self,
+        scope: &SecretScope,
+        credentials: &Credentials,
+    ) -> Result<SecretRef, VaultError> {
+        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
+        match self.mode {
+            VaultMode::Sealed => Ok(SecretRef::Sealed {
+                blob: self.sealing()?.seal(scope, &plaintext),
+            }),
+            VaultMode::SecretsManager => {
+                let name = self.manager()?.put(scope, &plaintext).await?;
+                Ok(SecretRef::SecretsManager { name })
+            }
+        }
+    }
+
+    pub async fn get(
+        &self,
+        scope: &SecretScope,
+        reference: &SecretRef,
+    ) -> Result<Credentials, VaultError> {
+        let plaintext = match reference {
+            SecretRef::Sealed { blob } => self.sealing()?.open(scope, blob)?,
+            SecretRef::SecretsManager { name } => self.manager()?.get(scope, name).await?,
+        };
+        serde_json::from_slice(&plaintext).map_err(|_| VaultError::Unopenable)
+    }
+
+    /// Deletes the secret. Sealed secrets live in their owner's item and go with it.
+    pub async fn delete(
+        &self,
+        scope: &SecretScope,
+        reference: &SecretRef,
+    ) -> Result<(), VaultError> {
+        match reference {
+            SecretRef::Sealed { .. } => Ok(()),
+            SecretRef::SecretsManager { name } => self.manager()?.delete(scope, name).await,
+        }
+    }
+
+    fn sealing(&self) -> Result<&SealingKey, VaultError> {
+        self.sealing
+            .as_ref()
+            .ok_or(VaultError::NotConfigured(VaultMode::Sealed))
+    }
+
+    fn manager(&self) -> Result<&SecretsManager, VaultError> {
+        self.manager
+            .as_ref()
+            .ok_or(VaultError::NotConfigured(VaultMode::SecretsManager))
+    }
+}
