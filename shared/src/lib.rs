@@ -5,10 +5,18 @@
 //! Domain code never sees `aws_sdk_*` types: only `store::dynamo` and the vault's
 //! Secrets Manager backend do.
 
+pub mod accounts;
+pub mod app;
+pub mod catalog;
 pub mod clock;
 pub mod domain;
+pub mod http;
+pub mod lambda;
 pub mod secret;
 pub mod store;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub mod vault;
 

@@ -1,8 +1,6 @@
 //! One conformance suite, run against both stores: the embedded SQLite store and DynamoDB
 //! (through moto). Every case is generated twice, as `sqlite::<case>` and `dynamodb::<case>`.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -13,9 +11,9 @@ use latchkey_shared::domain::{
 use latchkey_shared::store::{
     Condition, Cursor, Key, Query, Record, SCHEDULE_SHARDS, Store, StoreError, Table, WriteOp,
 };
+use latchkey_shared::testing::{self as support, T0};
 use latchkey_shared::token::{new_id, new_token, token_hash};
 use serde_json::json;
-use support::T0;
 
 fn consumer(account: &str, name: &str, reference: Option<&str>) -> Consumer {
     Consumer {

@@ -1,9 +1,8 @@
 //! The credential vault in both modes: `sealed` (AES-256-GCM, key file or a key held in
 //! Secrets Manager) and `secretsmanager` (one secret per owner, through moto).
 
-mod support;
-
 use latchkey_shared::Secret;
+use latchkey_shared::testing as support;
 use latchkey_shared::token::new_id;
 use latchkey_shared::vault::{
     Credentials, SealingKey, SecretRef, SecretScope, SecretsManager, Vault, VaultError, VaultMode,

@@ -5,7 +5,7 @@ use super::{validate_origin, validate_public_url};
 use crate::vault::SecretRef;
 
 /// A vendor's workspace (one per environment). Its secrets live in the vault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Account {
     pub id: String,
     pub name: String,
@@ -19,8 +19,10 @@ pub struct Account {
     pub append_result_params: bool,
     pub webhook_url: Option<String>,
     /// HMAC-SHA256 key for webhook signatures.
+    #[schemars(skip)]
     pub webhook_secret: Option<SecretRef>,
     /// HS256 key for workspace JWTs that start a connection popup.
+    #[schemars(skip)]
     pub jwt_secret: Option<SecretRef>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -89,7 +91,7 @@ impl Account {
 }
 
 /// `PATCH /v1/account`: absent fields stay, `null` clears.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatch {
     pub name: Option<String>,

@@ -7,7 +7,7 @@ use crate::vault::SecretRef;
 /// Access tokens are refreshed when they have less than this left.
 pub const REFRESH_MARGIN_SECONDS: i64 = 30 * 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
     Active,
@@ -17,7 +17,7 @@ pub enum ConnectionStatus {
 }
 
 /// Refresh bookkeeping, kept on the connection.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RefreshState {
     pub last_success_at: Option<i64>,
     pub last_failure_at: Option<i64>,
@@ -30,9 +30,10 @@ pub struct RefreshState {
 }
 
 /// A consumer's live link to an integration. Secrets are only referenced, never held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Connection {
     pub id: String,
+    #[schemars(skip)]
     pub account_id: String,
     pub consumer_id: String,
     pub integration_id: String,
@@ -50,6 +51,7 @@ pub struct Connection {
     pub refreshable: bool,
     #[serde(default)]
     pub refresh: RefreshState,
+    #[schemars(skip)]
     pub credentials: Option<SecretRef>,
     pub created_at: i64,
     pub updated_at: i64,

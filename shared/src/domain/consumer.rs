@@ -4,9 +4,10 @@ use super::validate::{Checked, FieldError, email, optional_text, present, requir
 use super::validate_public_url;
 
 /// One of the vendor's end-customers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Consumer {
     pub id: String,
+    #[schemars(skip)]
     pub account_id: String,
     pub name: String,
     pub redirect_url: Option<String>,
@@ -18,7 +19,7 @@ pub struct Consumer {
 }
 
 /// `POST /v1/consumers`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConsumer {
     #[serde(default)]
@@ -86,7 +87,7 @@ impl Consumer {
 }
 
 /// `PATCH /v1/consumers/{id}`: absent fields stay, `null` clears.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerPatch {
     pub name: Option<String>,

@@ -8,14 +8,28 @@ use super::validate::{
     Checked, FieldError, alphanumeric_key, identifier, optional_text, placeholders, required_text,
 };
 use super::validate_public_url;
+use crate::Secret;
 use crate::vault::SecretRef;
+
+/// In responses the logo is served at its own URL (`logo_url`), not inline.
+fn logo_behind_url(schema: &mut schemars::Schema) {
+    if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        properties.remove("logo");
+        properties.insert(
+            "logo_url".into(),
+            serde_json::json!({"type": ["string", "null"]}),
+        );
+    }
+}
 
 /// A connector: how to authenticate a consumer against one third-party API, and how to
 /// call it afterwards. Any string in `auth_options` and `api` may hold `{parameterName}`
 /// placeholders filled from the connection's parameters (`https://{subdomain}.zendesk.com`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = logo_behind_url)]
 pub struct Integration {
     pub id: String,
+    #[schemars(skip)]
     pub account_id: String,
     /// Unique per account, letters and digits only.
     pub key: String,
@@ -33,21 +47,21 @@ pub struct Integration {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationStatus {
     Active,
     Inactive,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Logo {
     pub content_type: String,
     pub data_base64: String,
 }
 
 /// A connection parameter the consumer or the vendor supplies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParameterSpec {
     pub name: String,
     pub label: String,
@@ -70,7 +84,9 @@ impl ParameterSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpVerb {
     Get,
@@ -79,7 +95,9 @@ pub enum HttpVerb {
 }
 
 /// How the OAuth client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// HTTP Basic (`client_secret_basic`).
@@ -89,7 +107,7 @@ pub enum ClientAuth {
     Body,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaptureSource {
     TokenResponse,
@@ -98,21 +116,34 @@ pub enum CaptureSource {
 
 /// A value copied into the connection's parameters during the flow (Salesforce
 /// `instance_url` from the token response, QuickBooks `realmId` from the callback).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Capture {
     pub parameter: String,
     pub source: CaptureSource,
     pub field: String,
+    /// A regular expression whose first group is the value to keep (e.g. the
+    /// subdomain out of Salesforce's `instance_url`); absent: the whole value.
+    #[serde(default)]
+    pub pattern: Option<String>,
 }
 
-/// The account's OAuth app for an integration; the secret lives in the vault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The account's OAuth app for an integration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OAuthClient {
     pub client_id: String,
-    pub client_secret: Option<SecretRef>,
+    pub client_secret: Option<ClientSecret>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An OAuth client secret: plain only on its way in from the API, a vault reference
+/// everywhere else. Never rendered in a response (see `mask_client_secrets`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ClientSecret {
+    Stored(SecretRef),
+    Plain(Secret),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthOption {
     /// Unique within the integration, letters and digits only.
     pub key: String,
@@ -133,7 +164,7 @@ fn access_token() -> String {
     "access_token".into()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AuthMethod {
     /// OAuth 2.0 authorization code (with PKCE S256 unless `pkce` is false).
@@ -200,6 +231,30 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    pub fn client(&self) -> Option<&OAuthClient> {
+        match self {
+            AuthMethod::Oauth2 { client, .. }
+            | AuthMethod::Oauth2ClientCredentials { client, .. }
+            | AuthMethod::Oauth1 { client, .. } => client.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn client_mut(&mut self) -> Option<&mut Option<OAuthClient>> {
+        match self {
+            AuthMethod::Oauth2 { client, .. }
+            | AuthMethod::Oauth2ClientCredentials { client, .. }
+            | AuthMethod::Oauth1 { client, .. } => Some(client),
+            _ => None,
+        }
+    }
+
+    /// Whether the method needs the account's OAuth app (client credentials may instead
+    /// use the consumer's own client, entered in the popup).
+    pub fn needs_app(&self) -> bool {
+        matches!(self, AuthMethod::Oauth2 { .. } | AuthMethod::Oauth1 { .. })
+    }
+
     /// The URL-valued fields of this method, named as in the JSON.
     fn urls(&self) -> Vec<(&'static str, &str)> {
         match self {
@@ -237,7 +292,9 @@ impl AuthMethod {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenPlacement {
     #[default]
@@ -254,7 +311,7 @@ fn bearer() -> String {
 }
 
 /// How to call the third-party API with a connection's credentials.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiDefinition {
     pub base_url: String,
     #[serde(default)]
@@ -279,7 +336,82 @@ const LOGO_TYPES: [&str; 5] = [
     "image/gif",
 ];
 
+/// `POST`/`PUT /v1/integrations`: an integration as a client writes it.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationInput {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "active")]
+    pub status: IntegrationStatus,
+    pub logo: Option<Logo>,
+    #[serde(default)]
+    pub parameters: Vec<ParameterSpec>,
+    #[serde(default)]
+    pub auth_options: Vec<AuthOption>,
+    pub api: ApiDefinition,
+}
+
+fn active() -> IntegrationStatus {
+    IntegrationStatus::Active
+}
+
+impl IntegrationInput {
+    /// The integration this input describes; validated, secrets still plain.
+    pub fn into_integration(
+        self,
+        id: String,
+        account_id: String,
+        builtin: Option<String>,
+        now: i64,
+    ) -> Result<Integration, FieldError> {
+        let integration = Integration {
+            id,
+            account_id,
+            key: self.key,
+            name: self.name.trim().to_owned(),
+            status: self.status,
+            builtin,
+            logo: self.logo,
+            parameters: self.parameters,
+            auth_options: self.auth_options,
+            api: self.api,
+            created_at: now,
+            updated_at: now,
+        };
+        integration.validate()?;
+        for (i, option) in integration.auth_options.iter().enumerate() {
+            if let Some(OAuthClient {
+                client_secret: Some(ClientSecret::Stored(_)),
+                ..
+            }) = option.method.client()
+            {
+                return Err(FieldError::new(
+                    format!("auth_options[{i}].client.client_secret"),
+                    "must be a string",
+                ));
+            }
+        }
+        Ok(integration)
+    }
+}
+
 impl Integration {
+    /// Auth options whose OAuth app is missing, by index: an integration cannot be
+    /// active while a consumer could pick one of these.
+    pub fn options_missing_client(&self) -> Vec<usize> {
+        self.auth_options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                o.method.needs_app() && o.method.client().is_none_or(|c| c.client_secret.is_none())
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     pub fn auth_option(&self, key: &str) -> Option<&AuthOption> {
         self.auth_options.iter().find(|o| o.key == key)
     }
@@ -337,6 +469,14 @@ impl Integration {
                         return Err(FieldError::new(
                             format!("{field}.capture[{j}].parameter"),
                             "must name a declared parameter",
+                        ));
+                    }
+                    if c.pattern.as_ref().is_some_and(|p| {
+                        regex::Regex::new(p).map_or(true, |re| re.captures_len() < 2)
+                    }) {
+                        return Err(FieldError::new(
+                            format!("{field}.capture[{j}].pattern"),
+                            "must be a regular expression with one capture group",
                         ));
                     }
                 }
@@ -401,7 +541,7 @@ fn walk_strings(
             .try_for_each(|(i, v)| walk_strings(&format!("{path}[{i}]"), v, f)),
         serde_json::Value::Object(map) => map
             .iter()
-            .filter(|(k, _)| k.as_str() != "client_secret")
+            .filter(|(k, _)| !matches!(k.as_str(), "client_secret" | "pattern"))
             .try_for_each(|(k, v)| walk_strings(&format!("{path}.{k}"), v, f)),
         _ => Ok(()),
     }

@@ -9,12 +9,13 @@ mod integration;
 mod validate;
 
 pub use account::{Account, AccountPatch, ApiKey};
-pub use activation::{ACTIVATION_TTL_SECONDS, Activation, NewActivation};
+pub use activation::{ACTIVATION_TTL_SECONDS, Activation, ActivationLink, NewActivation};
 pub use connection::{Connection, ConnectionStatus, REFRESH_MARGIN_SECONDS, RefreshState};
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
 pub use integration::{
-    ApiDefinition, AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, HttpVerb,
-    Integration, IntegrationStatus, Logo, OAuthClient, ParameterSpec, TokenPlacement,
+    ApiDefinition, AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, ClientSecret,
+    HttpVerb, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient, ParameterSpec,
+    TokenPlacement,
 };
 pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};

@@ -38,7 +38,7 @@ impl SecretScope {
 }
 
 /// Where a secret is, as kept in the owner's item. Holds no plaintext.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum SecretRef {
     SecretsManager { name: String },

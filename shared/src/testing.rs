@@ -1,18 +1,17 @@
-//! Test services. The AWS wire APIs come from a moto server that `tests/run` starts on
-//! loopback and names in `LATCHKEY_TEST_AWS_ENDPOINT`. Without it these tests fail
-//! loudly: a skipped store test would look like a passing one.
-
-#![allow(dead_code)]
+//! Test services, for this crate's tests and the workspace tests (feature `testing`).
+//! The AWS wire APIs come from a moto server that `tests/run` starts on loopback and names
+//! in `LATCHKEY_TEST_AWS_ENDPOINT`. Without it these tests fail loudly: a skipped store
+//! test would look like a passing one.
 
 use std::sync::Arc;
 
+use crate::store::dynamo::DynamoTable;
+use crate::store::sqlite::SqliteTable;
+use crate::store::{Store, Table};
+use crate::token::new_id;
+use crate::{Clock, ManualClock};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use latchkey_shared::store::dynamo::DynamoTable;
-use latchkey_shared::store::sqlite::SqliteTable;
-use latchkey_shared::store::{Store, Table};
-use latchkey_shared::token::new_id;
-use latchkey_shared::{Clock, ManualClock};
 
 pub const ENDPOINT_VAR: &str = "LATCHKEY_TEST_AWS_ENDPOINT";
 

@@ -1,0 +1,87 @@
+//! The local gateway: every route of the route table on one loopback port, each answered
+//! by the same handler its Lambda function uses.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use latchkey_shared::app::App;
+use latchkey_shared::http::{ApiError, Body, Function, Handler, MAX_BODY_BYTES, dispatch, routes};
+use tokio::net::TcpListener;
+
+pub fn handler_for(function: Function) -> &'static dyn Handler {
+    match function {
+        Function::Catalog => &latchkey_catalog::Catalog,
+        Function::Consumers => &latchkey_consumers::Consumers,
+        Function::Links => &latchkey_links::Links,
+    }
+}
+
+/// Answers one request as API Gateway + the route's Lambda function would.
+pub async fn handle(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Err(_) => ApiError::PayloadTooLarge.into_response(),
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            let body = if bytes.is_empty() {
+                Body::Empty
+            } else {
+                Body::Binary(bytes.to_vec())
+            };
+            let request = lambda_http::http::Request::from_parts(parts, body);
+            match routes::find(request.method(), request.uri().path()) {
+                Ok((route, _)) => {
+                    dispatch(
+                        Some(route.function),
+                        handler_for(route.function),
+                        request,
+                        app,
+                    )
+                    .await
+                }
+                Err(miss) => miss.into_response(),
+            }
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(data) => Bytes::from(data),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves until the process ends. One task per connection.
+pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(handle(&app, request).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// Binds the gateway's port (tests pass port 0 and read the chosen address back).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}

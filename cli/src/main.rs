@@ -1,0 +1,252 @@
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use latchkey::gateway;
+use latchkey_shared::accounts::{create_account, create_api_key};
+use latchkey_shared::app::{
+    App, Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env,
+};
+use latchkey_shared::catalog::create_integration;
+use latchkey_shared::domain::IntegrationInput;
+use url::Url;
+
+#[derive(Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: local gateway and administration"
+)]
+struct Cli {
+    /// Where state lives: sqlite:PATH (default: DATA_DIR/latchkey.db) or dynamodb:TABLE.
+    /// With DynamoDB the vault follows LATCHKEY_VAULT_MODE, LATCHKEY_SECRET_PREFIX and
+    /// LATCHKEY_DATA_KEY_SECRET, as in a deployment.
+    #[arg(long, global = true, env = "LATCHKEY_STORE")]
+    store: Option<StoreSpec>,
+    /// Local data folder: the SQLite file and the sealing key file (mode 0600).
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_DATA_DIR",
+        default_value = ".latchkey"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every route on one local port, with the embedded store by default.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: SocketAddr,
+        /// Base URL of links handed out (default: http://ADDR/).
+        #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
+        public_url: Option<Url>,
+    },
+    /// Manage accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// Manage API keys.
+    ApiKeys {
+        #[command(subcommand)]
+        command: ApiKeysCommand,
+    },
+    /// Manage integrations.
+    Integrations {
+        #[command(subcommand)]
+        command: IntegrationsCommand,
+    },
+    /// Create the DynamoDB table (for --store dynamodb:TABLE outside SAM, e.g. tests).
+    CreateTable,
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Create an account with the built-in catalog and print its first API key.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeysCommand {
+    /// Create another API key for an account; it is printed once.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntegrationsCommand {
+    /// Import custom integrations from a JSON file (one object or an array).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        account: String,
+    },
+}
+
+fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
+    let store = cli
+        .store
+        .clone()
+        .unwrap_or_else(|| StoreSpec::Sqlite(cli.data_dir.join("latchkey.db")));
+    let vault = match &store {
+        StoreSpec::Sqlite(_) => VaultSpec::KeyFile(cli.data_dir.join("sealing.key")),
+        StoreSpec::Dynamo(_) => {
+            if std::env::var_os("LATCHKEY_VAULT_MODE").is_some() {
+                vault_from_env()?
+            } else {
+                VaultSpec::KeyFile(cli.data_dir.join("sealing.key"))
+            }
+        }
+    };
+    Ok(Settings {
+        store,
+        vault,
+        public_url,
+    })
+}
+
+#[tokio::main]
+async fn main() {
+    latchkey_shared::telemetry::init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("latchkey: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let default_url = Url::parse("http://127.0.0.1:8787/").expect("static URL");
+    match &cli.command {
+        Command::Serve { addr, public_url } => {
+            let (listener, local) = gateway::bind(*addr)
+                .await
+                .map_err(|e| format!("bind {addr}: {e}"))?;
+            let public_url = match public_url {
+                Some(url) => url.clone(),
+                None => Url::parse(&format!("http://{local}/")).map_err(|e| e.to_string())?,
+            };
+            let app = App::new(settings(&cli, public_url)?).await?;
+            first_start(&app, &cli.data_dir).await?;
+            println!("Latchkey is serving on http://{local}");
+            gateway::serve(listener, Arc::new(app))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Accounts {
+            command: AccountsCommand::Create { name },
+        } => {
+            let app = App::new(settings(&cli, default_url)?).await?;
+            let (account, key) = create_account(&app.store, &app.vault, &app.catalog, name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "account: {}\napi key: {}\n(the key is shown only now)",
+                account.id,
+                key.expose()
+            );
+            Ok(())
+        }
+        Command::ApiKeys {
+            command: ApiKeysCommand::Create { account, label },
+        } => {
+            let app = App::new(settings(&cli, default_url)?).await?;
+            if app
+                .store
+                .account(account)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(format!("no account {account}"));
+            }
+            let (key, secret) = create_api_key(&app.store, account, label.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "key id: {}\napi key: {}\n(the key is shown only now)",
+                key.id,
+                secret.expose()
+            );
+            Ok(())
+        }
+        Command::Integrations {
+            command: IntegrationsCommand::Import { file, account },
+        } => {
+            let app = App::new(settings(&cli, default_url)?).await?;
+            import(&app, file, account).await
+        }
+        Command::CreateTable => match &cli.store {
+            Some(StoreSpec::Dynamo(table)) => {
+                create_dynamo_table(table).await?;
+                println!("created table {table}");
+                Ok(())
+            }
+            _ => Err("create-table needs --store dynamodb:TABLE".into()),
+        },
+    }
+}
+
+/// On the first start of a local data folder: an account and a ready API key.
+async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
+    let marker = data_dir.join("local-account");
+    if marker.exists() {
+        let id = std::fs::read_to_string(&marker).map_err(|e| e.to_string())?;
+        println!(
+            "Local account {} (API key printed on first start; more with `latchkey api-keys create --account {}`)",
+            id.trim(),
+            id.trim()
+        );
+        return Ok(());
+    }
+    let (account, key) = create_account(&app.store, &app.vault, &app.catalog, "Local")
+        .await
+        .map_err(|e| e.to_string())?;
+    std::fs::write(&marker, &account.id).map_err(|e| e.to_string())?;
+    println!(
+        "Created local account {}.\nAPI key (shown once): {}",
+        account.id,
+        key.expose()
+    );
+    Ok(())
+}
+
+async fn import(app: &App, file: &Path, account: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        one => vec![one],
+    };
+    if app
+        .store
+        .account(account)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        return Err(format!("no account {account}"));
+    }
+    for (i, item) in items.into_iter().enumerate() {
+        let input: IntegrationInput =
+            serde_json::from_value(item).map_err(|e| format!("[{i}]: {e}"))?;
+        let integration = create_integration(&app.store, &app.vault, account, input, None)
+            .await
+            .map_err(|e| format!("[{i}]: {e}"))?;
+        println!("{} {}", integration.id, integration.key);
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The admin commands against DynamoDB + Secrets Manager (moto), as an operator runs them
+//! after `sam deploy`: create the table, an account, another key, import integrations.
+
+use std::process::{Command, Output};
+
+fn latchkey(args: &[&str], dir: &std::path::Path) -> Output {
+    let endpoint = std::env::var("LATCHKEY_TEST_AWS_ENDPOINT")
+        .expect("LATCHKEY_TEST_AWS_ENDPOINT is not set: run the suite with `tests/run`");
+    Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("LATCHKEY_VAULT_MODE", "secretsmanager")
+        .env(
+            "LATCHKEY_SECRET_PREFIX",
+            format!("latchkey/cli-{}", std::process::id()),
+        )
+        .env_remove("LATCHKEY_STORE")
+        .output()
+        .expect("run latchkey")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn field<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label} in {text}"))
+}
+
+#[test]
+fn operator_commands_work_against_dynamodb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!(
+        "dynamodb:lk-cli-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let store = store.as_str();
+    stdout(&latchkey(&["--store", store, "create-table"], dir.path()));
+
+    let created = stdout(&latchkey(
+        &["--store", store, "accounts", "create", "--name", "Acme"],
+        dir.path(),
+    ));
+    let account = field(&created, "account: ").to_owned();
+    assert!(field(&created, "api key: ").starts_with("lk_"));
+    let another = stdout(&latchkey(
+        &[
+            "--store",
+            store,
+            "api-keys",
+            "create",
+            "--account",
+            &account,
+        ],
+        dir.path(),
+    ));
+    assert!(field(&another, "api key: ").starts_with("lk_"));
+
+    let file = dir.path().join("custom.json");
+    std::fs::write(
+        &file,
+        serde_json::json!([{
+            "key": "inhouse", "name": "In-house API",
+            "auth_options": [{"key": "apikey", "type": "api_key"}],
+            "api": {"base_url": "https://api.inhouse.example", "token_param_name": "X-Api-Key", "value_template": "{token}"}
+        }])
+        .to_string(),
+    )
+    .unwrap();
+    let imported = stdout(&latchkey(
+        &[
+            "--store",
+            store,
+            "integrations",
+            "import",
+            file.to_str().unwrap(),
+            "--account",
+            &account,
+        ],
+        dir.path(),
+    ));
+    assert!(imported.trim().ends_with(" inhouse"), "{imported}");
+    // Importing the same key again is refused, naming the duplicate.
+    let again = latchkey(
+        &[
+            "--store",
+            store,
+            "integrations",
+            "import",
+            file.to_str().unwrap(),
+            "--account",
+            &account,
+        ],
+        dir.path(),
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("key is already in use"));
+    // An unknown account is an error, not a silent no-op.
+    let nobody = latchkey(
+        &[
+            "--store",
+            store,
+            "api-keys",
+            "create",
+            "--account",
+            "acc_nobody",
+        ],
+        dir.path(),
+    );
+    assert!(!nobody.status.success());
+}

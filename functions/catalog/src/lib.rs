@@ -1,0 +1,262 @@
+//! `catalog`: the account's integrations (built-in and custom), their logos, and the
+//! OpenAPI description of the management API.
+
+mod openapi;
+
+use async_trait::async_trait;
+use latchkey_shared::app::App;
+use latchkey_shared::catalog::{
+    CatalogError, create_integration, forget_client_secrets, inherit_client_secrets,
+    require_apps_when_active, seal_client_secrets,
+};
+use latchkey_shared::domain::{
+    ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
+};
+use latchkey_shared::http::{
+    ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, json, json_body, no_content, query_params,
+};
+use latchkey_shared::store::Versioned;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub struct Catalog;
+
+#[async_trait]
+impl Handler for Catalog {
+    async fn handle(
+        &self,
+        operation: Operation,
+        params: PathParams,
+        request: Request,
+        app: &App,
+    ) -> Result<Response, ApiError> {
+        if operation == Operation::OpenApi {
+            return Ok(openapi::document(app));
+        }
+        let account = authenticate(&request, app).await?.value;
+        let id = params.get("id");
+        match operation {
+            Operation::ListIntegrations => list(&request, app, &account.id).await,
+            Operation::GetIntegration => Ok(json(
+                StatusCode::OK,
+                &view(&find(app, &account.id, id).await?.value),
+            )),
+            Operation::GetIntegrationLogo => {
+                let integration = find(app, &account.id, id).await?.value;
+                let logo = integration.logo.ok_or(ApiError::NotFound("logo"))?;
+                Ok(json(StatusCode::OK, &logo))
+            }
+            Operation::CreateIntegration => {
+                let input: IntegrationInput = json_body(&request)?;
+                let created = create_integration(&app.store, &app.vault, &account.id, input, None)
+                    .await
+                    .map_err(catalog_error)?;
+                Ok(json(StatusCode::CREATED, &view(&created)))
+            }
+            Operation::ReplaceIntegration => replace(&request, app, &account.id, id).await,
+            Operation::PatchIntegration => patch(&request, app, &account.id, id).await,
+            Operation::DeleteIntegration => {
+                let integration = find(app, &account.id, id).await?.value;
+                app.store.delete_integration(&integration).await?;
+                forget_client_secrets(&integration, &app.vault).await?;
+                Ok(no_content())
+            }
+            _ => Err(ApiError::NotFound("route")),
+        }
+    }
+}
+
+fn catalog_error(e: CatalogError) -> ApiError {
+    match e {
+        CatalogError::Invalid(e) => e.into(),
+        CatalogError::Store(e) => e.into(),
+        CatalogError::Vault(e) => e.into(),
+    }
+}
+
+async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Integration>, ApiError> {
+    app.store
+        .integration(account_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("integration"))
+}
+
+/// The integration as clients see it: OAuth client secrets masked, the logo behind its
+/// own URL, no internal ids.
+pub fn view(integration: &Integration) -> Value {
+    let mut value = serde_json::to_value(integration).expect("integrations serialize");
+    mask_client_secrets(&mut value);
+    let object = value.as_object_mut().expect("an integration is an object");
+    object.remove("account_id");
+    object.remove("logo");
+    let logo_url = integration
+        .logo
+        .as_ref()
+        .map(|_| format!("/v1/integrations/{}/logo", integration.id));
+    object.insert("logo_url".into(), json!(logo_url));
+    value
+}
+
+fn mask_client_secrets(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "client_secret" {
+                    if !v.is_null() {
+                        *v = json!("********");
+                    }
+                } else {
+                    mask_client_secrets(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_client_secrets),
+        _ => {}
+    }
+}
+
+async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response, ApiError> {
+    let query = query_params(request);
+    let page = PageParams::from_query(&query)?;
+    let status = match query.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some("active") => Some(IntegrationStatus::Active),
+        Some("inactive") => Some(IntegrationStatus::Inactive),
+        Some(_) => {
+            return Err(ApiError::BadQuery {
+                field: "status",
+                detail: "must be active or inactive".into(),
+            });
+        }
+    };
+    let listing = app
+        .store
+        .list_integrations(account_id, page.limit, page.cursor.as_ref())
+        .await?;
+    let data = listing
+        .items
+        .iter()
+        .map(|v| &v.value)
+        .filter(|i| status.is_none_or(|s| i.status == s))
+        .map(view)
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Listed {
+            data,
+            next_cursor: listing.next.map(|c| c.as_str().to_owned()),
+        },
+    ))
+}
+
+async fn replace(
+    request: &Request,
+    app: &App,
+    account_id: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let input: IntegrationInput = json_body(request)?;
+    let current = find(app, account_id, id).await?;
+    if input.key != current.value.key {
+        return Err(
+            FieldError::new("key", "cannot change; create a new integration instead").into(),
+        );
+    }
+    let mut next = input.into_integration(
+        id.to_owned(),
+        account_id.to_owned(),
+        current.value.builtin.clone(),
+        app.store.now(),
+    )?;
+    next.created_at = current.value.created_at;
+    save(app, current, next).await
+}
+
+/// `PATCH /v1/integrations/{id}`: status, name, logo, and the OAuth app (applied to every
+/// auth option that uses one) — how an account enables a built-in integration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntegrationPatch {
+    status: Option<IntegrationStatus>,
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    logo: Option<Option<Logo>>,
+    client: Option<OAuthClient>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Logo>>, D::Error> {
+    Option::<Logo>::deserialize(d).map(Some)
+}
+
+async fn patch(
+    request: &Request,
+    app: &App,
+    account_id: &str,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let patch: IntegrationPatch = json_body(request)?;
+    if matches!(
+        &patch.client,
+        Some(OAuthClient {
+            client_secret: Some(ClientSecret::Stored(_)),
+            ..
+        })
+    ) {
+        return Err(FieldError::new("client.client_secret", "must be a string").into());
+    }
+    let current = find(app, account_id, id).await?;
+    let mut next = current.value.clone();
+    if let Some(status) = patch.status {
+        next.status = status;
+    }
+    if let Some(name) = patch.name {
+        next.name = name.trim().to_owned();
+    }
+    if let Some(logo) = patch.logo {
+        next.logo = logo;
+    }
+    if let Some(client) = &patch.client {
+        let mut applied = false;
+        for option in &mut next.auth_options {
+            if let Some(slot) = option.method.client_mut() {
+                *slot = Some(client.clone());
+                applied = true;
+            }
+        }
+        if !applied {
+            return Err(FieldError::new(
+                "client",
+                "this integration has no auth option that uses an OAuth app",
+            )
+            .into());
+        }
+    }
+    next.updated_at = app.store.now();
+    next.validate()?;
+    save(app, current, next).await
+}
+
+/// Validates, seals new secrets, writes at the version read, then drops replaced secrets.
+async fn save(
+    app: &App,
+    current: Versioned<Integration>,
+    mut next: Integration,
+) -> Result<Response, ApiError> {
+    inherit_client_secrets(&mut next, &current.value);
+    require_apps_when_active(&next)?;
+    seal_client_secrets(&mut next, &app.vault).await?;
+    app.store
+        .update_integration(&Versioned {
+            value: next.clone(),
+            version: current.version,
+        })
+        .await?;
+    // Auth options that are gone take their OAuth app secrets with them.
+    let mut dropped = current.value;
+    dropped
+        .auth_options
+        .retain(|o| next.auth_option(&o.key).is_none());
+    forget_client_secrets(&dropped, &app.vault).await?;
+    Ok(json(StatusCode::OK, &view(&next)))
+}

@@ -1,0 +1,308 @@
+//! `GET /v1/openapi.json`: the OpenAPI 3.1 description of the management API, generated
+//! from the route table and the request/response types (JSON Schema 2020-12 via schemars),
+//! built once per process.
+
+use std::sync::OnceLock;
+
+use latchkey_shared::app::App;
+use latchkey_shared::domain::{
+    Account, AccountPatch, ActivationLink, Connection, Consumer, ConsumerPatch, Integration,
+    IntegrationInput, IntegrationStatus, Logo, NewActivation, NewConsumer,
+};
+use latchkey_shared::http::{Listed, Operation, ROUTES, Response, StatusCode, json};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+
+static DOCUMENT: OnceLock<Value> = OnceLock::new();
+
+pub fn document(app: &App) -> Response {
+    json(
+        StatusCode::OK,
+        DOCUMENT.get_or_init(|| build(app.public_url.as_str())),
+    )
+}
+
+/// What the route table does not say about an operation.
+struct Doc {
+    summary: &'static str,
+    request: Option<Schema>,
+    status: u16,
+    response: Option<Schema>,
+    /// Query parameters beyond `limit`/`cursor`, which every list operation has.
+    query: &'static [(&'static str, &'static str)],
+    list: bool,
+    public: bool,
+}
+
+fn doc(summary: &'static str, status: u16, response: Option<Schema>) -> Doc {
+    Doc {
+        summary,
+        request: None,
+        status,
+        response,
+        query: &[],
+        list: false,
+        public: false,
+    }
+}
+
+fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Option<Schema> {
+    Some(generator.subschema_for::<T>())
+}
+
+/// Exhaustive on purpose: a new operation does not compile until it is described.
+fn describe(operation: Operation, g: &mut SchemaGenerator) -> Doc {
+    use Operation::*;
+    match operation {
+        ListIntegrations => Doc {
+            query: &[("status", "active or inactive")],
+            list: true,
+            ..doc(
+                "List the account's integrations",
+                200,
+                schema::<Listed<Integration>>(g),
+            )
+        },
+        GetIntegration => doc("Get an integration", 200, schema::<Integration>(g)),
+        GetIntegrationLogo => doc(
+            "Get an integration's logo as base64",
+            200,
+            schema::<Logo>(g),
+        ),
+        CreateIntegration => Doc {
+            request: schema::<IntegrationInput>(g),
+            ..doc("Create a custom integration", 201, schema::<Integration>(g))
+        },
+        ReplaceIntegration => Doc {
+            request: schema::<IntegrationInput>(g),
+            ..doc(
+                "Replace an integration (its key cannot change)",
+                200,
+                schema::<Integration>(g),
+            )
+        },
+        PatchIntegration => Doc {
+            request: Some(json_schema_patch(g)),
+            ..doc(
+                "Change status, name, logo or OAuth app (enables a built-in)",
+                200,
+                schema::<Integration>(g),
+            )
+        },
+        DeleteIntegration => doc("Delete an integration", 204, None),
+        OpenApi => Doc {
+            public: true,
+            ..doc(
+                "This document",
+                200,
+                Some(schemars::json_schema!({"type": "object"})),
+            )
+        },
+        CreateConsumer => Doc {
+            request: schema::<NewConsumer>(g),
+            ..doc("Create a consumer", 201, schema::<Consumer>(g))
+        },
+        ListConsumers => Doc {
+            query: &[(
+                "internal_reference",
+                "only the consumer with this reference",
+            )],
+            list: true,
+            ..doc("List consumers", 200, schema::<Listed<Consumer>>(g))
+        },
+        GetConsumer => doc("Get a consumer", 200, schema::<Consumer>(g)),
+        PatchConsumer => Doc {
+            request: schema::<ConsumerPatch>(g),
+            ..doc(
+                "Change a consumer (null clears a field)",
+                200,
+                schema::<Consumer>(g),
+            )
+        },
+        DeleteConsumer => doc("Delete a consumer", 204, None),
+        GetAccount => doc("Get the account's settings", 200, schema::<Account>(g)),
+        PatchAccount => Doc {
+            request: schema::<AccountPatch>(g),
+            ..doc("Change the account's settings", 200, schema::<Account>(g))
+        },
+        CreateActivation => Doc {
+            request: schema::<NewActivation>(g),
+            ..doc(
+                "Create an activation link (valid 30 minutes)",
+                201,
+                schema::<ActivationLink>(g),
+            )
+        },
+        ListConsumerConnections => Doc {
+            list: true,
+            ..doc(
+                "List a consumer's connections",
+                200,
+                schema::<Listed<Connection>>(g),
+            )
+        },
+    }
+}
+
+fn json_schema_patch(g: &mut SchemaGenerator) -> Schema {
+    let status = g.subschema_for::<IntegrationStatus>();
+    let logo = g.subschema_for::<Option<Logo>>();
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "status": status,
+            "name": {"type": "string"},
+            "logo": logo,
+            "client": {
+                "type": "object",
+                "required": ["client_id"],
+                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string", "writeOnly": true}}
+            }
+        }
+    })
+}
+
+fn operation_id(operation: Operation) -> String {
+    let name = format!("{operation:?}");
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+fn build(server_url: &str) -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "#/components/schemas/".into();
+    settings.meta_schema = None;
+    let mut generator = settings.into_generator();
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let d = describe(route.operation, &mut generator);
+        let mut parameters: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if d.list {
+            parameters.push(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}));
+            parameters.push(json!({"name": "cursor", "in": "query", "description": "next_cursor of the previous page", "schema": {"type": "string"}}));
+        }
+        for (name, description) in d.query {
+            parameters.push(json!({"name": name, "in": "query", "description": description, "schema": {"type": "string"}}));
+        }
+        let success = match &d.response {
+            Some(s) => json!({"description": "OK", "content": {"application/json": {"schema": s}}}),
+            None => json!({"description": "Done"}),
+        };
+        let mut responses = Map::new();
+        responses.insert(d.status.to_string(), success);
+        for code in ["400", "401", "404", "409", "422"] {
+            if d.public && code == "401" {
+                continue;
+            }
+            responses.insert(
+                code.into(),
+                json!({"$ref": "#/components/responses/Problem"}),
+            );
+        }
+        let mut op = json!({
+            "operationId": operation_id(route.operation),
+            "summary": d.summary,
+            "tags": [route.function.name()],
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if let Some(request) = d.request {
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": request}}});
+        }
+        if d.public {
+            op["security"] = json!([]);
+        }
+        let item = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
+        item[route.method.to_ascii_lowercase()] = op;
+    }
+    let mut schemas = generator.take_definitions(true);
+    schemas.insert(
+        "Problem".into(),
+        json!({
+            "type": "object",
+            "description": "RFC 9457 problem details; `code` is stable, `field` names the offending input.",
+            "required": ["type", "title", "status", "code", "detail"],
+            "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "code": {"type": "string"}, "detail": {"type": "string"}, "field": {"type": "string"}
+            }
+        }),
+    );
+    let mut document = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Latchkey management API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Server-to-server API of a Latchkey deployment. Timestamps are RFC 3339 UTC."
+        },
+        "servers": [{"url": server_url.trim_end_matches('/')}],
+        "security": [{"apiKey": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An account API key"}},
+            "responses": {"Problem": {
+                "description": "The request was refused",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            }}
+        }
+    });
+    timestamps_as_date_time(&mut document);
+    document
+}
+
+/// The domain keeps `*_at` as epoch seconds; responses render them as RFC 3339 (see
+/// `http::json`), so the schemas say so too.
+fn timestamps_as_date_time(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(properties)) = map.get_mut("properties") {
+                for (name, property) in properties.iter_mut() {
+                    if name.ends_with("_at") {
+                        let nullable = property.to_string().contains("null");
+                        *property = if nullable {
+                            json!({"type": ["string", "null"], "format": "date-time"})
+                        } else {
+                            json!({"type": "string", "format": "date-time"})
+                        };
+                    }
+                }
+            }
+            map.values_mut().for_each(timestamps_as_date_time);
+        }
+        Value::Array(items) => items.iter_mut().for_each(timestamps_as_date_time),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described_once() {
+        let document = build("https://api.example.test");
+        let paths = document["paths"].as_object().unwrap();
+        let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(operations, ROUTES.len());
+        let consumer = &document["components"]["schemas"]["Consumer"];
+        assert_eq!(consumer["properties"]["created_at"]["format"], "date-time");
+        assert!(consumer["properties"].get("account_id").is_none());
+        let integration = &document["components"]["schemas"]["Integration"];
+        assert!(integration["properties"].get("logo").is_none());
+        assert!(integration["properties"].get("logo_url").is_some());
+    }
+}

@@ -1,0 +1,122 @@
+//! `consumers`: the vendor's end-customers, and the account's own settings.
+
+use async_trait::async_trait;
+use latchkey_shared::app::App;
+use latchkey_shared::domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
+use latchkey_shared::http::{
+    ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, json, json_body, no_content, query_params,
+};
+use latchkey_shared::store::Versioned;
+use latchkey_shared::token::new_id;
+use serde_json::Value;
+
+pub struct Consumers;
+
+#[async_trait]
+impl Handler for Consumers {
+    async fn handle(
+        &self,
+        operation: Operation,
+        params: PathParams,
+        request: Request,
+        app: &App,
+    ) -> Result<Response, ApiError> {
+        let account = authenticate(&request, app).await?;
+        let account_id = account.value.id.clone();
+        let id = params.get("id");
+        match operation {
+            Operation::CreateConsumer => {
+                let input: NewConsumer = json_body(&request)?;
+                let consumer = input.into_consumer(new_id("csm"), account_id, app.store.now())?;
+                app.store.create_consumer(&consumer).await?;
+                Ok(json(StatusCode::CREATED, &consumer_view(&consumer)))
+            }
+            Operation::ListConsumers => list(&request, app, &account_id).await,
+            Operation::GetConsumer => Ok(json(
+                StatusCode::OK,
+                &consumer_view(&find(app, &account_id, id).await?.value),
+            )),
+            Operation::PatchConsumer => {
+                let patch: ConsumerPatch = json_body(&request)?;
+                let current = find(app, &account_id, id).await?;
+                let next = current.value.patched(patch, app.store.now())?;
+                app.store.update_consumer(&current, &next).await?;
+                Ok(json(StatusCode::OK, &consumer_view(&next)))
+            }
+            Operation::DeleteConsumer => {
+                let consumer = find(app, &account_id, id).await?.value;
+                app.store.delete_consumer(&consumer).await?;
+                Ok(no_content())
+            }
+            Operation::GetAccount => Ok(json(StatusCode::OK, &account_view(&account.value))),
+            Operation::PatchAccount => {
+                let patch: AccountPatch = json_body(&request)?;
+                let next = account.value.patched(patch, app.store.now())?;
+                app.store
+                    .update_account(&Versioned {
+                        value: next.clone(),
+                        version: account.version,
+                    })
+                    .await?;
+                Ok(json(StatusCode::OK, &account_view(&next)))
+            }
+            _ => Err(ApiError::NotFound("route")),
+        }
+    }
+}
+
+async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Consumer>, ApiError> {
+    app.store
+        .consumer(account_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("consumer"))
+}
+
+fn consumer_view(consumer: &Consumer) -> Value {
+    let mut value = serde_json::to_value(consumer).expect("consumers serialize");
+    value.as_object_mut().expect("object").remove("account_id");
+    value
+}
+
+/// The account without its vault references.
+fn account_view(account: &Account) -> Value {
+    let mut value = serde_json::to_value(account).expect("accounts serialize");
+    let object = value.as_object_mut().expect("object");
+    object.remove("webhook_secret");
+    object.remove("jwt_secret");
+    value
+}
+
+/// `GET /v1/consumers`, or the one consumer with `internal_reference`.
+async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response, ApiError> {
+    let query = query_params(request);
+    let page = PageParams::from_query(&query)?;
+    let listed = match query.get("internal_reference") {
+        Some(reference) => Listed {
+            data: app
+                .store
+                .consumer_by_reference(account_id, reference)
+                .await?
+                .map(|c| consumer_view(&c.value))
+                .into_iter()
+                .collect(),
+            next_cursor: None,
+        },
+        None => {
+            let listing = app
+                .store
+                .list_consumers(account_id, page.limit, page.cursor.as_ref())
+                .await?;
+            Listed {
+                data: listing
+                    .items
+                    .iter()
+                    .map(|c| consumer_view(&c.value))
+                    .collect(),
+                next_cursor: listing.next.map(|c| c.as_str().to_owned()),
+            }
+        }
+    };
+    Ok(json(StatusCode::OK, &listed))
+}

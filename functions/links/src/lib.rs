@@ -1,0 +1,121 @@
+//! `links`: activation links (a consumer's 30-minute invitation to connect) and the list
+//! of a consumer's connections.
+
+use async_trait::async_trait;
+use latchkey_shared::app::App;
+use latchkey_shared::domain::{
+    ActivationLink, Connection, FieldError, IntegrationStatus, NewActivation,
+};
+use latchkey_shared::http::{
+    ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, json, json_body, query_params,
+};
+use latchkey_shared::token::{new_token, token_hash};
+use serde_json::Value;
+
+pub struct Links;
+
+#[async_trait]
+impl Handler for Links {
+    async fn handle(
+        &self,
+        operation: Operation,
+        params: PathParams,
+        request: Request,
+        app: &App,
+    ) -> Result<Response, ApiError> {
+        let account_id = authenticate(&request, app).await?.value.id;
+        let consumer = app
+            .store
+            .consumer(&account_id, params.get("id"))
+            .await?
+            .ok_or(ApiError::NotFound("consumer"))?
+            .value;
+        match operation {
+            Operation::CreateActivation => {
+                let input: NewActivation = json_body(&request)?;
+                input.validate()?;
+                if let Some(id) = &input.integration_id {
+                    let active = app
+                        .store
+                        .integration(&account_id, id)
+                        .await?
+                        .is_some_and(|i| i.value.status == IntegrationStatus::Active);
+                    if !active {
+                        return Err(FieldError::new(
+                            "integration_id",
+                            "names no active integration of this account",
+                        )
+                        .into());
+                    }
+                }
+                if let Some(id) = &input.connection_id {
+                    let owned = app
+                        .store
+                        .connection(&account_id, id)
+                        .await?
+                        .is_some_and(|c| c.value.consumer_id == consumer.id);
+                    if !owned {
+                        return Err(FieldError::new(
+                            "connection_id",
+                            "names no connection of this consumer",
+                        )
+                        .into());
+                    }
+                }
+                let token = new_token("lka");
+                let activation = input.into_activation(
+                    token_hash(token.expose()),
+                    account_id,
+                    consumer.id,
+                    app.store.now(),
+                )?;
+                app.store.create_activation(&activation).await?;
+                let url = app
+                    .public_url
+                    .join(&format!("connect/{}", token.expose()))
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                let link = ActivationLink {
+                    url: url.into(),
+                    expires_at: activation.expires_at,
+                };
+                Ok(json(StatusCode::CREATED, &link))
+            }
+            Operation::ListConsumerConnections => {
+                let query = query_params(&request);
+                let page = PageParams::from_query(&query)?;
+                let listing = app
+                    .store
+                    .consumer_connections(
+                        &account_id,
+                        &consumer.id,
+                        None,
+                        page.limit,
+                        page.cursor.as_ref(),
+                    )
+                    .await?;
+                Ok(json(
+                    StatusCode::OK,
+                    &Listed {
+                        data: listing
+                            .items
+                            .iter()
+                            .map(|c| connection_view(&c.value))
+                            .collect(),
+                        next_cursor: listing.next.map(|c| c.as_str().to_owned()),
+                    },
+                ))
+            }
+            _ => Err(ApiError::NotFound("route")),
+        }
+    }
+}
+
+/// A connection as clients see it: no vault reference, no account id.
+pub fn connection_view(connection: &Connection) -> Value {
+    let mut value = serde_json::to_value(connection).expect("connections serialize");
+    let object = value.as_object_mut().expect("object");
+    object.remove("credentials");
+    object.remove("account_id");
+    value
+}

@@ -1,0 +1,182 @@
+//! Everything a handler needs, built once per process (Lambda init or gateway start) and
+//! never per request: the store, the vault, the public URL, the built-in catalog.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::catalog::{Catalog, builtin_catalog};
+use crate::store::dynamo::DynamoTable;
+use crate::store::sqlite::SqliteTable;
+use crate::store::{Store, Table};
+use crate::vault::{SealingKey, SecretsManager, Vault, VaultMode};
+use crate::{Clock, SystemClock};
+
+pub struct App {
+    pub store: Store,
+    pub vault: Vault,
+    /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
+    pub public_url: Url,
+    pub catalog: Arc<Catalog>,
+}
+
+/// Where the state lives: `sqlite:PATH` or `dynamodb:TABLE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    Sqlite(PathBuf),
+    Dynamo(String),
+}
+
+impl FromStr for StoreSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.into())),
+            Some(("dynamodb", table)) if !table.is_empty() => Ok(Self::Dynamo(table.into())),
+            _ => Err(format!("store {s:?}: use sqlite:PATH or dynamodb:TABLE")),
+        }
+    }
+}
+
+/// How the vault is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultSpec {
+    /// `sealed`, data key in a local file (created on first use, mode 0600).
+    KeyFile(PathBuf),
+    /// `sealed`, data key in a Secrets Manager secret.
+    SealedManagedKey { data_key_secret: String },
+    /// `secretsmanager`: one secret per owner under `prefix`.
+    SecretsManager {
+        prefix: String,
+        data_key_secret: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub store: StoreSpec,
+    pub vault: VaultSpec,
+    pub public_url: Url,
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+impl Settings {
+    /// The Lambda configuration, from the environment the SAM template sets:
+    /// `LATCHKEY_TABLE`, `LATCHKEY_VAULT_MODE` (`secretsmanager` | `sealed`),
+    /// `LATCHKEY_SECRET_PREFIX`, `LATCHKEY_DATA_KEY_SECRET`, `LATCHKEY_PUBLIC_URL`.
+    pub fn from_env() -> Result<Self, String> {
+        let store = StoreSpec::Dynamo(env("LATCHKEY_TABLE")?);
+        let vault = vault_from_env()?;
+        let public_url = Url::parse(&env("LATCHKEY_PUBLIC_URL")?)
+            .map_err(|e| format!("LATCHKEY_PUBLIC_URL: {e}"))?;
+        Ok(Self {
+            store,
+            vault,
+            public_url,
+        })
+    }
+}
+
+/// The deployed vault configuration: `LATCHKEY_VAULT_MODE`, `LATCHKEY_SECRET_PREFIX`,
+/// `LATCHKEY_DATA_KEY_SECRET`.
+pub fn vault_from_env() -> Result<VaultSpec, String> {
+    let data_key_secret = std::env::var("LATCHKEY_DATA_KEY_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
+    Ok(match env("LATCHKEY_VAULT_MODE")?.parse::<VaultMode>()? {
+        VaultMode::Sealed => VaultSpec::SealedManagedKey {
+            data_key_secret: data_key_secret.ok_or("sealed mode needs LATCHKEY_DATA_KEY_SECRET")?,
+        },
+        VaultMode::SecretsManager => VaultSpec::SecretsManager {
+            prefix: std::env::var("LATCHKEY_SECRET_PREFIX").unwrap_or_else(|_| "latchkey".into()),
+            data_key_secret,
+        },
+    })
+}
+
+/// Creates the DynamoDB table with the default AWS configuration (honours
+/// `AWS_ENDPOINT_URL`, so it works against a local DynamoDB-compatible endpoint too).
+pub async fn create_dynamo_table(name: &str) -> Result<(), String> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), name)
+        .create_table()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+impl App {
+    /// Builds the app; the AWS SDK configuration is loaded once, and only if needed.
+    pub async fn new(settings: Settings) -> Result<Self, String> {
+        Self::with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, String> {
+        let needs_aws = matches!(settings.store, StoreSpec::Dynamo(_))
+            || !matches!(settings.vault, VaultSpec::KeyFile(_));
+        let sdk = if needs_aws {
+            Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+        } else {
+            None
+        };
+        let table: Arc<dyn Table> = match &settings.store {
+            StoreSpec::Sqlite(path) => {
+                Arc::new(SqliteTable::open(path).map_err(|e| e.to_string())?)
+            }
+            StoreSpec::Dynamo(name) => Arc::new(DynamoTable::new(
+                aws_sdk_dynamodb::Client::new(sdk.as_ref().expect("loaded for dynamodb")),
+                name.clone(),
+            )),
+        };
+        let manager = |prefix: &str| {
+            SecretsManager::new(
+                aws_sdk_secretsmanager::Client::new(
+                    sdk.as_ref().expect("loaded for secrets manager"),
+                ),
+                prefix,
+            )
+        };
+        let vault = match &settings.vault {
+            VaultSpec::KeyFile(path) => {
+                Vault::sealed(SealingKey::load_or_create(path).map_err(|e| e.to_string())?)
+            }
+            VaultSpec::SealedManagedKey { data_key_secret } => Vault::sealed(
+                manager("")
+                    .sealing_key(data_key_secret)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            VaultSpec::SecretsManager {
+                prefix,
+                data_key_secret,
+            } => {
+                let m = manager(prefix);
+                let key = match data_key_secret {
+                    Some(id) => Some(m.sealing_key(id).await.map_err(|e| e.to_string())?),
+                    None => None,
+                };
+                Vault::secrets_manager(m, key)
+            }
+        };
+        Ok(Self::from_parts(
+            Store::new(table, clock),
+            vault,
+            settings.public_url,
+        ))
+    }
+
+    /// An app over parts built elsewhere (tests build their own table and vault).
+    pub fn from_parts(store: Store, vault: Vault, public_url: Url) -> Self {
+        Self {
+            store,
+            vault,
+            public_url,
+            catalog: Arc::new(builtin_catalog()),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+use super::{ApiError, Request};
+use crate::app::App;
+use crate::domain::Account;
+use crate::store::Versioned;
+use crate::token::token_hash;
+
+/// The account whose API key is in `Authorization: Bearer …`. Keys are looked up by their
+/// SHA-256, so the stored form cannot be replayed and no comparison leaks timing.
+pub async fn authenticate(request: &Request, app: &App) -> Result<Versioned<Account>, ApiError> {
+    let key = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    let api_key = app
+        .store
+        .api_key(&token_hash(key))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    app.store
+        .account(&api_key.account_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)
+}

@@ -1,0 +1,100 @@
+//! Harness for the workspace tests: an [`App`] over a fresh store, two accounts, and
+//! requests dispatched exactly as the local gateway and the Lambda functions do.
+
+use std::sync::Arc;
+
+use lambda_http::Body;
+use lambda_http::http::{self, StatusCode};
+use latchkey::gateway::handler_for;
+use latchkey_shared::accounts::create_account;
+use latchkey_shared::app::App;
+use latchkey_shared::http::{dispatch, routes};
+use latchkey_shared::store::Table;
+use latchkey_shared::testing;
+use latchkey_shared::token::random_bytes;
+use latchkey_shared::vault::{SealingKey, Vault};
+use latchkey_shared::{Clock, ManualClock};
+use serde_json::Value;
+
+pub const PUBLIC_URL: &str = "https://connect.acme.test/";
+
+pub struct Harness {
+    pub app: App,
+    pub clock: Arc<ManualClock>,
+    pub key: String,
+    pub account_id: String,
+    /// A second account, to prove isolation.
+    pub other_key: String,
+}
+
+impl Harness {
+    pub async fn new(table: Arc<dyn Table>) -> Self {
+        let (store, clock) = testing::store(table);
+        let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
+        let app = App::from_parts(store, vault, url::Url::parse(PUBLIC_URL).unwrap());
+        let (account, key) = create_account(&app.store, &app.vault, &app.catalog, "Acme")
+            .await
+            .unwrap();
+        let (_, other_key) = create_account(&app.store, &app.vault, &app.catalog, "Other")
+            .await
+            .unwrap();
+        let _: &dyn Clock = clock.as_ref();
+        Self {
+            app,
+            clock,
+            key: key.expose().to_owned(),
+            account_id: account.id,
+            other_key: other_key.expose().to_owned(),
+        }
+    }
+
+    /// Sends a request with the given API key (or none) and a JSON body (or none).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut builder = http::Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            builder = builder.header("authorization", format!("Bearer {key}"));
+        }
+        let body = match body {
+            Some(v) => {
+                builder = builder.header("content-type", "application/json");
+                Body::Text(v.to_string())
+            }
+            None => Body::Empty,
+        };
+        let request = builder.body(body).unwrap();
+        let response = match routes::find(request.method(), request.uri().path()) {
+            Ok((route, _)) => {
+                dispatch(
+                    Some(route.function),
+                    handler_for(route.function),
+                    request,
+                    &self.app,
+                )
+                .await
+            }
+            Err(miss) => miss.into_response(),
+        };
+        let status = response.status();
+        let bytes: &[u8] = response.body().as_ref();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes).expect("every response is JSON")
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(&self.key), None).await
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(method, path, Some(&self.key), Some(body)).await
+    }
+}
