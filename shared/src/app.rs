@@ -20,6 +20,11 @@ pub struct App {
     /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
     pub public_url: Url,
     pub catalog: Arc<Catalog>,
+    /// One HTTP client for every outbound call (token endpoints, proxy, webhooks).
+    pub http: reqwest::Client,
+    /// Test mode: integrations may point at loopback/private addresses (the local
+    /// gateway and the tests; never a deployment).
+    pub allow_loopback: bool,
 }
 
 /// Where the state lives: `sqlite:PATH` or `dynamodb:TABLE`.
@@ -177,6 +182,11 @@ impl App {
             vault,
             public_url,
             catalog: Arc::new(builtin_catalog()),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the HTTP client builds"),
+            allow_loopback: false,
         }
     }
 }

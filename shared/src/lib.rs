@@ -10,6 +10,7 @@ pub mod app;
 pub mod catalog;
 pub mod clock;
 pub mod domain;
+pub mod flow;
 pub mod http;
 pub mod lambda;
 pub mod secret;

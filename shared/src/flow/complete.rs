@@ -1,0 +1,137 @@
+//! The end of every successful auth mode: credentials to the vault, the connection created
+//! (replacing the consumer's earlier one unless multiple are allowed) or re-authorised, the
+//! activation link used up.
+
+use std::collections::BTreeMap;
+
+use super::FlowError;
+use crate::app::App;
+use crate::domain::{Connection, ConnectionStatus, FieldError, Integration, RefreshState};
+use crate::store::{StoreError, Versioned};
+use crate::token::new_id;
+use crate::vault::{Credentials, SecretScope};
+
+pub struct Completion<'a> {
+    pub account_id: &'a str,
+    pub consumer_id: &'a str,
+    pub integration: &'a Integration,
+    pub auth_option_key: &'a str,
+    pub name: &'a str,
+    pub parameters: BTreeMap<String, String>,
+    /// Re-authorise this connection instead of creating one.
+    pub connection_id: Option<&'a str>,
+    pub allow_multiple: bool,
+    pub activation_hash: Option<&'a str>,
+    pub credentials: Credentials,
+    pub access_expires_at: Option<i64>,
+    pub refreshable: bool,
+}
+
+pub async fn complete(app: &App, c: Completion<'_>) -> Result<Connection, FlowError> {
+    // Single use: of two completions racing on one link, exactly one gets past here.
+    if let Some(hash) = c.activation_hash
+        && app.store.consume_activation(hash).await?.is_none()
+    {
+        return Err(FlowError::InvalidLink);
+    }
+    let now = app.store.now();
+    match c.connection_id {
+        Some(id) => {
+            let current = app
+                .store
+                .connection(c.account_id, id)
+                .await?
+                .filter(|v| {
+                    v.value.consumer_id == c.consumer_id
+                        && v.value.integration_id == c.integration.id
+                })
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "connectionId",
+                        "names no connection of this consumer and integration",
+                    )
+                })?;
+            let scope = SecretScope::new(c.account_id, id);
+            let reference = app.vault.put(&scope, &c.credentials).await?;
+            let mut next = current.value.clone();
+            next.auth_option_key = c.auth_option_key.to_owned();
+            next.parameters.extend(c.parameters);
+            next.status = ConnectionStatus::Active;
+            next.access_expires_at = c.access_expires_at;
+            next.refreshable = c.refreshable;
+            next.refresh = RefreshState::default();
+            next.credentials = Some(reference);
+            next.updated_at = now;
+            app.store
+                .update_connection(&Versioned {
+                    value: next.clone(),
+                    version: current.version,
+                })
+                .await?;
+            Ok(next)
+        }
+        None => {
+            let id = new_id("con");
+            let scope = SecretScope::new(c.account_id, &id);
+            let reference = app.vault.put(&scope, &c.credentials).await?;
+            let connection = Connection {
+                id,
+                account_id: c.account_id.to_owned(),
+                consumer_id: c.consumer_id.to_owned(),
+                integration_id: c.integration.id.clone(),
+                auth_option_key: c.auth_option_key.to_owned(),
+                name: c.name.to_owned(),
+                parameters: c.parameters,
+                status: ConnectionStatus::Active,
+                access_expires_at: c.access_expires_at,
+                refreshable: c.refreshable,
+                refresh: RefreshState::default(),
+                credentials: Some(reference),
+                created_at: now,
+                updated_at: now,
+            };
+            app.store.create_connection(&connection).await?;
+            if !c.allow_multiple {
+                replace_earlier(app, &connection).await?;
+            }
+            Ok(connection)
+        }
+    }
+}
+
+/// Removes the consumer's other connections to the same integration, credentials first.
+async fn replace_earlier(app: &App, kept: &Connection) -> Result<(), FlowError> {
+    let mut cursor = None;
+    loop {
+        let page = app
+            .store
+            .consumer_connections(
+                &kept.account_id,
+                &kept.consumer_id,
+                Some(&kept.integration_id),
+                100,
+                cursor.as_ref(),
+            )
+            .await?;
+        for old in page
+            .items
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|c| c.id != kept.id)
+        {
+            if let Some(reference) = &old.credentials {
+                app.vault
+                    .delete(&SecretScope::new(&old.account_id, &old.id), reference)
+                    .await?;
+            }
+            match app.store.delete_connection(&old).await {
+                Ok(()) | Err(StoreError::Stale) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
