@@ -31,7 +31,9 @@ impl Harness {
     pub async fn new(table: Arc<dyn Table>) -> Self {
         let (store, clock) = testing::store(table);
         let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
-        let app = App::from_parts(store, vault, url::Url::parse(PUBLIC_URL).unwrap());
+        let mut app = App::from_parts(store, vault, url::Url::parse(PUBLIC_URL).unwrap());
+        // Test peers (the OAuth server, fake token endpoints) live on loopback.
+        app.allow_loopback = true;
         let (account, key) = create_account(&app.store, &app.vault, &app.catalog, "Acme")
             .await
             .unwrap();
@@ -45,6 +47,22 @@ impl Harness {
             key: key.expose().to_owned(),
             account_id: account.id,
             other_key: other_key.expose().to_owned(),
+        }
+    }
+
+    /// Dispatches a raw request as the gateway would, returning the whole response.
+    pub async fn raw(&self, request: http::Request<Body>) -> lambda_http::http::Response<Body> {
+        match routes::find(request.method(), request.uri().path()) {
+            Ok((route, _)) => {
+                dispatch(
+                    Some(route.function),
+                    handler_for(route.function),
+                    request,
+                    &self.app,
+                )
+                .await
+            }
+            Err(miss) => miss.into_response(),
         }
     }
 

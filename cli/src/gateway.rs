@@ -19,6 +19,8 @@ pub fn handler_for(function: Function) -> &'static dyn Handler {
         Function::Catalog => &latchkey_catalog::Catalog,
         Function::Consumers => &latchkey_consumers::Consumers,
         Function::Links => &latchkey_links::Links,
+        Function::Popup => &latchkey_popup::Popup,
+        Function::Callback => &latchkey_callback::Callback,
     }
 }
 

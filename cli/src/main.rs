@@ -138,7 +138,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Some(url) => url.clone(),
                 None => Url::parse(&format!("http://{local}/")).map_err(|e| e.to_string())?,
             };
-            let app = App::new(settings(&cli, public_url)?).await?;
+            let mut app = App::new(settings(&cli, public_url)?).await?;
+            // Local use: integrations may point at providers on this machine.
+            app.allow_loopback = true;
             first_start(&app, &cli.data_dir).await?;
             println!("Latchkey is serving on http://{local}");
             gateway::serve(listener, Arc::new(app))

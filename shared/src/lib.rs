@@ -13,6 +13,7 @@ pub mod domain;
 pub mod flow;
 pub mod http;
 pub mod lambda;
+pub mod pages;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -38,7 +38,7 @@ async fn the_openapi_document_is_valid_and_covers_every_route() {
     let (status, document) = h.call("GET", "/v1/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(document["openapi"], "3.1.0");
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|r| r.path.starts_with("/v1/")) {
         let op = &document["paths"][route.path][route.method.to_ascii_lowercase()];
         assert!(
             op.is_object(),

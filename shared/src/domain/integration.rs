@@ -186,6 +186,10 @@ pub enum AuthMethod {
         #[serde(default)]
         token_params: BTreeMap<String, String>,
         revoke_url: Option<String>,
+        /// The provider's issuer identifier; when set, an `iss` in the authorization
+        /// response must equal it (RFC 9207, mix-up defence).
+        #[serde(default)]
+        issuer: Option<String>,
         #[serde(default)]
         capture: Vec<Capture>,
         client: Option<OAuthClient>,

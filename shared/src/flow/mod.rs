@@ -12,7 +12,47 @@ pub mod template;
 pub use complete::{Completion, complete};
 pub use error::FlowError;
 pub use pkce::Pkce;
-pub use redirect::{Outcome, RedirectPolicy};
+pub use redirect::{Ending, Next, Outcome, RedirectPolicy};
+
+use crate::Secret;
+use crate::app::App;
+use crate::domain::{AuthOption, ClientSecret, Integration};
+use crate::http::Response;
+use crate::vault::{Credentials, SecretScope};
+
+/// The account's OAuth app for an auth option: client id and, from the vault, its secret.
+pub async fn app_client(
+    app: &App,
+    integration: &Integration,
+    option: &AuthOption,
+) -> Result<Option<(String, Option<Secret>)>, FlowError> {
+    let Some(client) = option.method.client() else {
+        return Ok(None);
+    };
+    let secret = match &client.client_secret {
+        Some(ClientSecret::Stored(reference)) => {
+            let scope = SecretScope::new(
+                &integration.account_id,
+                format!("{}.{}", integration.id, option.key),
+            );
+            match app.vault.get(&scope, reference).await? {
+                Credentials::ClientSecret { client_secret } => Some(client_secret),
+                _ => {
+                    return Err(FlowError::Internal(
+                        "the OAuth app secret has the wrong shape".into(),
+                    ));
+                }
+            }
+        }
+        Some(ClientSecret::Plain(_)) => {
+            return Err(FlowError::Internal(
+                "an unsealed client secret was stored".into(),
+            ));
+        }
+        None => None,
+    };
+    Ok(Some((client.client_id.clone(), secret)))
+}
 
 /// Path of the OAuth 2.0 callback under the public URL.
 pub const OAUTH_CALLBACK_PATH: &str = "oauth/callback";
@@ -21,4 +61,42 @@ pub const OAUTH_CALLBACK_PATH: &str = "oauth/callback";
 /// one browser do not overwrite each other's binding.
 pub fn flow_cookie_name(state_hash: &str) -> String {
     format!("lk_flow_{}", &state_hash[..16.min(state_hash.len())])
+}
+
+/// The response for an outcome: a redirect, a `postMessage` page, or a local result page
+/// with "Try again" (`retry`) and "Back to the list" (`marketplace`) links.
+pub fn respond(
+    account_name: &str,
+    ending: &Ending,
+    outcome: Outcome,
+    retry: Option<String>,
+    marketplace: String,
+) -> Response {
+    let success = matches!(outcome, Outcome::Connected { .. });
+    match ending.next(&outcome) {
+        Next::Redirect(url) => crate::pages::redirect(url.as_str()),
+        Next::Message {
+            origin,
+            payload,
+            fallback,
+        } => crate::pages::message(account_name, &origin, &payload, fallback.as_ref()),
+        Next::Page {
+            back,
+            retry: offer_retry,
+            marketplace: offer_marketplace,
+        } => {
+            let message = match &outcome {
+                Outcome::Connected { .. } => "Your software is connected.".to_owned(),
+                Outcome::Failed(e) => format!("The connection could not be made ({}).", e.code()),
+            };
+            crate::pages::result(
+                account_name,
+                success,
+                &message,
+                retry.as_deref().filter(|_| offer_retry),
+                back.as_ref(),
+                Some(marketplace.as_str()).filter(|_| offer_marketplace && !success),
+            )
+        }
+    }
 }

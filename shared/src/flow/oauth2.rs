@@ -12,7 +12,8 @@ use url::Url;
 use super::FlowError;
 use super::template::{fill, fill_url};
 use crate::Secret;
-use crate::domain::{ClientAuth, HttpVerb};
+use crate::domain::{Capture, CaptureSource, ClientAuth, HttpVerb, ParameterSpec};
+use crate::vault::Credentials;
 
 /// What a token endpoint returned.
 #[derive(Debug, Clone)]
@@ -25,6 +26,54 @@ pub struct TokenSet {
     /// The response's other fields, for captures (`instance_url`, …). Token fields are
     /// never kept here.
     pub extra: BTreeMap<String, String>,
+}
+
+impl TokenSet {
+    pub fn into_credentials(self) -> Credentials {
+        Credentials::Oauth2 {
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            token_type: self.token_type,
+            scope: self.scope,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Copies the values an integration captures (from the token response or the callback
+/// query) into the connection's parameters; each must still pass its parameter's rules.
+pub fn capture(
+    captures: &[Capture],
+    token_fields: &BTreeMap<String, String>,
+    callback_query: &BTreeMap<String, String>,
+    specs: &[ParameterSpec],
+    parameters: &mut BTreeMap<String, String>,
+) -> Result<(), FlowError> {
+    for c in captures {
+        let source = match c.source {
+            CaptureSource::TokenResponse => token_fields,
+            CaptureSource::CallbackQuery => callback_query,
+        };
+        let Some(raw) = source.get(&c.field) else {
+            continue;
+        };
+        let value = match &c.pattern {
+            Some(p) => regex::Regex::new(p).ok().and_then(|re| {
+                re.captures(raw)
+                    .and_then(|m| m.get(1))
+                    .map(|m| m.as_str().to_owned())
+            }),
+            None => Some(raw.clone()),
+        };
+        let spec = specs.iter().find(|s| s.name == c.parameter);
+        match (value, spec) {
+            (Some(v), Some(spec)) if spec.accepts(&v) && !v.chars().any(char::is_control) => {
+                parameters.insert(c.parameter.clone(), v);
+            }
+            _ => return Err(FlowError::TokenExchange("unexpected_captured_value")),
+        }
+    }
+    Ok(())
 }
 
 /// The token endpoint as an integration describes it.

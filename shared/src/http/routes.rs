@@ -11,6 +11,8 @@ pub enum Function {
     Catalog,
     Consumers,
     Links,
+    Popup,
+    Callback,
 }
 
 impl Function {
@@ -19,6 +21,8 @@ impl Function {
             Function::Catalog => "catalog",
             Function::Consumers => "consumers",
             Function::Links => "links",
+            Function::Popup => "popup",
+            Function::Callback => "callback",
         }
     }
 }
@@ -42,6 +46,11 @@ pub enum Operation {
     PatchAccount,
     CreateActivation,
     ListConsumerConnections,
+    ConnectLanding,
+    ConnectSubmit,
+    PopupStart,
+    PopupSubmit,
+    OAuthCallback,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +117,11 @@ pub const ROUTES: &[Route] = &[
         Links,
         ListConsumerConnections,
     ),
+    route("GET", "/connect/{token}", Popup, ConnectLanding),
+    route("POST", "/connect/{token}", Popup, ConnectSubmit),
+    route("GET", "/connection-popup", Popup, PopupStart),
+    route("POST", "/connection-popup", Popup, PopupSubmit),
+    route("GET", "/oauth/callback", Callback, OAuthCallback),
 ];
 
 /// Values of a route's `{name}` segments.

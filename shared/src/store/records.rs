@@ -232,6 +232,22 @@ impl Store {
             .await
     }
 
+    /// The integration with this key, through its uniqueness guard.
+    pub async fn integration_by_key(
+        &self,
+        account_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Versioned<Integration>>> {
+        let guard_key = Key::new(account_pk(account_id), format!("INTEGRATION_KEY#{key}"));
+        let Some(g) = self.table.get(&guard_key, self.now()).await? else {
+            return Ok(None);
+        };
+        match g.body.get("owner").and_then(|o| o.as_str()) {
+            Some(owner) => self.integration(account_id, owner).await,
+            None => Ok(None),
+        }
+    }
+
     /// Replaces an integration at `current.version`; its `key` cannot change.
     pub async fn update_integration(&self, current: &Versioned<Integration>) -> StoreResult<u64> {
         let value = &current.value;
@@ -467,6 +483,14 @@ impl Store {
             .write(vec![WriteOp::Put(record, Condition::Absent)], self.now())
             .await
             .map_err(|e| duplicate(e, "state"))
+    }
+
+    /// The unexpired flow for this `state` hash, left in place (checked before consuming).
+    pub async fn flow(&self, state_hash: &str) -> StoreResult<Option<ConnectionFlow>> {
+        Ok(self
+            .get(Self::flow_key(state_hash), "flow")
+            .await?
+            .map(|v: Versioned<ConnectionFlow>| v.value))
     }
 
     /// Consumes the flow for this `state` hash: a replayed callback finds nothing.

@@ -1,0 +1,877 @@
+//! The connection flow against a real OAuth 2.0 server (oidc-provider on loopback, PKCE
+//! required, refresh-token rotation): activation link → popup → provider → callback →
+//! the vendor's redirect, plus every way it must refuse safely.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lambda_http::Body;
+use lambda_http::http::{self, StatusCode};
+use latchkey_shared::domain::ConnectionStatus;
+use latchkey_shared::testing;
+use latchkey_shared::vault::{Credentials, SecretScope};
+use latchkey_tests::{Harness, PUBLIC_URL};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+fn issuer() -> String {
+    std::env::var("LATCHKEY_TEST_OIDC_ISSUER")
+        .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`")
+}
+
+const CALLBACK: &str = "https://connect.acme.test/oauth/callback";
+
+struct OAuthClient {
+    id: String,
+    secret: String,
+}
+
+/// Registers a client at the provider (dynamic registration), as a vendor would in the
+/// provider's developer console.
+async fn register(grants: &[&str], auth_method: &str) -> OAuthClient {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/reg", issuer()))
+        .json(&json!({
+            "redirect_uris": [CALLBACK],
+            "grant_types": grants,
+            "response_types": if grants.contains(&"authorization_code") { json!(["code"]) } else { json!([]) },
+            "token_endpoint_auth_method": auth_method,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    OAuthClient {
+        id: response["client_id"]
+            .as_str()
+            .expect("registered")
+            .to_owned(),
+        secret: response["client_secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn introspect(client: &OAuthClient, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/token/introspection", issuer()))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An authorization-code integration at the test provider, created through the API.
+async fn oauth_integration(h: &Harness, client: &OAuthClient, client_auth: &str) -> String {
+    let issuer = issuer();
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "testprovider", "name": "Test Provider",
+                "auth_options": [{
+                    "key": "oauth", "type": "oauth2",
+                    "authorization_url": format!("{issuer}/auth"),
+                    "token_url": format!("{issuer}/token"),
+                    "client_auth": client_auth,
+                    "scopes": ["openid", "offline_access"],
+                    "authorization_params": {"prompt": "consent"},
+                    "issuer": issuer,
+                    "client": {"client_id": client.id, "client_secret": client.secret}
+                }],
+                "api": {"base_url": format!("{issuer}/me")}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn consumer(h: &Harness, redirect_url: Option<&str>) -> String {
+    let mut body = json!({"name": "Globex"});
+    if let Some(url) = redirect_url {
+        body["redirect_url"] = json!(url);
+    }
+    let (_, c) = h.send("POST", "/v1/consumers", body).await;
+    c["id"].as_str().unwrap().to_owned()
+}
+
+async fn link(h: &Harness, consumer: &str, body: Value) -> String {
+    let (status, link) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections"),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    link["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .to_owned()
+}
+
+async fn browse(h: &Harness, path_and_query: &str, cookie: Option<&str>) -> http::Response<Body> {
+    let mut request = http::Request::builder()
+        .method("GET")
+        .uri(format!("/{}", path_and_query.trim_start_matches('/')));
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    h.raw(request.body(Body::Empty).unwrap()).await
+}
+
+fn location(response: &http::Response<Body>) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a redirect")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn flow_cookie(response: &http::Response<Body>) -> String {
+    let set = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("lk_flow_"))
+        .expect("the popup binds the flow to the browser");
+    assert!(
+        set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+fn body_text(response: &http::Response<Body>) -> String {
+    String::from_utf8_lossy(response.body().as_ref()).into_owned()
+}
+
+/// Drives the provider's side in a browser-like client (its own cookies, no automatic
+/// redirects) until the provider sends the browser to our callback; returns that URL.
+async fn authorize_at_provider(authorization_url: &str) -> Url {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url = Url::parse(authorization_url).unwrap();
+    for _ in 0..12 {
+        let response = browser.get(url.clone()).send().await.unwrap();
+        assert!(
+            response.status().is_redirection(),
+            "provider answered {} at {url}",
+            response.status()
+        );
+        let next = url
+            .join(response.headers()["location"].to_str().unwrap())
+            .unwrap();
+        if next.as_str().starts_with(CALLBACK) {
+            return next;
+        }
+        url = next;
+    }
+    panic!("the provider never redirected back");
+}
+
+fn callback_path(url: &Url) -> String {
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+}
+
+/// Starts a flow from an activation link and returns (callback URL, flow cookie).
+async fn start_and_authorize(h: &Harness, link_path: &str) -> (Url, String) {
+    let landing = browse(h, link_path, None).await;
+    assert_eq!(
+        landing.status(),
+        StatusCode::FOUND,
+        "{}",
+        body_text(&landing)
+    );
+    let to_provider = location(&landing);
+    assert!(
+        to_provider.starts_with(&format!("{}/auth?", issuer())),
+        "{to_provider}"
+    );
+    let q: std::collections::HashMap<_, _> = Url::parse(&to_provider)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["redirect_uri"], CALLBACK);
+    (
+        authorize_at_provider(&to_provider).await,
+        flow_cookie(&landing),
+    )
+}
+
+/// Captures every log line written while `f` runs on this thread.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn authorization_code_flow_end_to_end() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "basic").await;
+    let consumer = consumer(&h, Some("https://app.acme.test/integrations/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "Test Provider", "integration_id": integration}),
+    )
+    .await;
+
+    let (callback, cookie) =
+        start_and_authorize(&h, &format!("{path}?customState=abc%20123")).await;
+    let done = browse(&h, &callback_path(&callback), Some(&cookie)).await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let target = Url::parse(&location(&done)).unwrap();
+    assert_eq!(
+        target.origin().ascii_serialization(),
+        "https://app.acme.test"
+    );
+    let q: std::collections::HashMap<_, _> = target.query_pairs().into_owned().collect();
+    assert_eq!(q["connectionStatus"], "active");
+    assert_eq!(q["customState"], "abc 123");
+    let connection_id = &q["connectionId"];
+
+    let connection = h
+        .app
+        .store
+        .connection(&h.account_id, connection_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert!(connection.refreshable && connection.access_expires_at.is_some());
+    let credentials = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, connection_id),
+            connection.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    let Credentials::Oauth2 {
+        access_token,
+        refresh_token,
+        ..
+    } = credentials
+    else {
+        panic!("oauth2 credentials")
+    };
+    let refresh_token = refresh_token.expect("a refresh token is stored");
+    // The provider accepts what we stored.
+    assert_eq!(
+        introspect(&client, access_token.expose()).await["active"],
+        true
+    );
+    assert_eq!(
+        introspect(&client, refresh_token.expose()).await["active"],
+        true
+    );
+
+    // The link is used up; the callback cannot be replayed.
+    assert_eq!(browse(&h, &path, None).await.status(), StatusCode::GONE);
+    let replay = browse(&h, &callback_path(&callback), Some(&cookie)).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        h.app
+            .store
+            .consumer_connections(&h.account_id, &consumer, None, 10, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for secret in [
+        access_token.expose(),
+        refresh_token.expose(),
+        client.secret.as_str(),
+    ] {
+        assert!(!logged.contains(secret), "a secret reached the logs");
+    }
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(
+        !logged.contains(&code),
+        "the authorization code reached the logs"
+    );
+}
+
+#[tokio::test]
+async fn forged_and_cookieless_callbacks_change_nothing() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_post",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "body").await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "P", "integration_id": integration}),
+    )
+    .await;
+    let (callback, cookie) = start_and_authorize(&h, &path).await;
+
+    // No cookie, a wrong cookie, a forged state: refused, and the real flow survives.
+    let without = browse(&h, &callback_path(&callback), None).await;
+    assert_eq!(without.status(), StatusCode::BAD_REQUEST);
+    let (name, _) = cookie.split_once('=').unwrap();
+    let wrong = browse(
+        &h,
+        &callback_path(&callback),
+        Some(&format!("{name}=forged.value")),
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let mut forged = callback.clone();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    forged.set_query(Some(&format!("code={code}&state=forged")));
+    assert_eq!(
+        browse(&h, &callback_path(&forged), Some(&cookie))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert!(
+        h.app
+            .store
+            .consumer_connections(&h.account_id, &consumer, None, 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let done = browse(&h, &callback_path(&callback), Some(&cookie)).await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    assert!(location(&done).contains("connectionStatus=active"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_callbacks_exchange_the_code_once() {
+    let h = Arc::new(Harness::new(testing::dynamo_table().await).await);
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "basic").await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "P", "integration_id": integration}),
+    )
+    .await;
+    let (callback, cookie) = start_and_authorize(&h, &path).await;
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (h, url, cookie) = (h.clone(), callback_path(&callback), cookie.clone());
+            tokio::spawn(async move {
+                let response = browse(&h, &url, Some(&cookie)).await;
+                response
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_owned())
+            })
+        })
+        .collect();
+    let mut locations = Vec::new();
+    for t in tasks {
+        locations.push(t.await.unwrap());
+    }
+    let connected = locations
+        .iter()
+        .flatten()
+        .filter(|l| l.contains("connectionStatus=active"))
+        .count();
+    assert_eq!(connected, 1, "{locations:?}");
+    assert_eq!(
+        locations.iter().filter(|l| l.is_none()).count(),
+        3,
+        "the others are refused here: {locations:?}"
+    );
+    let connections = h
+        .app
+        .store
+        .consumer_connections(&h.account_id, &consumer, None, 10, None)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(connections.len(), 1);
+    // oidc-provider revokes every token of a code used twice: still active means once.
+    let c = &connections[0].value;
+    let Credentials::Oauth2 { access_token, .. } = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        introspect(&client, access_token.expose()).await["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "basic").await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "P", "integration_id": integration}),
+    )
+    .await;
+    let landing = browse(&h, &path, None).await;
+    let cookie = flow_cookie(&landing);
+    let state = Url::parse(&location(&landing))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let denied = format!(
+        "oauth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3EUser+said+no&state={state}"
+    );
+    let done = browse(&h, &denied, Some(&cookie)).await;
+    let target = location(&done);
+    assert!(
+        target.starts_with("https://app.acme.test/done?"),
+        "{target}"
+    );
+    let q: std::collections::HashMap<_, _> = Url::parse(&target)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(
+        (q["error"].as_str(), q["connectionStatus"].as_str()),
+        ("access_denied", "error")
+    );
+    assert!(
+        !target.contains("script") && !target.contains("said"),
+        "{target}"
+    );
+    assert!(
+        h.app
+            .store
+            .consumer_connections(&h.account_id, &consumer, None, 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+/// A token endpoint on loopback that answers every request with `response`.
+async fn fake_token_endpoint(response: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 8192];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (format!("http://{addr}/token"), hits)
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_become_token_exchange_failed() {
+    for (reply, reason) in [
+        (
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/html\r\ncontent-length: 24\r\nconnection: close\r\n\r\n<html>stack trace</html>",
+            "provider_unavailable",
+        ),
+        (
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 19\r\nconnection: close\r\n\r\n<html>login?</html>",
+            "invalid_response",
+        ),
+    ] {
+        let h = Harness::new(testing::sqlite_table().await).await;
+        let (token_url, hits) = fake_token_endpoint(reply).await;
+        let issuer = issuer();
+        let (status, created) = h
+            .send("POST", "/v1/integrations", json!({
+                "key": "broken", "name": "Broken",
+                "auth_options": [{"key": "oauth", "type": "oauth2", "authorization_url": format!("{issuer}/auth"),
+                    "token_url": token_url, "client": {"client_id": "x", "client_secret": "y"}}],
+                "api": {"base_url": "https://api.broken.example"}
+            }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+        let path = link(
+            &h,
+            &consumer,
+            json!({"name": "B", "integration_id": created["id"]}),
+        )
+        .await;
+        let landing = browse(&h, &path, None).await;
+        let cookie = flow_cookie(&landing);
+        let state = Url::parse(&location(&landing))
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let done = browse(
+            &h,
+            &format!("oauth/callback?code=abc&state={state}"),
+            Some(&cookie),
+        )
+        .await;
+        let target = location(&done);
+        let q: std::collections::HashMap<_, _> = Url::parse(&target)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert_eq!(q["error"], "token_exchange_failed");
+        assert_eq!(
+            serde_json::from_str::<Value>(&q["errorData"]).unwrap(),
+            json!({"reason": reason})
+        );
+        assert!(!target.contains("stack") && !target.contains("html"));
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "one token request");
+        // The link is not used up by a failure: the consumer can try again.
+        assert_eq!(browse(&h, &path, None).await.status(), StatusCode::FOUND);
+    }
+}
+
+#[tokio::test]
+async fn activation_links_expire_after_thirty_minutes() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let consumer = consumer(&h, None).await;
+    let path = link(&h, &consumer, json!({"name": "Any"})).await;
+    h.clock.advance(29 * 60);
+    assert_eq!(
+        browse(&h, &path, None).await.status(),
+        StatusCode::OK,
+        "the marketplace, still valid"
+    );
+    h.clock.advance(60);
+    let expired = browse(&h, &path, None).await;
+    assert_eq!(expired.status(), StatusCode::GONE);
+    assert!(body_text(&expired).contains("expired"));
+    assert_eq!(
+        browse(&h, "connect/lka_not_a_token", None).await.status(),
+        StatusCode::GONE
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_connect_without_a_form() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let client = register(&["client_credentials"], "client_secret_basic").await;
+    let issuer = issuer();
+    let (status, created) = h
+        .send("POST", "/v1/integrations", json!({
+            "key": "machine", "name": "Machine API",
+            "auth_options": [{"key": "cc", "type": "oauth2_client_credentials", "token_url": format!("{issuer}/token"),
+                "client": {"client_id": client.id, "client_secret": client.secret}}],
+            "api": {"base_url": "https://api.machine.example"}
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "M", "integration_id": created["id"]}),
+    )
+    .await;
+    let done = browse(&h, &path, None).await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let c = h
+        .app
+        .store
+        .connection(&h.account_id, &q["connectionId"])
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let Credentials::Oauth2 { access_token, .. } = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        introspect(&client, access_token.expose()).await["active"],
+        true
+    );
+}
+
+async fn post_form(h: &Harness, path: &str, form: &[(&str, &str)]) -> http::Response<Body> {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("/{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::Text(body))
+        .unwrap();
+    h.raw(request).await
+}
+
+#[tokio::test]
+async fn api_key_and_basic_are_asked_for_and_stored() {
+    let h = Harness::new(testing::dynamo_table().await).await;
+    let (_, created) = h
+        .send("POST", "/v1/integrations", json!({
+            "key": "desk", "name": "Desk",
+            "parameters": [{"name": "domain", "label": "Domain", "required": true, "pattern": "[a-z0-9-]+"}],
+            "auth_options": [{"key": "apikey", "type": "api_key"}, {"key": "basic", "type": "basic"}],
+            "api": {"base_url": "https://{domain}.desk.example/api"}
+        }))
+        .await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+
+    // API key: a form with the parameter and the key; a bad parameter re-asks, naming it.
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "Desk", "integration_id": created["id"]}),
+    )
+    .await;
+    let form = browse(&h, &path, None).await;
+    assert_eq!(form.status(), StatusCode::OK);
+    let html = body_text(&form);
+    assert!(
+        html.contains(r#"name="param.domain""#) && html.contains(r#"name="api_key""#),
+        "{html}"
+    );
+    for header in [
+        "content-security-policy",
+        "x-frame-options",
+        "referrer-policy",
+        "cache-control",
+    ] {
+        assert!(form.headers().contains_key(header), "{header}");
+    }
+    assert!(
+        form.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let bad = post_form(
+        &h,
+        &path,
+        &[("param.domain", "evil.example/x"), ("api_key", "k-123")],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body_text(&bad).contains("domain"));
+    let done = post_form(&h, &path, &[("param.domain", "acme"), ("api_key", "k-123")]).await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let c = h
+        .app
+        .store
+        .connection(&h.account_id, &q["connectionId"])
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(c.parameters["domain"], "acme");
+    let stored = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(stored, Credentials::ApiKey { api_key } if api_key.expose() == "k-123"));
+
+    // Basic, on a new link: it replaces the earlier connection (one per integration).
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "Desk", "integration_id": created["id"]}),
+    )
+    .await;
+    let done = post_form(
+        &h,
+        &format!("{path}?authOptionKey=basic"),
+        &[
+            ("param.domain", "acme"),
+            ("username", "ada"),
+            ("password", "pw"),
+        ],
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let all = h
+        .app
+        .store
+        .consumer_connections(&h.account_id, &consumer, None, 10, None)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 1, "the new connection replaced the old one");
+    let c = &all[0].value;
+    let stored = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(stored, Credentials::Basic { username, password } if username == "ada" && password.expose() == "pw")
+    );
+}
+
+#[tokio::test]
+async fn redirect_targets_off_the_allowlist_are_never_followed() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (_, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "keyed", "name": "Keyed",
+                "auth_options": [{"key": "apikey", "type": "api_key"}],
+                "api": {"base_url": "https://api.keyed.example"}
+            }),
+        )
+        .await;
+    h.send(
+        "PATCH",
+        "/v1/account",
+        json!({"allowed_redirect_origins": ["https://app.acme.test"]}),
+    )
+    .await;
+    for evil in [
+        "javascript:alert(1)",
+        "//evil.test/x",
+        "https://app.acme.test@evil.test/",
+        "https://app.acme.test.evil.test/",
+        "http://app.acme.test/",
+    ] {
+        // No consumer or account redirect_url: the only candidate is the bad one.
+        let consumer = consumer(&h, None).await;
+        let path = link(
+            &h,
+            &consumer,
+            json!({"name": "K", "integration_id": created["id"]}),
+        )
+        .await;
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("redirectUri", evil)
+            .finish();
+        let done = post_form(&h, &format!("{path}?{query}"), &[("api_key", "k")]).await;
+        assert_eq!(done.status(), StatusCode::OK, "{evil}: a local result page");
+        assert!(!done.headers().contains_key("location"), "{evil}");
+        assert!(body_text(&done).contains("Connected"));
+    }
+    // An allowed one is followed.
+    let consumer = consumer(&h, None).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "K", "integration_id": created["id"]}),
+    )
+    .await;
+    let done = post_form(
+        &h,
+        &format!("{path}?redirectUri=https%3A%2F%2Fapp.acme.test%2Fback"),
+        &[("api_key", "k")],
+    )
+    .await;
+    assert!(location(&done).starts_with("https://app.acme.test/back?connectionId="));
+}
