@@ -6,6 +6,7 @@ use std::sync::Arc;
 use lambda_http::Body;
 use lambda_http::http::{self, StatusCode};
 use latchkey::gateway::handler_for;
+use latchkey_shared::ManualClock;
 use latchkey_shared::accounts::create_account;
 use latchkey_shared::app::App;
 use latchkey_shared::http::{dispatch, routes};
@@ -13,13 +14,12 @@ use latchkey_shared::store::Table;
 use latchkey_shared::testing;
 use latchkey_shared::token::random_bytes;
 use latchkey_shared::vault::{SealingKey, Vault};
-use latchkey_shared::{Clock, ManualClock};
 use serde_json::Value;
 
 pub const PUBLIC_URL: &str = "https://connect.acme.test/";
 
 pub struct Harness {
-    pub app: App,
+    pub app: Arc<App>,
     pub clock: Arc<ManualClock>,
     pub key: String,
     pub account_id: String,
@@ -29,9 +29,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new(table: Arc<dyn Table>) -> Self {
+        Self::with_public_url(table, PUBLIC_URL).await
+    }
+
+    /// A harness whose links point at `public_url` (a real gateway's address).
+    pub async fn with_public_url(table: Arc<dyn Table>, public_url: &str) -> Self {
         let (store, clock) = testing::store(table);
         let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
-        let mut app = App::from_parts(store, vault, url::Url::parse(PUBLIC_URL).unwrap());
+        let mut app = App::from_parts(store, vault, url::Url::parse(public_url).unwrap());
         // Test peers (the OAuth server, fake token endpoints) live on loopback.
         app.allow_loopback = true;
         let (account, key) = create_account(&app.store, &app.vault, &app.catalog, "Acme")
@@ -40,9 +45,8 @@ impl Harness {
         let (_, other_key) = create_account(&app.store, &app.vault, &app.catalog, "Other")
             .await
             .unwrap();
-        let _: &dyn Clock = clock.as_ref();
         Self {
-            app,
+            app: Arc::new(app),
             clock,
             key: key.expose().to_owned(),
             account_id: account.id,

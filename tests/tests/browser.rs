@@ -1,0 +1,122 @@
+//! End to end in a real browser: Debian's Chromium (driven by playwright-core) opens an
+//! activation link served by the real local gateway, picks the integration on the
+//! marketplace, signs in at the real OAuth server, and lands on the vendor's page with a
+//! `connectionId`; the popup's security headers are checked on the way.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use latchkey::gateway;
+use latchkey_shared::domain::ConnectionStatus;
+use latchkey_shared::testing;
+use latchkey_tests::Harness;
+use serde_json::{Value, json};
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with `tests/run`"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_link_to_vendor_redirect_in_chromium() {
+    let issuer = env("LATCHKEY_TEST_OIDC_ISSUER");
+    let chromium = env("LATCHKEY_TEST_CHROMIUM");
+    let (listener, addr) = gateway::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = format!("http://{addr}/");
+    let h = Harness::with_public_url(testing::sqlite_table().await, &base).await;
+    tokio::spawn(gateway::serve(listener, Arc::clone(&h.app)));
+
+    let registered: Value = reqwest::Client::new()
+        .post(format!("{issuer}/reg"))
+        .json(&json!({
+            "redirect_uris": [format!("{base}oauth/callback")],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, integration) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "browserprovider", "name": "Browser Provider",
+                "auth_options": [{
+                    "key": "oauth", "type": "oauth2",
+                    "authorization_url": format!("{issuer}/auth"), "token_url": format!("{issuer}/token"),
+                    "scopes": ["openid", "offline_access"], "authorization_params": {"prompt": "consent"},
+                    "issuer": issuer,
+                    "client": {"client_id": registered["client_id"], "client_secret": registered["client_secret"]}
+                }],
+                "api": {"base_url": "https://api.browser.example"}
+            }),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{integration}");
+    let (_, consumer) = h
+        .send(
+            "POST",
+            "/v1/consumers",
+            json!({"name": "Globex", "redirect_url": "https://app.acme.test/done"}),
+        )
+        .await;
+    let consumer_id = consumer["id"].as_str().unwrap();
+    // No integration on the link, redirect=true: marketplace first, then back to the vendor.
+    let (_, link) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer_id}/connections"),
+            json!({"name": "Books", "redirect": true}),
+        )
+        .await;
+    let url = link["url"].as_str().unwrap().to_owned();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/popup.mjs");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([script, &url, "https://app.acme.test", "Browser Provider"])
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+
+    let final_url = url::Url::parse(report["finalUrl"].as_str().unwrap()).unwrap();
+    assert_eq!(final_url.path(), "/done");
+    let q: std::collections::HashMap<_, _> = final_url.query_pairs().into_owned().collect();
+    assert_eq!(q["connectionStatus"], "active");
+    let connection = h
+        .app
+        .store
+        .connection(&h.account_id, &q["connectionId"])
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert_eq!(connection.consumer_id, consumer_id);
+
+    let headers = &report["headers"];
+    assert!(
+        headers["content-security-policy"]
+            .as_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(report["title"].as_str().unwrap().contains("Acme"));
+}
