@@ -530,21 +530,126 @@ async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text() {
     );
 }
 
-/// A token endpoint on loopback that answers every request with `response`.
-async fn fake_token_endpoint(response: &'static str) -> (String, Arc<AtomicUsize>) {
+/// A token endpoint on loopback that answers every request with `response`; counts the
+/// requests and keeps the last one's text.
+async fn fake_token_endpoint_recording(
+    response: &'static str,
+) -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<String>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
+    let last = Arc::new(std::sync::Mutex::new(String::new()));
+    let (counter, seen) = (hits.clone(), last.clone());
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             counter.fetch_add(1, Ordering::SeqCst);
             let mut buf = [0u8; 8192];
-            let _ = stream.read(&mut buf).await;
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            *seen.lock().unwrap() = String::from_utf8_lossy(&buf[..n]).into_owned();
             let _ = stream.write_all(response.as_bytes()).await;
         }
     });
-    (format!("http://{addr}/token"), hits)
+    (format!("http://{addr}/token"), hits, last)
+}
+
+async fn fake_token_endpoint(response: &'static str) -> (String, Arc<AtomicUsize>) {
+    let (url, hits, _) = fake_token_endpoint_recording(response).await;
+    (url, hits)
+}
+
+#[tokio::test]
+async fn custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vault() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (token_url, hits, last) = fake_token_endpoint_recording(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39\r\nconnection: close\r\n\r\n{\"data\":{\"token\":\"ct-123\"},\"ttl\":\"600\"}",
+    )
+    .await;
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "legacy", "name": "Legacy",
+                "parameters": [
+                    {"name": "user", "label": "User", "required": true},
+                    {"name": "password", "label": "Password", "required": true, "secret": true}
+                ],
+                "auth_options": [{"key": "token", "type": "custom_token", "token_url": token_url,
+                    "token_params": {"login": "{user}", "pass": "{password}", "grant": "session"},
+                    "token_field": "data.token", "expires_in_field": "ttl"}],
+                "api": {"base_url": "https://api.legacy.example", "value_template": "Token {token}"}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "L", "integration_id": created["id"]}),
+    )
+    .await;
+    let form = body_text(&browse(&h, &path, None).await);
+    assert!(
+        form.contains(r#"name="param.password" type="password""#),
+        "{form}"
+    );
+    let done = post_form(
+        &h,
+        &path,
+        &[("param.user", "ada"), ("param.password", "s3cret pass")],
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let request = last.lock().unwrap().clone();
+    assert!(request.starts_with("POST /token"), "{request}");
+    assert!(
+        request.contains("login=ada")
+            && request.contains("pass=s3cret+pass")
+            && request.contains("grant=session"),
+        "{request}"
+    );
+
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let c = h
+        .app
+        .store
+        .connection(&h.account_id, &q["connectionId"])
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(c.parameters.get("user").map(String::as_str), Some("ada"));
+    assert!(
+        !c.parameters.contains_key("password"),
+        "secret parameters never sit on the connection"
+    );
+    assert_eq!(
+        c.access_expires_at,
+        Some(latchkey_shared::testing::T0 + 600)
+    );
+    let stored = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    let Credentials::Token {
+        token, parameters, ..
+    } = stored
+    else {
+        panic!("a custom token")
+    };
+    assert_eq!(token.expose(), "ct-123");
+    assert_eq!(parameters["password"].expose(), "s3cret pass");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use latchkey_shared::domain::{
     Account, Activation, AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow,
     Consumer, FieldError, Integration, IntegrationStatus,
 };
+use latchkey_shared::flow::custom_token::{self, CustomTokenEndpoint};
 use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
 use latchkey_shared::flow::template::check_parameters;
 use latchkey_shared::flow::{
@@ -461,9 +462,44 @@ async fn connect(
             let expires_at = tokens.expires_at;
             (tokens.into_credentials(), expires_at, true)
         }
-        AuthMethod::CustomToken { .. } | AuthMethod::Oauth1 { .. } => {
-            return Err(FlowError::IntegrationUnavailable);
+        AuthMethod::CustomToken {
+            token_url,
+            token_method,
+            token_params,
+            token_field,
+            expires_in_field,
+        } => {
+            let endpoint = CustomTokenEndpoint {
+                url: token_url,
+                method: *token_method,
+                params: token_params,
+                token_field,
+                expires_in_field: expires_in_field.as_deref(),
+            };
+            let (token, expires_at) =
+                custom_token::fetch(&app.http, &endpoint, &parameters, app.allow_loopback, now)
+                    .await?;
+            let secret_parameters = integration
+                .parameters
+                .iter()
+                .filter(|p| p.secret)
+                .filter_map(|p| {
+                    parameters
+                        .get(&p.name)
+                        .map(|v| (p.name.clone(), Secret::from(v.as_str())))
+                })
+                .collect();
+            (
+                Credentials::Token {
+                    token,
+                    expires_at,
+                    parameters: secret_parameters,
+                },
+                expires_at,
+                true,
+            )
         }
+        AuthMethod::Oauth1 { .. } => return Err(FlowError::IntegrationUnavailable),
     };
     let connection = complete(
         app,

@@ -27,7 +27,17 @@ pub struct Completion<'a> {
     pub refreshable: bool,
 }
 
-pub async fn complete(app: &App, c: Completion<'_>) -> Result<Connection, FlowError> {
+pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, FlowError> {
+    // Secret parameters live in the vault with the credentials, never on the connection.
+    let secret_names: Vec<&str> = c
+        .integration
+        .parameters
+        .iter()
+        .filter(|p| p.secret)
+        .map(|p| p.name.as_str())
+        .collect();
+    c.parameters
+        .retain(|name, _| !secret_names.contains(&name.as_str()));
     // Single use: of two completions racing on one link, exactly one gets past here.
     if let Some(hash) = c.activation_hash
         && app.store.consume_activation(hash).await?.is_none()

@@ -3,6 +3,7 @@
 //! Shared by the `popup` and `callback` functions.
 
 mod complete;
+pub mod custom_token;
 mod error;
 pub mod oauth2;
 mod pkce;

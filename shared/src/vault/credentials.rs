@@ -25,10 +25,13 @@ pub enum Credentials {
         username: String,
         password: Secret,
     },
-    /// A token fetched from a custom endpoint.
+    /// A token fetched from a custom endpoint, with the secret connection parameters
+    /// needed to fetch the next one.
     Token {
         token: Secret,
         expires_at: Option<i64>,
+        #[serde(default)]
+        parameters: std::collections::BTreeMap<String, Secret>,
     },
     /// An OAuth client secret (an integration's app, or a consumer's own client).
     ClientSecret {
