@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::Body;
 use lambda_http::http::{self, StatusCode};
 use latchkey_shared::domain::ConnectionStatus;
@@ -979,4 +981,232 @@ async fn redirect_targets_off_the_allowlist_are_never_followed() {
     )
     .await;
     assert!(location(&done).starts_with("https://app.acme.test/back?connectionId="));
+}
+
+#[tokio::test]
+async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (_, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "keyed", "name": "Keyed",
+                "auth_options": [{"key": "apikey", "type": "api_key"}],
+                "api": {"base_url": "https://api.keyed.example"}
+            }),
+        )
+        .await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "K", "integration_id": created["id"]}),
+    )
+    .await;
+    let done = post_form(
+        &h,
+        &format!("{path}?targetOrigin=https%3A%2F%2Fapp.acme.test&customState=x"),
+        &[("api_key", "k")],
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let html = body_text(&done);
+    let csp = done.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("a script nonce");
+    assert!(
+        html.contains(&format!(r#"<script nonce="{nonce}">"#)),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#""origin":"https://app.acme.test""#)
+            && html.contains(r#""connectionStatus":"active""#),
+        "{html}"
+    );
+    assert!(html.contains("postMessage(d.payload,d.origin)") && !html.contains(r#""*""#));
+
+    // An origin that is not allowed is ignored: the ordinary redirect happens instead.
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "K", "integration_id": created["id"]}),
+    )
+    .await;
+    let done = post_form(
+        &h,
+        &format!("{path}?targetOrigin=https%3A%2F%2Fevil.test"),
+        &[("api_key", "k")],
+    )
+    .await;
+    assert!(location(&done).starts_with("https://app.acme.test/done?connectionId="));
+}
+
+fn workspace_token(secret: &str, claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn connection_popup_opens_with_a_workspace_token() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (status, rotated) = h
+        .call("POST", "/v1/account/jwt-secret", Some(&h.key), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert!(
+        !h.get("/v1/account").await.1.to_string().contains(&secret),
+        "shown once only"
+    );
+    h.send(
+        "POST",
+        "/v1/integrations",
+        json!({
+            "key": "keyed", "name": "Keyed",
+            "auth_options": [{"key": "apikey", "type": "api_key"}],
+            "api": {"base_url": "https://api.keyed.example"}
+        }),
+    )
+    .await;
+    let (_, consumer) = h
+        .send("POST", "/v1/consumers", json!({"name": "Globex", "internal_reference": "crm-9", "redirect_url": "https://app.acme.test/done"}))
+        .await;
+    let now = latchkey_shared::testing::T0;
+    let good = workspace_token(
+        &secret,
+        json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}),
+    );
+
+    // Query, JSON body, and form `payload`: all open the integration's form.
+    let form = browse(
+        &h,
+        &format!("connection-popup?token={good}&integrationKey=keyed&name=Keys"),
+        None,
+    )
+    .await;
+    assert_eq!(form.status(), StatusCode::OK, "{}", body_text(&form));
+    assert!(body_text(&form).contains(r#"name="api_key""#));
+    for (content_type, body) in [
+        (
+            "application/json",
+            json!({"token": good, "integrationKey": "keyed"}).to_string(),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(
+                    "payload",
+                    &json!({"token": good, "integrationKey": "keyed"}).to_string(),
+                )
+                .finish(),
+        ),
+    ] {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri("/connection-popup")
+            .header("content-type", content_type)
+            .body(Body::Text(body))
+            .unwrap();
+        let page = h.raw(request).await;
+        assert_eq!(
+            page.status(),
+            StatusCode::OK,
+            "{content_type}: {}",
+            body_text(&page)
+        );
+        assert!(body_text(&page).contains(r#"name="api_key""#));
+    }
+    let done = post_form(
+        &h,
+        &format!("connect/{good}?integrationKey=keyed&name=Keys"),
+        &[("api_key", "k-1")],
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let c = h
+        .app
+        .store
+        .connection(&h.account_id, &q["connectionId"])
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(
+        (c.consumer_id.as_str(), c.name.as_str()),
+        (consumer["id"].as_str().unwrap(), "Keys")
+    );
+
+    // Anything not signed by this account's current secret, or not current, is refused.
+    let (_, other) = h
+        .call("POST", "/v1/account/jwt-secret", Some(&h.other_key), None)
+        .await;
+    let other_account = h
+        .call("GET", "/v1/account", Some(&h.other_key), None)
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let header_none = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let claims = URL_SAFE_NO_PAD
+        .encode(json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}).to_string());
+    let bad = [
+        workspace_token(
+            "wrong-secret",
+            json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}),
+        ),
+        workspace_token(
+            &secret,
+            json!({"iss": h.account_id, "sub": "crm-9", "exp": now}),
+        ),
+        workspace_token(
+            &secret,
+            json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 7 * 86_400}),
+        ),
+        workspace_token(
+            &secret,
+            json!({"iss": h.account_id, "sub": "crm-unknown", "exp": now + 600}),
+        ),
+        workspace_token(&secret, json!({"iss": h.account_id, "sub": "crm-9"})),
+        workspace_token(
+            other["secret"].as_str().unwrap(),
+            json!({"iss": other_account, "sub": "crm-9", "exp": now + 600}),
+        ),
+        format!("{header_none}.{claims}."),
+    ];
+    for token in bad {
+        let refused = browse(
+            &h,
+            &format!("connection-popup?token={token}&integrationKey=keyed"),
+            None,
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::GONE, "{token}");
+    }
+    // Rotating the secret retires the old one.
+    h.call("POST", "/v1/account/jwt-secret", Some(&h.key), None)
+        .await;
+    let stale = browse(
+        &h,
+        &format!("connection-popup?token={good}&integrationKey=keyed"),
+        None,
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::GONE);
 }

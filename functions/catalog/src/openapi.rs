@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use latchkey_shared::app::App;
 use latchkey_shared::domain::{
     Account, AccountPatch, ActivationLink, Connection, Consumer, ConsumerPatch, Integration,
-    IntegrationInput, IntegrationStatus, Logo, NewActivation, NewConsumer,
+    IntegrationInput, IntegrationStatus, Logo, NewActivation, NewConsumer, WorkspaceSecret,
 };
 use latchkey_shared::http::{Listed, Operation, ROUTES, Response, StatusCode, json};
 use schemars::generate::SchemaSettings;
@@ -126,6 +126,11 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             request: schema::<AccountPatch>(g),
             ..doc("Change the account's settings", 200, schema::<Account>(g))
         },
+        RotateJwtSecret => doc(
+            "Rotate the HS256 secret for workspace tokens (shown once)",
+            201,
+            schema::<WorkspaceSecret>(g),
+        ),
         CreateActivation => Doc {
             request: schema::<NewActivation>(g),
             ..doc(

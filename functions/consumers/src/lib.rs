@@ -2,13 +2,16 @@
 
 use async_trait::async_trait;
 use latchkey_shared::app::App;
+use latchkey_shared::domain::WorkspaceSecret;
 use latchkey_shared::domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
+use latchkey_shared::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_shared::http::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, no_content, query_params,
 };
 use latchkey_shared::store::Versioned;
-use latchkey_shared::token::new_id;
+use latchkey_shared::token::{new_id, new_token};
+use latchkey_shared::vault::{Credentials, SecretScope};
 use serde_json::Value;
 
 pub struct Consumers;
@@ -60,6 +63,35 @@ impl Handler for Consumers {
                     })
                     .await?;
                 Ok(json(StatusCode::OK, &account_view(&next)))
+            }
+            Operation::RotateJwtSecret => {
+                // A new HS256 key for workspace tokens, shown once; the old one stops working.
+                let secret = new_token("");
+                let scope = SecretScope::new(&account_id, JWT_SECRET_OWNER);
+                let reference = app
+                    .vault
+                    .put(
+                        &scope,
+                        &Credentials::SigningKey {
+                            key: secret.clone(),
+                        },
+                    )
+                    .await?;
+                let mut next = account.value.clone();
+                next.jwt_secret = Some(reference);
+                next.updated_at = app.store.now();
+                app.store
+                    .update_account(&Versioned {
+                        value: next,
+                        version: account.version,
+                    })
+                    .await?;
+                Ok(json(
+                    StatusCode::CREATED,
+                    &WorkspaceSecret {
+                        secret: secret.expose().to_owned(),
+                    },
+                ))
             }
             _ => Err(ApiError::NotFound("route")),
         }

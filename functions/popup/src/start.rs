@@ -9,6 +9,7 @@ use latchkey_shared::domain::{
 use latchkey_shared::flow::custom_token::{self, CustomTokenEndpoint};
 use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
 use latchkey_shared::flow::template::check_parameters;
+use latchkey_shared::flow::workspace_token;
 use latchkey_shared::flow::{
     Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, Outcome, Pkce, RedirectPolicy, app_client,
     complete, flow_cookie_name, respond,
@@ -112,10 +113,32 @@ impl StartInput {
     }
 }
 
+/// What the start's token grants.
+struct Grant {
+    /// Set for activation links: consumed when a connection completes.
+    activation_hash: Option<String>,
+    name: String,
+    redirect: bool,
+    integration_id: Option<String>,
+    connection_id: Option<String>,
+}
+
+impl Grant {
+    fn of_activation(a: Activation) -> Self {
+        Self {
+            activation_hash: Some(a.token_hash),
+            name: a.name,
+            redirect: a.redirect,
+            integration_id: a.integration_id,
+            connection_id: a.connection_id,
+        }
+    }
+}
+
 /// Everything the start resolved from the token and the input.
 struct Context {
     token: String,
-    activation: Activation,
+    grant: Grant,
     account: Account,
     consumer: Consumer,
     integration: Option<Integration>,
@@ -150,26 +173,41 @@ async fn resolve(
     input: StartInput,
     query: &str,
 ) -> Result<Context, FlowError> {
-    if token.is_empty() || token.len() > 200 {
+    if token.is_empty() || token.len() > 2048 {
         return Err(FlowError::InvalidLink);
     }
-    let activation = app
-        .store
-        .activation(&token_hash(token))
-        .await?
-        .ok_or(FlowError::InvalidLink)?;
-    let account = app
-        .store
-        .account(&activation.account_id)
-        .await?
-        .ok_or(FlowError::InvalidLink)?
-        .value;
-    let consumer = app
-        .store
-        .consumer(&account.id, &activation.consumer_id)
-        .await?
-        .ok_or(FlowError::InvalidLink)?
-        .value;
+    let (grant, account, consumer) = if workspace_token::looks_like_jwt(token) {
+        let (account, consumer) = workspace_token::verify(app, token).await?;
+        let grant = Grant {
+            activation_hash: None,
+            name: input.name.clone().unwrap_or_else(|| "Connection".into()),
+            // Integration.App semantics: a popup the vendor's app opened returns to it.
+            redirect: true,
+            integration_id: input.integration_id.clone(),
+            connection_id: None,
+        };
+        (grant, account, consumer)
+    } else {
+        let activation = app
+            .store
+            .activation(&token_hash(token))
+            .await?
+            .ok_or(FlowError::InvalidLink)?;
+        let account = app
+            .store
+            .account(&activation.account_id)
+            .await?
+            .ok_or(FlowError::InvalidLink)?
+            .value;
+        let consumer = app
+            .store
+            .consumer(&account.id, &activation.consumer_id)
+            .await?
+            .ok_or(FlowError::InvalidLink)?
+            .value;
+        (Grant::of_activation(activation), account, consumer)
+    };
+    let activation = &grant;
     // The link's own integration wins over anything the query names.
     let integration = match (
         &activation.integration_id,
@@ -208,7 +246,7 @@ async fn resolve(
     };
     Ok(Context {
         token: token.to_owned(),
-        activation,
+        grant,
         account,
         consumer,
         integration,
@@ -508,15 +546,15 @@ async fn connect(
             consumer_id: &ctx.consumer.id,
             integration,
             auth_option_key: &option.key,
-            name: ctx.input.name.as_deref().unwrap_or(&ctx.activation.name),
+            name: ctx.input.name.as_deref().unwrap_or(&ctx.grant.name),
             parameters,
             connection_id: ctx
-                .activation
+                .grant
                 .connection_id
                 .as_deref()
                 .or(ctx.input.connection_id.as_deref()),
             allow_multiple: ctx.input.allow_multiple_connections,
-            activation_hash: Some(&ctx.activation.token_hash),
+            activation_hash: ctx.grant.activation_hash.as_deref(),
             credentials,
             access_expires_at: expires_at,
             refreshable,
@@ -581,13 +619,13 @@ async fn begin_oauth2(
             .input
             .name
             .clone()
-            .unwrap_or_else(|| ctx.activation.name.clone()),
+            .unwrap_or_else(|| ctx.grant.name.clone()),
         connection_id: ctx
-            .activation
+            .grant
             .connection_id
             .clone()
             .or_else(|| ctx.input.connection_id.clone()),
-        activation_hash: Some(ctx.activation.token_hash.clone()),
+        activation_hash: ctx.grant.activation_hash.clone(),
         parameters,
         pkce_verifier: pkce.map(|p| p.verifier),
         request_token_secret: None,

@@ -103,6 +103,12 @@ pub struct AccountPatch {
     pub webhook_url: Option<Option<String>>,
 }
 
+/// `POST /v1/account/jwt-secret`: the HS256 key for workspace tokens, shown once.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct WorkspaceSecret {
+    pub secret: String,
+}
+
 /// An API key as stored: only its SHA-256. The key itself is shown once, at creation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {

@@ -8,7 +8,7 @@ mod flow;
 mod integration;
 mod validate;
 
-pub use account::{Account, AccountPatch, ApiKey};
+pub use account::{Account, AccountPatch, ApiKey, WorkspaceSecret};
 pub use activation::{ACTIVATION_TTL_SECONDS, Activation, ActivationLink, NewActivation};
 pub use connection::{Connection, ConnectionStatus, REFRESH_MARGIN_SECONDS, RefreshState};
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};

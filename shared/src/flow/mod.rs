@@ -9,6 +9,7 @@ pub mod oauth2;
 mod pkce;
 pub mod redirect;
 pub mod template;
+pub mod workspace_token;
 
 pub use complete::{Completion, complete};
 pub use error::FlowError;
