@@ -1210,3 +1210,196 @@ async fn connection_popup_opens_with_a_workspace_token() {
     .await;
     assert_eq!(stale.status(), StatusCode::GONE);
 }
+
+/// A minimal OAuth 1.0a provider on loopback that checks every HMAC-SHA1 signature (with
+/// the signer the RFC 5849 example vector pins) and answers the two token calls.
+async fn fake_oauth1_provider(consumer_secret: &'static str) -> (String, Arc<AtomicUsize>) {
+    use latchkey_shared::flow::oauth1::signature;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let verified = Arc::new(AtomicUsize::new(0));
+    let (counter, base_for_server) = (verified.clone(), base.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 16384];
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = text.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let header = text
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: OAuth ")
+                        .or_else(|| l.strip_prefix("Authorization: OAuth "))
+                })
+                .unwrap_or("")
+                .to_owned();
+            let mut params: Vec<(String, String)> = header
+                .split(", ")
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| {
+                    let decode = |s: &str| {
+                        url::form_urlencoded::parse(
+                            format!("x={}", s.trim_matches('"').replace('+', "%2B")).as_bytes(),
+                        )
+                        .next()
+                        .unwrap()
+                        .1
+                        .into_owned()
+                    };
+                    (decode(k), decode(v))
+                })
+                .collect();
+            let sent = params
+                .iter()
+                .position(|(k, _)| k == "oauth_signature")
+                .map(|i| params.remove(i).1);
+            let get = |name: &str| {
+                params
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            let url = Url::parse(&format!("{base_for_server}{path}")).unwrap();
+            let (token_secret, reply) = match path.as_str() {
+                "/request_token"
+                    if get("oauth_callback").is_some_and(|c| c.ends_with("/oauth1/callback")) =>
+                {
+                    (
+                        "",
+                        "oauth_token=rt1&oauth_token_secret=rts1&oauth_callback_confirmed=true",
+                    )
+                }
+                "/access_token"
+                    if get("oauth_token").as_deref() == Some("rt1")
+                        && get("oauth_verifier").as_deref() == Some("v1") =>
+                {
+                    ("rts1", "oauth_token=at1&oauth_token_secret=ats1")
+                }
+                _ => ("", ""),
+            };
+            let ok = !reply.is_empty()
+                && sent
+                    == Some(signature(
+                        "POST",
+                        &url,
+                        &params,
+                        consumer_secret,
+                        token_secret,
+                    ));
+            let response = if ok {
+                counter.fetch_add(1, Ordering::SeqCst);
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
+                )
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_owned()
+            };
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (base, verified)
+}
+
+#[tokio::test]
+async fn oauth1_request_token_authorize_and_access_token() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (base, verified) = fake_oauth1_provider("cs-secret").await;
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "boards", "name": "Boards",
+                "auth_options": [{"key": "oauth1", "type": "oauth1",
+                    "request_token_url": format!("{base}/request_token"),
+                    "authorization_url": format!("{base}/authorize"),
+                    "access_token_url": format!("{base}/access_token"),
+                    "client": {"client_id": "ck-key", "client_secret": "cs-secret"}}],
+                "api": {"base_url": "https://api.boards.example"}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "Boards", "integration_id": created["id"]}),
+    )
+    .await;
+    let landing = browse(&h, &path, None).await;
+    assert_eq!(
+        landing.status(),
+        StatusCode::FOUND,
+        "{}",
+        body_text(&landing)
+    );
+    assert_eq!(
+        location(&landing),
+        format!("{base}/authorize?oauth_token=rt1")
+    );
+    let cookie = flow_cookie(&landing);
+
+    // Without the cookie nothing happens; with it, the verifier buys the access token.
+    assert_eq!(
+        browse(
+            &h,
+            "oauth1/callback?oauth_token=rt1&oauth_verifier=v1",
+            None
+        )
+        .await
+        .status(),
+        StatusCode::BAD_REQUEST
+    );
+    let done = browse(
+        &h,
+        "oauth1/callback?oauth_token=rt1&oauth_verifier=v1",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(q["connectionStatus"], "active");
+    assert_eq!(
+        verified.load(Ordering::SeqCst),
+        2,
+        "both token calls carried valid signatures"
+    );
+    let c = h
+        .app
+        .store
+        .connection(&h.account_id, &q["connectionId"])
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let stored = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(stored, Credentials::Oauth1 { token, token_secret } if token.expose() == "at1" && token_secret.expose() == "ats1")
+    );
+    // Replayed: refused.
+    assert_eq!(
+        browse(
+            &h,
+            "oauth1/callback?oauth_token=rt1&oauth_verifier=v1",
+            Some(&cookie)
+        )
+        .await
+        .status(),
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use latchkey_shared::Secret;
 use latchkey_shared::app::App;
 use latchkey_shared::domain::{AuthMethod, ConnectionFlow, Integration};
+use latchkey_shared::flow::oauth1;
 use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
+use latchkey_shared::flow::template::fill_url;
 use latchkey_shared::flow::{
     Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, Outcome, app_client, complete,
     flow_cookie_name, respond,
@@ -18,6 +21,7 @@ use latchkey_shared::http::{
 };
 use latchkey_shared::pages;
 use latchkey_shared::token::token_hash;
+use latchkey_shared::vault::Credentials;
 
 pub struct Callback;
 
@@ -31,7 +35,8 @@ impl Handler for Callback {
         app: &App,
     ) -> Result<Response, ApiError> {
         match operation {
-            Operation::OAuthCallback => Ok(oauth_callback(app, &request).await),
+            Operation::OAuthCallback => Ok(callback(app, &request, Protocol::OAuth2).await),
+            Operation::OAuth1Callback => Ok(callback(app, &request, Protocol::OAuth1).await),
             _ => Err(ApiError::NotFound("route")),
         }
     }
@@ -54,12 +59,20 @@ fn refused(message: &str) -> Response {
     pages::error(StatusCode::BAD_REQUEST, "Latchkey", message, None)
 }
 
-async fn oauth_callback(app: &App, request: &Request) -> Response {
+#[derive(Clone, Copy)]
+enum Protocol {
+    OAuth2,
+    OAuth1,
+}
+
+async fn callback(app: &App, request: &Request, protocol: Protocol) -> Response {
     let query: BTreeMap<String, String> = query_params(request).into_iter().collect();
-    let Some(state) = query
-        .get("state")
-        .filter(|s| !s.is_empty() && s.len() <= 200)
-    else {
+    // OAuth 2.0 brings `state` back; OAuth 1.0a the request token, which keyed the flow.
+    let key = match protocol {
+        Protocol::OAuth2 => "state",
+        Protocol::OAuth1 => "oauth_token",
+    };
+    let Some(state) = query.get(key).filter(|s| !s.is_empty() && s.len() <= 400) else {
         return refused("This sign-in response is not valid.");
     };
     let state_hash = token_hash(state);
@@ -112,7 +125,11 @@ async fn oauth_callback(app: &App, request: &Request) -> Response {
         from_marketplace: flow.from_marketplace,
         append_result_params: account.append_result_params,
     };
-    let outcome = match finish_flow(app, &flow, &query).await {
+    let finished = match protocol {
+        Protocol::OAuth2 => finish_flow(app, &flow, &query).await,
+        Protocol::OAuth1 => finish_oauth1(app, &flow, &query).await,
+    };
+    let outcome = match finished {
         Ok(connection_id) => Outcome::Connected { connection_id },
         Err(e) => {
             if let FlowError::Internal(detail) = &e {
@@ -234,6 +251,78 @@ async fn finish_flow(
             credentials: tokens.into_credentials(),
             access_expires_at: expires_at,
             refreshable,
+        },
+    )
+    .await?;
+    Ok(connection.id)
+}
+
+/// OAuth 1.0a: the verifier and the request token buy the access token.
+async fn finish_oauth1(
+    app: &App,
+    flow: &ConnectionFlow,
+    query: &BTreeMap<String, String>,
+) -> Result<String, FlowError> {
+    let Some(verifier) = query.get("oauth_verifier").filter(|v| !v.is_empty()) else {
+        return Err(FlowError::provider("access_denied"));
+    };
+    let integration: Integration = app
+        .store
+        .integration(&flow.account_id, &flow.integration_id)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?
+        .value;
+    let option = integration
+        .auth_option(&flow.auth_option_key)
+        .ok_or(FlowError::IntegrationUnavailable)?
+        .clone();
+    let AuthMethod::Oauth1 {
+        access_token_url, ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let (key, secret) = app_client(app, &integration, &option)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let secret = secret.ok_or(FlowError::IntegrationUnavailable)?;
+    let request_token = query.get("oauth_token").cloned().unwrap_or_default();
+    let request_secret = flow
+        .request_token_secret
+        .as_ref()
+        .ok_or(FlowError::InvalidState)?;
+    let url = fill_url(access_token_url, &flow.parameters, app.allow_loopback)?;
+    let fields = oauth1::token_request(
+        &app.http,
+        &url,
+        &oauth1::Consumer {
+            key: &key,
+            secret: secret.expose(),
+        },
+        Some((&request_token, request_secret.expose())),
+        &[("oauth_verifier", verifier)],
+        app.store.now(),
+    )
+    .await?;
+    let (token, token_secret) = oauth1::token_pair(&fields);
+    let connection = complete(
+        app,
+        Completion {
+            account_id: &flow.account_id,
+            consumer_id: &flow.consumer_id,
+            integration: &integration,
+            auth_option_key: &option.key,
+            name: &flow.name,
+            parameters: flow.parameters.clone(),
+            connection_id: flow.connection_id.as_deref(),
+            allow_multiple: flow.allow_multiple_connections,
+            activation_hash: flow.activation_hash.as_deref(),
+            credentials: Credentials::Oauth1 {
+                token: Secret::new(token),
+                token_secret,
+            },
+            access_expires_at: None,
+            refreshable: false,
         },
     )
     .await?;

@@ -148,7 +148,8 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             )
         },
         // Browser-facing routes are not part of the management API.
-        ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | OAuthCallback => return None,
+        ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | OAuthCallback
+        | OAuth1Callback => return None,
     })
 }
 

@@ -7,12 +7,13 @@ use latchkey_shared::domain::{
     Consumer, FieldError, Integration, IntegrationStatus,
 };
 use latchkey_shared::flow::custom_token::{self, CustomTokenEndpoint};
+use latchkey_shared::flow::oauth1;
 use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
-use latchkey_shared::flow::template::check_parameters;
+use latchkey_shared::flow::template::{check_parameters, fill_url};
 use latchkey_shared::flow::workspace_token;
 use latchkey_shared::flow::{
-    Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, Outcome, Pkce, RedirectPolicy, app_client,
-    complete, flow_cookie_name, respond,
+    Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Outcome, Pkce,
+    RedirectPolicy, app_client, complete, flow_cookie_name, respond,
 };
 use latchkey_shared::http::{Request, Response, StatusCode};
 use latchkey_shared::pages::{self, FormField};
@@ -537,7 +538,11 @@ async fn connect(
                 true,
             )
         }
-        AuthMethod::Oauth1 { .. } => return Err(FlowError::IntegrationUnavailable),
+        AuthMethod::Oauth1 { .. } => {
+            return begin_oauth1(app, ctx, integration, option, parameters)
+                .await
+                .map(Step::Redirect);
+        }
     };
     let connection = complete(
         app,
@@ -564,8 +569,8 @@ async fn connect(
     Ok(Step::Done(connection.id))
 }
 
-/// Stores the flow under the hash of a fresh `state`, binds it to this browser with a
-/// cookie, and sends the browser to the provider.
+/// Stores the flow under the hash of a fresh `state` and sends the browser to the
+/// provider's authorization endpoint.
 async fn begin_oauth2(
     app: &App,
     ctx: &Context,
@@ -588,8 +593,6 @@ async fn begin_oauth2(
         .await?
         .ok_or(FlowError::IntegrationUnavailable)?;
     let state = new_token("");
-    let state_hash = token_hash(state.expose());
-    let binding = new_token("");
     let pkce = pkce.then(Pkce::new);
     let redirect_uri = app
         .public_url
@@ -607,6 +610,86 @@ async fn begin_oauth2(
         &parameters,
         app.allow_loopback,
     )?;
+    let pending = Pending {
+        key: state.expose(),
+        pkce_verifier: pkce.map(|p| p.verifier),
+        request_token_secret: None,
+    };
+    store_flow_and_redirect(app, ctx, integration, option, parameters, pending, &url).await
+}
+
+/// OAuth 1.0a: a signed request-token call, then the browser to the provider with the
+/// request token, which keys the flow (the provider sends it back with the verifier).
+async fn begin_oauth1(
+    app: &App,
+    ctx: &Context,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+) -> Result<Response, FlowError> {
+    let AuthMethod::Oauth1 {
+        request_token_url,
+        authorization_url,
+        ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let (key, secret) = app_client(app, integration, option)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let secret = secret.ok_or(FlowError::IntegrationUnavailable)?;
+    let callback = app
+        .public_url
+        .join(OAUTH1_CALLBACK_PATH)
+        .map_err(|e| FlowError::Internal(e.to_string()))?;
+    let request_url = fill_url(request_token_url, &parameters, app.allow_loopback)?;
+    let consumer = oauth1::Consumer {
+        key: &key,
+        secret: secret.expose(),
+    };
+    let fields = oauth1::token_request(
+        &app.http,
+        &request_url,
+        &consumer,
+        None,
+        &[("oauth_callback", callback.as_str())],
+        app.store.now(),
+    )
+    .await?;
+    let (request_token, request_token_secret) = oauth1::token_pair(&fields);
+    let mut url = fill_url(authorization_url, &parameters, app.allow_loopback)?;
+    url.query_pairs_mut()
+        .append_pair("oauth_token", &request_token);
+    let pending = Pending {
+        key: &request_token,
+        pkce_verifier: None,
+        request_token_secret: Some(request_token_secret),
+    };
+    store_flow_and_redirect(app, ctx, integration, option, parameters, pending, &url).await
+}
+
+/// What a redirect-based flow keeps until its callback.
+struct Pending<'a> {
+    /// What the callback brings back (`state`, or the OAuth 1.0a request token); only
+    /// its hash is stored.
+    key: &'a str,
+    pkce_verifier: Option<latchkey_shared::Secret>,
+    request_token_secret: Option<latchkey_shared::Secret>,
+}
+
+/// Stores the flow, binds it to this browser with a cookie, and redirects to `url`.
+async fn store_flow_and_redirect(
+    app: &App,
+    ctx: &Context,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+    pending: Pending<'_>,
+    url: &url::Url,
+) -> Result<Response, FlowError> {
+    let state_hash = token_hash(pending.key);
+    let binding = new_token("");
     let now = app.store.now();
     let flow = ConnectionFlow {
         state_hash: state_hash.clone(),
@@ -627,8 +710,8 @@ async fn begin_oauth2(
             .or_else(|| ctx.input.connection_id.clone()),
         activation_hash: ctx.grant.activation_hash.clone(),
         parameters,
-        pkce_verifier: pkce.map(|p| p.verifier),
-        request_token_secret: None,
+        pkce_verifier: pending.pkce_verifier,
+        request_token_secret: pending.request_token_secret,
         redirect_target: ctx.ending.target.as_ref().map(|u| u.to_string()),
         target_origin: ctx.ending.target_origin.clone(),
         custom_state: ctx.ending.custom_state.clone(),

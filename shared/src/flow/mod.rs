@@ -5,6 +5,7 @@
 mod complete;
 pub mod custom_token;
 mod error;
+pub mod oauth1;
 pub mod oauth2;
 mod pkce;
 pub mod redirect;
@@ -58,6 +59,9 @@ pub async fn app_client(
 
 /// Path of the OAuth 2.0 callback under the public URL.
 pub const OAUTH_CALLBACK_PATH: &str = "oauth/callback";
+
+/// Path of the OAuth 1.0a callback under the public URL.
+pub const OAUTH1_CALLBACK_PATH: &str = "oauth1/callback";
 
 /// The flow cookie's name for a given `state` hash: one cookie per flow, so two popups in
 /// one browser do not overwrite each other's binding.

@@ -52,6 +52,7 @@ pub enum Operation {
     PopupStart,
     PopupSubmit,
     OAuthCallback,
+    OAuth1Callback,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +125,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/connection-popup", Popup, PopupStart),
     route("POST", "/connection-popup", Popup, PopupSubmit),
     route("GET", "/oauth/callback", Callback, OAuthCallback),
+    route("GET", "/oauth1/callback", Callback, OAuth1Callback),
 ];
 
 /// Values of a route's `{name}` segments.
