@@ -89,19 +89,7 @@ impl Harness {
             }
             None => Body::Empty,
         };
-        let request = builder.body(body).unwrap();
-        let response = match routes::find(request.method(), request.uri().path()) {
-            Ok((route, _)) => {
-                dispatch(
-                    Some(route.function),
-                    handler_for(route.function),
-                    request,
-                    &self.app,
-                )
-                .await
-            }
-            Err(miss) => miss.into_response(),
-        };
+        let response = self.raw(builder.body(body).unwrap()).await;
         let status = response.status();
         let bytes: &[u8] = response.body().as_ref();
         let value = if bytes.is_empty() {

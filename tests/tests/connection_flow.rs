@@ -1403,3 +1403,79 @@ async fn oauth1_request_token_authorize_and_access_token() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn a_link_with_connection_id_reauthorises_that_connection() {
+    let h = Harness::new(testing::dynamo_table().await).await;
+    let (_, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "keyed", "name": "Keyed",
+                "auth_options": [{"key": "apikey", "type": "api_key"}],
+                "api": {"base_url": "https://api.keyed.example"}
+            }),
+        )
+        .await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "K", "integration_id": created["id"]}),
+    )
+    .await;
+    let first = post_form(&h, &path, &[("api_key", "old-key")]).await;
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&first))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let id = q["connectionId"].clone();
+
+    // A failed re-authorisation stays in the popup, offering a retry and the way back.
+    let reauth = link(&h, &consumer, json!({"name": "K", "integration_id": created["id"], "connection_id": id, "redirect": true})).await;
+    let failed = post_form(&h, &reauth, &[("api_key", "")]).await;
+    assert_eq!(
+        failed.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the form asks again"
+    );
+    let done = post_form(&h, &reauth, &[("api_key", "new-key")]).await;
+    let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(q["connectionId"], id, "the same connection, re-authorised");
+    let all = h
+        .app
+        .store
+        .consumer_connections(&h.account_id, &consumer, None, 10, None)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 1);
+    let c = &all[0].value;
+    let stored = h
+        .app
+        .vault
+        .get(
+            &SecretScope::new(&h.account_id, &c.id),
+            c.credentials.as_ref().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(stored, Credentials::ApiKey { api_key } if api_key.expose() == "new-key"));
+
+    // Without redirect=true, success returns to the popup's own page.
+    let quiet = link(
+        &h,
+        &consumer,
+        json!({"name": "K", "integration_id": created["id"], "connection_id": id}),
+    )
+    .await;
+    let page = post_form(&h, &quiet, &[("api_key", "newer-key")]).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(body_text(&page).contains("Connected") && !page.headers().contains_key("location"));
+}

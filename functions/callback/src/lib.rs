@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use latchkey_shared::Secret;
 use latchkey_shared::app::App;
-use latchkey_shared::domain::{AuthMethod, ConnectionFlow, Integration};
+use latchkey_shared::domain::{AuthMethod, AuthOption, ConnectionFlow, Integration};
 use latchkey_shared::flow::oauth1;
 use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
 use latchkey_shared::flow::template::fill_url;
@@ -161,16 +161,7 @@ async fn finish_flow(
     if let Some(error) = query.get("error") {
         return Err(FlowError::provider(error));
     }
-    let integration: Integration = app
-        .store
-        .integration(&flow.account_id, &flow.integration_id)
-        .await?
-        .ok_or(FlowError::IntegrationUnavailable)?
-        .value;
-    let option = integration
-        .auth_option(&flow.auth_option_key)
-        .ok_or(FlowError::IntegrationUnavailable)?
-        .clone();
+    let (integration, option) = flow_integration(app, flow).await?;
     let AuthMethod::Oauth2 {
         token_url,
         token_method,
@@ -266,16 +257,7 @@ async fn finish_oauth1(
     let Some(verifier) = query.get("oauth_verifier").filter(|v| !v.is_empty()) else {
         return Err(FlowError::provider("access_denied"));
     };
-    let integration: Integration = app
-        .store
-        .integration(&flow.account_id, &flow.integration_id)
-        .await?
-        .ok_or(FlowError::IntegrationUnavailable)?
-        .value;
-    let option = integration
-        .auth_option(&flow.auth_option_key)
-        .ok_or(FlowError::IntegrationUnavailable)?
-        .clone();
+    let (integration, option) = flow_integration(app, flow).await?;
     let AuthMethod::Oauth1 {
         access_token_url, ..
     } = &option.method
@@ -327,6 +309,24 @@ async fn finish_oauth1(
     )
     .await?;
     Ok(connection.id)
+}
+
+/// The integration and auth option a flow was started with.
+async fn flow_integration(
+    app: &App,
+    flow: &ConnectionFlow,
+) -> Result<(Integration, AuthOption), FlowError> {
+    let integration = app
+        .store
+        .integration(&flow.account_id, &flow.integration_id)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?
+        .value;
+    let option = integration
+        .auth_option(&flow.auth_option_key)
+        .ok_or(FlowError::IntegrationUnavailable)?
+        .clone();
+    Ok((integration, option))
 }
 
 fn internal(e: &FlowError) -> Response {

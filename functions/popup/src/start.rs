@@ -304,7 +304,14 @@ pub async fn run(
             parameters.insert(spec.name.clone(), v.trim().to_owned());
         }
     }
-    if let Err(e) = check_asked(&integration, &option, &parameters) {
+    // A missing parameter or credential is asked for again, not reported as a failure.
+    let missing_credential = secret_fields(&option)
+        .into_iter()
+        .find(|(name, _, _)| form.get(*name).is_none_or(|v| v.trim().is_empty()))
+        .map(|(name, label, _)| FieldError::new(name, format!("{label} is required")));
+    if let Err(e) =
+        check_asked(&integration, &option, &parameters).and(missing_credential.map_or(Ok(()), Err))
+    {
         let fields = form_fields(&integration, &option, &parameters, Some(&form));
         return pages::form(
             &ctx.account.name,

@@ -238,13 +238,27 @@ impl Store {
         account_id: &str,
         key: &str,
     ) -> StoreResult<Option<Versioned<Integration>>> {
-        let guard_key = Key::new(account_pk(account_id), format!("INTEGRATION_KEY#{key}"));
-        let Some(g) = self.table.get(&guard_key, self.now()).await? else {
+        match self
+            .guard_owner(account_id, &format!("INTEGRATION_KEY#{key}"))
+            .await?
+        {
+            Some(owner) => self.integration(account_id, &owner).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The id a uniqueness guard item names, if the guard exists.
+    async fn guard_owner(&self, account_id: &str, sk: &str) -> StoreResult<Option<String>> {
+        let key = Key::new(account_pk(account_id), sk);
+        let Some(g) = self.table.get(&key, self.now()).await? else {
             return Ok(None);
         };
         match g.body.get("owner").and_then(|o| o.as_str()) {
-            Some(owner) => self.integration(account_id, owner).await,
-            None => Ok(None),
+            Some(owner) => Ok(Some(owner.to_owned())),
+            None => Err(StoreError::Corrupt(
+                format!("{}/{}", key.pk, key.sk),
+                "guard without owner".into(),
+            )),
         }
     }
 
@@ -358,16 +372,12 @@ impl Store {
         account_id: &str,
         reference: &str,
     ) -> StoreResult<Option<Versioned<Consumer>>> {
-        let key = Key::new(account_pk(account_id), format!("CONSUMER_REF#{reference}"));
-        let Some(g) = self.table.get(&key, self.now()).await? else {
-            return Ok(None);
-        };
-        match g.body.get("owner").and_then(|o| o.as_str()) {
-            Some(owner) => self.consumer(account_id, owner).await,
-            None => Err(StoreError::Corrupt(
-                format!("{}/{}", key.pk, key.sk),
-                "guard without owner".into(),
-            )),
+        match self
+            .guard_owner(account_id, &format!("CONSUMER_REF#{reference}"))
+            .await?
+        {
+            Some(owner) => self.consumer(account_id, &owner).await,
+            None => Ok(None),
         }
     }
 
