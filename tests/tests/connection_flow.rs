@@ -793,6 +793,23 @@ async fn client_credentials_connect_without_a_form() {
     );
 }
 
+/// An API-key integration, the simplest thing to connect.
+async fn keyed_integration(h: &Harness) -> Value {
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "keyed", "name": "Keyed",
+                "auth_options": [{"key": "apikey", "type": "api_key"}],
+                "api": {"base_url": "https://api.keyed.example"}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
+}
+
 async fn post_form(h: &Harness, path: &str, form: &[(&str, &str)]) -> http::Response<Body> {
     let body: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
@@ -926,17 +943,7 @@ async fn api_key_and_basic_are_asked_for_and_stored() {
 #[tokio::test]
 async fn redirect_targets_off_the_allowlist_are_never_followed() {
     let h = Harness::new(testing::sqlite_table().await).await;
-    let (_, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({
-                "key": "keyed", "name": "Keyed",
-                "auth_options": [{"key": "apikey", "type": "api_key"}],
-                "api": {"base_url": "https://api.keyed.example"}
-            }),
-        )
-        .await;
+    let created = keyed_integration(&h).await;
     h.send(
         "PATCH",
         "/v1/account",
@@ -986,17 +993,7 @@ async fn redirect_targets_off_the_allowlist_are_never_followed() {
 #[tokio::test]
 async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin() {
     let h = Harness::new(testing::sqlite_table().await).await;
-    let (_, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({
-                "key": "keyed", "name": "Keyed",
-                "auth_options": [{"key": "apikey", "type": "api_key"}],
-                "api": {"base_url": "https://api.keyed.example"}
-            }),
-        )
-        .await;
+    let created = keyed_integration(&h).await;
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(
         &h,
@@ -1069,16 +1066,7 @@ async fn connection_popup_opens_with_a_workspace_token() {
         !h.get("/v1/account").await.1.to_string().contains(&secret),
         "shown once only"
     );
-    h.send(
-        "POST",
-        "/v1/integrations",
-        json!({
-            "key": "keyed", "name": "Keyed",
-            "auth_options": [{"key": "apikey", "type": "api_key"}],
-            "api": {"base_url": "https://api.keyed.example"}
-        }),
-    )
-    .await;
+    keyed_integration(&h).await;
     let (_, consumer) = h
         .send("POST", "/v1/consumers", json!({"name": "Globex", "internal_reference": "crm-9", "redirect_url": "https://app.acme.test/done"}))
         .await;
@@ -1407,17 +1395,7 @@ async fn oauth1_request_token_authorize_and_access_token() {
 #[tokio::test]
 async fn a_link_with_connection_id_reauthorises_that_connection() {
     let h = Harness::new(testing::dynamo_table().await).await;
-    let (_, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({
-                "key": "keyed", "name": "Keyed",
-                "auth_options": [{"key": "apikey", "type": "api_key"}],
-                "api": {"base_url": "https://api.keyed.example"}
-            }),
-        )
-        .await;
+    let created = keyed_integration(&h).await;
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(
         &h,
