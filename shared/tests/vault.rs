@@ -155,12 +155,36 @@ async fn sealed_mode_can_take_its_key_from_secrets_manager() {
         .send()
         .await
         .unwrap();
-    let manager = SecretsManager::new(client, "latchkey/unused");
+    let manager = SecretsManager::new(client.clone(), "latchkey/unused");
     let scope = SecretScope::new("acc_1", "con_1");
     let a = Vault::sealed(manager.sealing_key(&key_name).await.unwrap());
     let stored = a.put(&scope, &oauth("a")).await.unwrap();
     let b = Vault::sealed(manager.sealing_key(&key_name).await.unwrap());
     assert_eq!(b.get(&scope, &stored).await.unwrap(), oauth("a"));
+
+    // A generated password (CloudFormation's GenerateSecretString) works as key material.
+    let generated = format!("latchkey/{}/generated", new_id("test"));
+    let password = "Q7dNf0aZk3LmP9sXc2VbR8tYh4JgW6eUq1IoA5zSx0CvB7nMl3Kj".to_owned() + "9HgF";
+    client
+        .create_secret()
+        .name(&generated)
+        .secret_string(&password)
+        .send()
+        .await
+        .unwrap();
+    let g1 = Vault::sealed(manager.sealing_key(&generated).await.unwrap());
+    let g2 = Vault::sealed(manager.sealing_key(&generated).await.unwrap());
+    assert_eq!(
+        g2.get(&scope, &g1.put(&scope, &oauth("g")).await.unwrap())
+            .await
+            .unwrap(),
+        oauth("g")
+    );
+    assert!(matches!(
+        a.get(&scope, &g1.put(&scope, &oauth("g")).await.unwrap())
+            .await,
+        Err(VaultError::Unopenable)
+    ));
 
     // A secretsmanager-mode vault that also holds the key still opens sealed secrets.
     let migrated = Vault::secrets_manager(

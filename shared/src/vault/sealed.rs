@@ -8,6 +8,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sha2::Digest;
 
 use super::{SecretScope, VaultError};
 use crate::token::random_bytes;
@@ -42,6 +43,24 @@ impl SealingKey {
             .try_into()
             .map_err(|_| VaultError::Backend("the data key is not 32 bytes".into()))?;
         Ok(Self::from_bytes(bytes))
+    }
+
+    /// A key from a secret's text: 32 bytes in base64 as they are, or else (a generated
+    /// password, as CloudFormation's `GenerateSecretString` makes) the SHA-256 of a text of
+    /// at least 32 characters.
+    pub fn from_secret_text(text: &str) -> Result<Self, VaultError> {
+        if let Ok(key) = Self::from_base64(text) {
+            return Ok(key);
+        }
+        let text = text.trim();
+        if text.len() < 32 {
+            return Err(VaultError::Backend(
+                "the data key secret is shorter than 32 characters".into(),
+            ));
+        }
+        Ok(Self::from_bytes(
+            sha2::Sha256::digest(text.as_bytes()).into(),
+        ))
     }
 
     /// A fresh random key, base64 encoded, for key files and provisioning.

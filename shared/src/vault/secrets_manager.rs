@@ -29,7 +29,7 @@ impl SecretsManager {
         format!("{}/{}/{}", self.prefix, scope.account_id, scope.owner_id)
     }
 
-    /// Reads the `sealed` mode's data key from a secret holding it as base64 text.
+    /// Reads the `sealed` mode's data key from its secret (see `SealingKey::from_secret_text`).
     pub async fn sealing_key(&self, secret_id: &str) -> Result<SealingKey, VaultError> {
         let out = self
             .client
@@ -41,7 +41,7 @@ impl SecretsManager {
         let text = out
             .secret_string()
             .ok_or_else(|| VaultError::Backend("the data key secret has no string value".into()))?;
-        SealingKey::from_base64(text)
+        SealingKey::from_secret_text(text)
     }
 
     /// Writes a new version (or creates the secret). The SDK gives each call one

@@ -1,0 +1,255 @@
+//! The SAM template: it lints clean (cfn-lint and `sam validate --lint`), declares exactly
+//! the route table in code, grants each function only what it uses, and every function's
+//! Lambda artefact was built (`tests/run` builds them with cargo-lambda first).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use latchkey_shared::http::ROUTES;
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn tool(name: &str) -> PathBuf {
+    let bin = std::env::var("LATCHKEY_TEST_VENV_BIN")
+        .expect("LATCHKEY_TEST_VENV_BIN is not set: run the suite with `tests/run`");
+    Path::new(&bin).join(name)
+}
+
+fn run(command: &mut Command) -> (bool, String) {
+    let out = command
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .expect("run the tool");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn template_path() -> PathBuf {
+    root().join("infra/template.yaml")
+}
+
+/// The template as JSON, parsed by SAM's own YAML loader (it knows `!Ref` and friends).
+fn template() -> Value {
+    let script = "import json,sys\nfrom samtranslator.yaml_helper import yaml_parse\nprint(json.dumps(yaml_parse(open(sys.argv[1]).read())))";
+    let (ok, out) = run(Command::new(tool("python"))
+        .args(["-c", script])
+        .arg(template_path()));
+    assert!(ok, "{out}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Resolves `Fn::If` on the `Sealed` condition and drops `AWS::NoValue`.
+fn resolve(value: &Value, sealed: bool) -> Option<Value> {
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::If") => {
+            let branches = map["Fn::If"].as_array().unwrap();
+            assert_eq!(branches[0], "Sealed", "only the Sealed condition is used");
+            resolve(&branches[if sealed { 1 } else { 2 }], sealed)
+        }
+        Value::Object(map) if map.get("Ref") == Some(&json!("AWS::NoValue")) => None,
+        Value::Object(map) => Some(Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| resolve(v, sealed).map(|v| (k.clone(), v)))
+                .collect(),
+        )),
+        Value::Array(items) => Some(Value::Array(
+            items.iter().filter_map(|v| resolve(v, sealed)).collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+/// Function resources by their binary name.
+fn functions(template: &Value) -> BTreeMap<String, Value> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| {
+            (
+                r["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn template_lints_clean_with_cfn_lint_and_sam_validate() {
+    let (ok, out) = run(Command::new(tool("cfn-lint")).arg(template_path()));
+    assert!(ok, "cfn-lint:\n{out}");
+    let (ok, out) = run(Command::new(tool("sam"))
+        .args(["validate", "--lint", "--template-file"])
+        .arg(template_path())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test"));
+    assert!(ok, "sam validate --lint:\n{out}");
+}
+
+#[test]
+fn http_routes_equal_the_route_table() {
+    let template = template();
+    let mut declared = BTreeSet::new();
+    for (binary, function) in functions(&template) {
+        for event in function["Properties"]["Events"]
+            .as_object()
+            .unwrap()
+            .values()
+        {
+            assert_eq!(event["Type"], "HttpApi");
+            assert_eq!(event["Properties"]["ApiId"], json!({"Ref": "HttpApi"}));
+            let method = event["Properties"]["Method"].as_str().unwrap().to_owned();
+            let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
+            assert!(
+                declared.insert((method, path, binary.clone())),
+                "declared twice"
+            );
+        }
+    }
+    let in_code: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.name().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(declared, in_code);
+}
+
+/// What each function's code calls: the handlers' store and vault operations.
+fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let table: &[&str] = match binary {
+        "links" => &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+        "popup" | "callback" => &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ],
+        // Uniqueness guards are written in transactions: ConditionCheckItem too.
+        _ => &[
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:ConditionCheckItem",
+        ],
+    };
+    let vault: &[&str] = match binary {
+        "catalog" => &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DeleteSecret",
+        ],
+        "consumers" => &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+        ],
+        "popup" | "callback" => &[
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DeleteSecret",
+        ],
+        _ => &[],
+    };
+    let mut needs = BTreeMap::from([("Table", table.iter().copied().collect())]);
+    if sealed {
+        needs.insert("DataKey", BTreeSet::from(["secretsmanager:GetSecretValue"]));
+    } else if !vault.is_empty() {
+        needs.insert("Vault", vault.iter().copied().collect());
+    }
+    needs
+}
+
+#[test]
+fn each_function_is_granted_exactly_what_it_uses() {
+    let template = template();
+    let functions = functions(&template);
+    assert_eq!(functions.len(), 5);
+    for sealed in [true, false] {
+        for (binary, function) in &functions {
+            let function = resolve(function, sealed).unwrap();
+            let policies = function["Properties"]["Policies"].as_array().unwrap();
+            assert_eq!(
+                policies.len(),
+                1,
+                "{binary}: one inline policy, no managed ones"
+            );
+            let mut granted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+            for statement in policies[0]["Statement"].as_array().unwrap() {
+                assert_eq!(statement["Effect"], "Allow");
+                let sid = statement["Sid"].as_str().unwrap();
+                let actions: BTreeSet<&str> = match &statement["Action"] {
+                    Value::String(a) => BTreeSet::from([a.as_str()]),
+                    Value::Array(items) => items.iter().map(|a| a.as_str().unwrap()).collect(),
+                    other => panic!("{other}"),
+                };
+                assert!(
+                    actions.iter().all(|a| !a.contains('*')),
+                    "{binary}: wildcard action"
+                );
+                let resources = statement["Resource"].to_string();
+                assert!(
+                    !resources.contains("\"*\""),
+                    "{binary}: a statement on every resource"
+                );
+                match sid {
+                    "Table" => assert_eq!(
+                        statement["Resource"],
+                        json!([{"Fn::GetAtt": ["Table", "Arn"]}, {"Fn::Sub": "${Table.Arn}/index/*"}])
+                    ),
+                    "Vault" => assert!(
+                        resources.contains(":secret:latchkey/${Stage}/*"),
+                        "{binary}: {resources}"
+                    ),
+                    "DataKey" => assert_eq!(statement["Resource"], json!({"Ref": "DataKeySecret"})),
+                    other => panic!("{binary}: unexpected statement {other}"),
+                }
+                granted.insert(sid, actions);
+            }
+            assert_eq!(
+                granted,
+                needs(binary, sealed),
+                "{binary} (sealed: {sealed})"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_function_artefact_is_built() {
+    let dir = std::env::var("LATCHKEY_TEST_LAMBDA_DIR")
+        .expect("LATCHKEY_TEST_LAMBDA_DIR is not set: run the suite with `tests/run`");
+    for binary in functions(&template()).keys() {
+        let path = Path::new(&dir).join(binary).join("bootstrap");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(&bytes[..4], b"\x7fELF", "{binary}: an ELF executable");
+        assert_eq!(
+            u16::from_le_bytes([bytes[18], bytes[19]]),
+            0x3e,
+            "{binary}: built for x86-64"
+        );
+    }
+}
