@@ -10,8 +10,6 @@ pub enum FlowError {
     InvalidLink,
     #[error("the authorization state is invalid, expired or already used")]
     InvalidState,
-    #[error("this browser did not start the authorization")]
-    StateMismatch,
     #[error("the authorization response came from an unexpected issuer")]
     IssuerMismatch,
     #[error("the provider refused access ({0})")]
@@ -31,7 +29,6 @@ impl FlowError {
         match self {
             FlowError::InvalidLink => "invalid_link",
             FlowError::InvalidState => "invalid_state",
-            FlowError::StateMismatch => "state_mismatch",
             FlowError::IssuerMismatch => "issuer_mismatch",
             FlowError::ProviderDenied(code) if code == "access_denied" => "access_denied",
             FlowError::ProviderDenied(_) => "provider_error",

@@ -43,10 +43,6 @@ impl DynamoTable {
         }
     }
 
-    pub fn table_name(&self) -> &str {
-        &self.table
-    }
-
     /// Creates the table with both indexes and TTL on `expires_at`, and waits until it is
     /// active. Used by tests and by `latchkey --store dynamodb:TABLE`; the SAM template
     /// declares the same shape for deployments.

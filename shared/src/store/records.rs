@@ -99,10 +99,6 @@ impl Store {
         self.clock.now()
     }
 
-    pub fn table(&self) -> &dyn Table {
-        self.table.as_ref()
-    }
-
     async fn get<T: DeserializeOwned>(
         &self,
         key: Key,
