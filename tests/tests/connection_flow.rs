@@ -95,6 +95,25 @@ async fn oauth_integration(h: &Harness, client: &OAuthClient, client_auth: &str)
     created["id"].as_str().unwrap().to_owned()
 }
 
+/// A registered client, its integration, a consumer returning to the vendor's app, and
+/// an activation link for that integration.
+async fn oauth_link(
+    h: &Harness,
+    auth_method: &str,
+    client_auth: &str,
+) -> (OAuthClient, String, String) {
+    let client = register(&["authorization_code", "refresh_token"], auth_method).await;
+    let integration = oauth_integration(h, &client, client_auth).await;
+    let consumer = consumer(h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        h,
+        &consumer,
+        json!({"name": "P", "integration_id": integration}),
+    )
+    .await;
+    (client, consumer, path)
+}
+
 async fn consumer(h: &Harness, redirect_url: Option<&str>) -> String {
     let mut body = json!({"name": "Globex"});
     if let Some(url) = redirect_url {
@@ -347,19 +366,7 @@ async fn authorization_code_flow_end_to_end() {
 #[tokio::test]
 async fn forged_and_cookieless_callbacks_change_nothing() {
     let h = Harness::new(testing::sqlite_table().await).await;
-    let client = register(
-        &["authorization_code", "refresh_token"],
-        "client_secret_post",
-    )
-    .await;
-    let integration = oauth_integration(&h, &client, "body").await;
-    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
-    let path = link(
-        &h,
-        &consumer,
-        json!({"name": "P", "integration_id": integration}),
-    )
-    .await;
+    let (_, consumer, path) = oauth_link(&h, "client_secret_post", "body").await;
     let (callback, cookie) = start_and_authorize(&h, &path).await;
 
     // No cookie, a wrong cookie, a forged state: refused, and the real flow survives.
@@ -405,19 +412,7 @@ async fn forged_and_cookieless_callbacks_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_callbacks_exchange_the_code_once() {
     let h = Arc::new(Harness::new(testing::dynamo_table().await).await);
-    let client = register(
-        &["authorization_code", "refresh_token"],
-        "client_secret_basic",
-    )
-    .await;
-    let integration = oauth_integration(&h, &client, "basic").await;
-    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
-    let path = link(
-        &h,
-        &consumer,
-        json!({"name": "P", "integration_id": integration}),
-    )
-    .await;
+    let (client, consumer, path) = oauth_link(&h, "client_secret_basic", "basic").await;
     let (callback, cookie) = start_and_authorize(&h, &path).await;
     let tasks: Vec<_> = (0..4)
         .map(|_| {
@@ -477,19 +472,7 @@ async fn concurrent_callbacks_exchange_the_code_once() {
 #[tokio::test]
 async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text() {
     let h = Harness::new(testing::sqlite_table().await).await;
-    let client = register(
-        &["authorization_code", "refresh_token"],
-        "client_secret_basic",
-    )
-    .await;
-    let integration = oauth_integration(&h, &client, "basic").await;
-    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
-    let path = link(
-        &h,
-        &consumer,
-        json!({"name": "P", "integration_id": integration}),
-    )
-    .await;
+    let (_, consumer, path) = oauth_link(&h, "client_secret_basic", "basic").await;
     let landing = browse(&h, &path, None).await;
     let cookie = flow_cookie(&landing);
     let state = Url::parse(&location(&landing))
