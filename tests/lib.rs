@@ -1,6 +1,9 @@
 //! Harness for the workspace tests: an [`App`] over a fresh store, two accounts, and
 //! requests dispatched exactly as the local gateway and the Lambda functions do.
 
+pub mod loopback;
+pub mod oauth;
+
 use std::sync::Arc;
 
 use lambda_http::Body;
@@ -102,6 +105,10 @@ impl Harness {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call("GET", path, Some(&self.key), None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call("DELETE", path, Some(&self.key), None).await
     }
 
     pub async fn send(&self, method: &str, path: &str, body: Value) -> (StatusCode, Value) {

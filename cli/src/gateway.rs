@@ -21,6 +21,7 @@ pub fn handler_for(function: Function) -> &'static dyn Handler {
         Function::Links => &latchkey_links::Links,
         Function::Popup => &latchkey_popup::Popup,
         Function::Callback => &latchkey_callback::Callback,
+        Function::Connections => &latchkey_connections::Connections,
     }
 }
 
@@ -79,6 +80,20 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> 
             }
         });
     }
+}
+
+/// Runs the scheduled refresh job every `every`, as the deployed EventBridge schedule does.
+pub fn refresh_timer(app: Arc<App>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = latchkey_shared::connections::run(&app, Default::default()).await {
+                tracing::warn!(error = %e, "refresh run failed");
+            }
+        }
+    });
 }
 
 /// Binds the gateway's port (tests pass port 0 and read the chosen address back).

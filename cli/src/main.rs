@@ -1,6 +1,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use latchkey::gateway;
@@ -9,6 +10,7 @@ use latchkey_shared::app::{
     App, Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env,
 };
 use latchkey_shared::catalog::create_integration;
+use latchkey_shared::connections::{RunOptions, run as run_refresh};
 use latchkey_shared::domain::IntegrationInput;
 use url::Url;
 
@@ -45,6 +47,18 @@ enum Command {
         /// Base URL of links handed out (default: http://ADDR/).
         #[arg(long, env = "LATCHKEY_PUBLIC_URL")]
         public_url: Option<Url>,
+        /// Seconds between refresh runs (as the deployed EventBridge schedule; 0: never).
+        #[arg(long, default_value_t = 300)]
+        refresh_every: u64,
+    },
+    /// Run the scheduled refresh job: refresh due connections, deliver due webhooks.
+    Refresh {
+        /// One run, then exit (the only mode; the gateway runs it on a timer).
+        #[arg(long, required = true)]
+        once: bool,
+        /// Refreshes in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
     },
     /// Manage accounts.
     Accounts {
@@ -130,7 +144,11 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), String> {
     let default_url = Url::parse("http://127.0.0.1:8787/").expect("static URL");
     match &cli.command {
-        Command::Serve { addr, public_url } => {
+        Command::Serve {
+            addr,
+            public_url,
+            refresh_every,
+        } => {
             let (listener, local) = gateway::bind(*addr)
                 .await
                 .map_err(|e| format!("bind {addr}: {e}"))?;
@@ -143,9 +161,29 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.allow_loopback = true;
             first_start(&app, &cli.data_dir).await?;
             println!("Latchkey is serving on http://{local}");
-            gateway::serve(listener, Arc::new(app))
+            let app = Arc::new(app);
+            if *refresh_every > 0 {
+                gateway::refresh_timer(app.clone(), Duration::from_secs(*refresh_every));
+            }
+            gateway::serve(listener, app)
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Refresh { concurrency, .. } => {
+            let mut app = App::new(settings(&cli, default_url)?).await?;
+            app.allow_loopback = cli.store.is_none();
+            let options = RunOptions {
+                concurrency: *concurrency,
+                stop_at: None,
+            };
+            let report = run_refresh(&app, options)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            );
+            Ok(())
         }
         Command::Accounts {
             command: AccountsCommand::Create { name },

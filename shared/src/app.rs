@@ -16,7 +16,7 @@ use crate::{Clock, SystemClock};
 
 pub struct App {
     pub store: Store,
-    pub vault: Vault,
+    pub vault: Arc<Vault>,
     /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
     pub public_url: Url,
     pub catalog: Arc<Catalog>,
@@ -179,7 +179,7 @@ impl App {
     pub fn from_parts(store: Store, vault: Vault, public_url: Url) -> Self {
         Self {
             store,
-            vault,
+            vault: Arc::new(vault),
             public_url,
             catalog: Arc::new(builtin_catalog()),
             http: reqwest::Client::builder()

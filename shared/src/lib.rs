@@ -7,8 +7,10 @@
 
 pub mod accounts;
 pub mod app;
+pub mod backoff;
 pub mod catalog;
 pub mod clock;
+pub mod connections;
 pub mod domain;
 pub mod flow;
 pub mod http;
@@ -21,6 +23,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod token;
 pub mod vault;
+pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use secret::Secret;

@@ -45,6 +45,7 @@ fn connection(
         parameters: Default::default(),
         status: ConnectionStatus::Active,
         access_expires_at: expires,
+        access_issued_at: Some(T0),
         refreshable,
         refresh: RefreshState::default(),
         credentials: None,

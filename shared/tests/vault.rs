@@ -15,6 +15,8 @@ fn oauth(access: &str) -> Credentials {
         token_type: Some("Bearer".into()),
         scope: Some("read write".into()),
         expires_at: Some(1_800_003_600),
+        client_id: None,
+        client_secret: None,
     }
 }
 

@@ -35,6 +35,22 @@ const provider = new Provider(issuer, {
 // Test-only: a plain-http issuer on loopback.
 provider.proxy = false;
 
+// Test-only: token requests per client (client_secret_basic), so a test can prove that
+// concurrent refreshers made exactly one. GET /test/token-requests?client_id=…
+const tokenRequests = new Map();
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/token-requests') {
+    ctx.body = { count: tokenRequests.get(ctx.query.client_id) || 0 };
+    return;
+  }
+  const auth = ctx.headers.authorization || '';
+  if (ctx.path === '/token' && ctx.method === 'POST' && auth.startsWith('Basic ')) {
+    const id = decodeURIComponent(Buffer.from(auth.slice(6), 'base64').toString().split(':')[0]);
+    tokenRequests.set(id, (tokenRequests.get(id) || 0) + 1);
+  }
+  return next();
+});
+
 provider.use(async (ctx, next) => {
   const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
   if (!match || ctx.method !== 'GET') return next();

@@ -1,6 +1,7 @@
 //! The SAM template: it lints clean (cfn-lint and `sam validate --lint`), declares exactly
-//! the route table in code, grants each function only what it uses, and every function's
-//! Lambda artefact was built (`tests/run` builds them with cargo-lambda first).
+//! the route table in code, runs `refresh` (and only it) on a schedule with reserved
+//! concurrency, grants each function only what it uses, and every function's Lambda
+//! artefact was built (`tests/run` builds them with cargo-lambda first).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -114,7 +115,11 @@ fn http_routes_equal_the_route_table() {
             .unwrap()
             .values()
         {
-            assert_eq!(event["Type"], "HttpApi");
+            // The scheduled function's EventBridge rule is no route (see the test below).
+            if event["Type"] == "Schedule" {
+                continue;
+            }
+            assert_eq!(event["Type"], "HttpApi", "{binary}: {event}");
             assert_eq!(event["Properties"]["ApiId"], json!({"Ref": "HttpApi"}));
             let method = event["Properties"]["Method"].as_str().unwrap().to_owned();
             let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
@@ -141,7 +146,7 @@ fn http_routes_equal_the_route_table() {
 fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let table: &[&str] = match binary {
         "links" => &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
-        "popup" | "callback" => &[
+        "connections" | "refresh" | "popup" | "callback" => &[
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:DeleteItem",
@@ -162,11 +167,17 @@ fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static
             "secretsmanager:PutSecretValue",
             "secretsmanager:DeleteSecret",
         ],
+        // The account's JWT and webhook secrets (written), and a deleted consumer's
+        // connections' credentials (read to revoke, then deleted).
         "consumers" => &[
+            "secretsmanager:GetSecretValue",
             "secretsmanager:CreateSecret",
             "secretsmanager:PutSecretValue",
+            "secretsmanager:DeleteSecret",
         ],
-        "popup" | "callback" => &[
+        // Connections' credentials: stored, read (credentials, proxy, refresh), replaced
+        // on refresh and deleted on disconnect.
+        "connections" | "refresh" | "popup" | "callback" => &[
             "secretsmanager:GetSecretValue",
             "secretsmanager:CreateSecret",
             "secretsmanager:PutSecretValue",
@@ -187,7 +198,7 @@ fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static
 fn each_function_is_granted_exactly_what_it_uses() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 5);
+    assert_eq!(functions.len(), 7);
     for sealed in [true, false] {
         for (binary, function) in &functions {
             let function = resolve(function, sealed).unwrap();
@@ -235,6 +246,68 @@ fn each_function_is_granted_exactly_what_it_uses() {
                 "{binary} (sealed: {sealed})"
             );
         }
+    }
+}
+
+/// A parameter's or property's value as a whole number (YAML may give `2` or `"2"`).
+fn whole_number(value: &Value) -> Option<u64> {
+    value
+        .as_u64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+}
+
+#[test]
+fn refresh_runs_on_a_schedule_with_reserved_concurrency() {
+    let template = template();
+    let functions = functions(&template);
+    assert!(functions.contains_key("refresh"), "no refresh function");
+    for (binary, function) in &functions {
+        let events = function["Properties"]["Events"].as_object().unwrap();
+        if binary.as_str() != "refresh" {
+            assert!(
+                events.values().all(|e| e["Type"] != "Schedule"),
+                "{binary}: only refresh runs on a schedule"
+            );
+            continue;
+        }
+        assert_eq!(events.len(), 1, "refresh: exactly one event, its schedule");
+        let event = events.values().next().unwrap();
+        assert_eq!(event["Type"], "Schedule", "refresh: no HTTP route");
+        let schedule = event["Properties"]["Schedule"].as_str().unwrap();
+        assert!(
+            (schedule.starts_with("rate(") || schedule.starts_with("cron("))
+                && schedule.ends_with(')'),
+            "refresh: schedule {schedule}"
+        );
+
+        // Reserved concurrency, so that refresh runs never starve the HTTP functions
+        // (and at least 1: 0 would disable the function).
+        let reserved = &function["Properties"]["ReservedConcurrentExecutions"];
+        match reserved.get("Ref").and_then(Value::as_str) {
+            Some(name) => {
+                let parameter = &template["Parameters"][name];
+                assert_eq!(parameter["Type"], "Number", "refresh: parameter {name}");
+                for bound in ["Default", "MinValue"] {
+                    let value = whole_number(&parameter[bound]);
+                    assert!(
+                        value.is_some_and(|n| n >= 1),
+                        "refresh: parameter {name} {bound}: {}",
+                        parameter[bound]
+                    );
+                }
+            }
+            None => assert!(
+                whole_number(reserved).is_some_and(|n| n >= 1),
+                "refresh: ReservedConcurrentExecutions {reserved}"
+            ),
+        }
+
+        // A run stops 20 s short of its deadline: it needs far more than the HTTP timeout.
+        let timeout = whole_number(&function["Properties"]["Timeout"]);
+        assert!(
+            timeout.is_some_and(|t| (60..=900).contains(&t)),
+            "refresh: Timeout {timeout:?}"
+        );
     }
 }
 

@@ -202,14 +202,7 @@ async fn custom_integration_lifecycle(h: Harness) {
         (status, patched["status"].as_str()),
         (StatusCode::OK, Some("inactive"))
     );
-    let (status, _) = h
-        .call(
-            "DELETE",
-            &format!("/v1/integrations/{id}"),
-            Some(&h.key),
-            None,
-        )
-        .await;
+    let (status, _) = h.delete(&format!("/v1/integrations/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = h.get(&format!("/v1/integrations/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -397,7 +390,7 @@ async fn consumers_lifecycle_and_validation(h: Harness) {
         "Globex Corp",
         "a refused patch changes nothing"
     );
-    let (status, _) = h.call("DELETE", &path, Some(&h.key), None).await;
+    let (status, _) = h.delete(&path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(h.get(&path).await.0, StatusCode::NOT_FOUND);
     let (status, _) = h

@@ -239,7 +239,7 @@ async fn finish_flow(
             connection_id: flow.connection_id.as_deref(),
             allow_multiple: flow.allow_multiple_connections,
             activation_hash: flow.activation_hash.as_deref(),
-            credentials: tokens.into_credentials(),
+            credentials: tokens.into_credentials(None),
             access_expires_at: expires_at,
             refreshable,
         },

@@ -6,8 +6,9 @@ use std::sync::OnceLock;
 
 use latchkey_shared::app::App;
 use latchkey_shared::domain::{
-    Account, AccountPatch, ActivationLink, Connection, Consumer, ConsumerPatch, Integration,
-    IntegrationInput, IntegrationStatus, Logo, NewActivation, NewConsumer, WorkspaceSecret,
+    Account, AccountPatch, ActivationLink, Connection, Consumer, ConsumerPatch,
+    InstallConnection as InstallConnectionInput, Integration, IntegrationInput, IntegrationStatus,
+    Logo, NewActivation, NewConsumer, SigningSecret,
 };
 use latchkey_shared::http::{Listed, Operation, ROUTES, Response, StatusCode, json};
 use schemars::generate::SchemaSettings;
@@ -22,6 +23,9 @@ pub fn document(app: &App) -> Response {
         DOCUMENT.get_or_init(|| build(app.public_url.as_str())),
     )
 }
+
+/// The methods an `ANY` route is described with.
+const ANY_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// What the route table does not say about an operation.
 struct Doc {
@@ -129,7 +133,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         RotateJwtSecret => doc(
             "Rotate the HS256 secret for workspace tokens (shown once)",
             201,
-            schema::<WorkspaceSecret>(g),
+            schema::<SigningSecret>(g),
         ),
         CreateActivation => Doc {
             request: schema::<NewActivation>(g),
@@ -147,6 +151,53 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 schema::<Listed<Connection>>(g),
             )
         },
+        RotateWebhookSecret => doc(
+            "Rotate the webhook signing secret (shown once); webhooks are sent only once it is set",
+            201,
+            schema::<SigningSecret>(g),
+        ),
+        InstallConnection => Doc {
+            request: schema::<InstallConnectionInput>(g),
+            ..doc(
+                "Install a connection from known credentials (API key, username:password, OAuth tokens); `authenticated` says whether the verification call succeeded",
+                201,
+                schema::<Connection>(g),
+            )
+        },
+        GetConnection => doc(
+            "Get a connection (no secrets)",
+            200,
+            schema::<Connection>(g),
+        ),
+        GetConnectionCredentials => doc(
+            "Usable credentials, refreshed first when the token is within its refresh margin (never the refresh token)",
+            200,
+            Some(schemars::json_schema!({
+                "type": "object",
+                "required": ["type", "connection_id", "parameters", "refreshed"],
+                "properties": {
+                    "type": {"enum": ["oauth2", "token", "api_key", "basic", "oauth1"]},
+                    "connection_id": {"type": "string"},
+                    "access_token": {"type": "string"}, "token_type": {"type": ["string", "null"]},
+                    "scope": {"type": ["string", "null"]}, "expires_at": {"type": ["integer", "null"]},
+                    "token": {"type": "string"}, "api_key": {"type": "string"},
+                    "username": {"type": "string"}, "password": {"type": "string"},
+                    "token_secret": {"type": "string"},
+                    "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "refreshed": {"type": "boolean"}
+                }
+            })),
+        ),
+        ProxyConnection => doc(
+            "Call the integration's API as this connection: the answer is the provider's (refreshed and retried once on 401/403)",
+            200,
+            None,
+        ),
+        DeleteConnection => doc(
+            "Disconnect: revoke at the provider when it has a revoke endpoint, delete the credentials",
+            204,
+            None,
+        ),
         // Browser-facing routes are not part of the management API.
         ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | OAuthCallback
         | OAuth1Callback => return None,
@@ -195,6 +246,7 @@ fn build(server_url: &str) -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| name.trim_end_matches('+'))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         if d.list {
@@ -233,10 +285,23 @@ fn build(server_url: &str) -> Value {
         if d.public {
             op["security"] = json!([]);
         }
+        // OpenAPI has neither greedy parameters nor ANY.
         let item = paths
-            .entry(route.path.to_owned())
+            .entry(route.path.replace("+}", "}"))
             .or_insert_with(|| json!({}));
-        item[route.method.to_ascii_lowercase()] = op;
+        if route.method == "ANY" {
+            for method in ANY_METHODS {
+                let mut each = op.clone();
+                each["operationId"] = json!(format!(
+                    "{}{}",
+                    operation_id(route.operation),
+                    method.to_ascii_uppercase()
+                ));
+                item[method] = each;
+            }
+        } else {
+            item[route.method.to_ascii_lowercase()] = op;
+        }
     }
     let mut schemas = generator.take_definitions(true);
     schemas.insert(
@@ -307,10 +372,18 @@ mod tests {
         let document = build("https://api.example.test");
         let paths = document["paths"].as_object().unwrap();
         let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(
-            operations,
-            ROUTES.iter().filter(|r| r.path.starts_with("/v1/")).count()
-        );
+        let expected: usize = ROUTES
+            .iter()
+            .filter(|r| r.path.starts_with("/v1/"))
+            .map(|r| {
+                if r.method == "ANY" {
+                    ANY_METHODS.len()
+                } else {
+                    1
+                }
+            })
+            .sum();
+        assert_eq!(operations, expected);
         let consumer = &document["components"]["schemas"]["Consumer"];
         assert_eq!(consumer["properties"]["created_at"]["format"], "date-time");
         assert!(consumer["properties"].get("account_id").is_none());

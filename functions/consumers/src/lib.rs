@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use latchkey_shared::app::App;
-use latchkey_shared::domain::WorkspaceSecret;
+use latchkey_shared::connections::disconnect;
+use latchkey_shared::domain::SigningSecret;
 use latchkey_shared::domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
 use latchkey_shared::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_shared::http::{
@@ -12,6 +13,7 @@ use latchkey_shared::http::{
 use latchkey_shared::store::Versioned;
 use latchkey_shared::token::{new_id, new_token};
 use latchkey_shared::vault::{Credentials, SecretScope};
+use latchkey_shared::webhooks::WEBHOOK_SECRET_OWNER;
 use serde_json::Value;
 
 pub struct Consumers;
@@ -49,6 +51,19 @@ impl Handler for Consumers {
             }
             Operation::DeleteConsumer => {
                 let consumer = find(app, &account_id, id).await?.value;
+                // Its connections go first: revoked where possible, credentials deleted.
+                loop {
+                    let page = app
+                        .store
+                        .consumer_connections(&account_id, &consumer.id, None, 100, None)
+                        .await?;
+                    if page.items.is_empty() {
+                        break;
+                    }
+                    for connection in page.items {
+                        disconnect(app, &connection.value).await?;
+                    }
+                }
                 app.store.delete_consumer(&consumer).await?;
                 Ok(no_content())
             }
@@ -64,38 +79,50 @@ impl Handler for Consumers {
                     .await?;
                 Ok(json(StatusCode::OK, &account_view(&next)))
             }
-            Operation::RotateJwtSecret => {
-                // A new HS256 key for workspace tokens, shown once; the old one stops working.
-                let secret = new_token("");
-                let scope = SecretScope::new(&account_id, JWT_SECRET_OWNER);
-                let reference = app
-                    .vault
-                    .put(
-                        &scope,
-                        &Credentials::SigningKey {
-                            key: secret.clone(),
-                        },
-                    )
-                    .await?;
-                let mut next = account.value.clone();
-                next.jwt_secret = Some(reference);
-                next.updated_at = app.store.now();
-                app.store
-                    .update_account(&Versioned {
-                        value: next,
-                        version: account.version,
-                    })
-                    .await?;
-                Ok(json(
-                    StatusCode::CREATED,
-                    &WorkspaceSecret {
-                        secret: secret.expose().to_owned(),
-                    },
-                ))
-            }
+            Operation::RotateJwtSecret => rotate_key(app, &account, JWT_SECRET_OWNER).await,
+            Operation::RotateWebhookSecret => rotate_key(app, &account, WEBHOOK_SECRET_OWNER).await,
             _ => Err(ApiError::NotFound("route")),
         }
     }
+}
+
+/// A new signing key for workspace tokens or webhooks, shown once; the old one stops
+/// working at once.
+async fn rotate_key(
+    app: &App,
+    account: &Versioned<Account>,
+    owner: &str,
+) -> Result<Response, ApiError> {
+    let secret = new_token("");
+    let scope = SecretScope::new(&account.value.id, owner);
+    let reference = app
+        .vault
+        .put(
+            &scope,
+            &Credentials::SigningKey {
+                key: secret.clone(),
+            },
+        )
+        .await?;
+    let mut next = account.value.clone();
+    if owner == WEBHOOK_SECRET_OWNER {
+        next.webhook_secret = Some(reference);
+    } else {
+        next.jwt_secret = Some(reference);
+    }
+    next.updated_at = app.store.now();
+    app.store
+        .update_account(&Versioned {
+            value: next,
+            version: account.version,
+        })
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &SigningSecret {
+            secret: secret.expose().to_owned(),
+        },
+    ))
 }
 
 async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Consumer>, ApiError> {
@@ -115,8 +142,12 @@ fn consumer_view(consumer: &Consumer) -> Value {
 fn account_view(account: &Account) -> Value {
     let mut value = serde_json::to_value(account).expect("accounts serialize");
     let object = value.as_object_mut().expect("object");
-    object.remove("webhook_secret");
+    let webhook_secret_set = object
+        .remove("webhook_secret")
+        .is_some_and(|v| !v.is_null());
     object.remove("jwt_secret");
+    // Whether deliveries can be signed: without a secret no webhook is sent.
+    object.insert("webhook_secret_set".into(), webhook_secret_set.into());
     value
 }
 

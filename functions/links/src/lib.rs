@@ -3,15 +3,12 @@
 
 use async_trait::async_trait;
 use latchkey_shared::app::App;
-use latchkey_shared::domain::{
-    ActivationLink, Connection, FieldError, IntegrationStatus, NewActivation,
-};
+use latchkey_shared::domain::{ActivationLink, FieldError, IntegrationStatus, NewActivation};
 use latchkey_shared::http::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, query_params,
 };
 use latchkey_shared::token::{new_token, token_hash};
-use serde_json::Value;
 
 pub struct Links;
 
@@ -97,11 +94,7 @@ impl Handler for Links {
                 Ok(json(
                     StatusCode::OK,
                     &Listed {
-                        data: listing
-                            .items
-                            .iter()
-                            .map(|c| connection_view(&c.value))
-                            .collect(),
+                        data: listing.items.iter().map(|c| c.value.view()).collect(),
                         next_cursor: listing.next.map(|c| c.as_str().to_owned()),
                     },
                 ))
@@ -109,13 +102,4 @@ impl Handler for Links {
             _ => Err(ApiError::NotFound("route")),
         }
     }
-}
-
-/// A connection as clients see it: no vault reference, no account id.
-pub fn connection_view(connection: &Connection) -> Value {
-    let mut value = serde_json::to_value(connection).expect("connections serialize");
-    let object = value.as_object_mut().expect("object");
-    object.remove("credentials");
-    object.remove("account_id");
-    value
 }

@@ -6,14 +6,13 @@ use latchkey_shared::domain::{
     Account, Activation, AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow,
     Consumer, FieldError, Integration, IntegrationStatus,
 };
-use latchkey_shared::flow::custom_token::{self, CustomTokenEndpoint};
 use latchkey_shared::flow::oauth1;
-use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
+use latchkey_shared::flow::oauth2;
 use latchkey_shared::flow::template::{check_parameters, fill_url};
 use latchkey_shared::flow::workspace_token;
 use latchkey_shared::flow::{
     Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Outcome, Pkce,
-    RedirectPolicy, app_client, complete, flow_cookie_name, respond,
+    RedirectPolicy, app_client, complete, flow_cookie_name, grants, respond,
 };
 use latchkey_shared::http::{Request, Response, StatusCode};
 use latchkey_shared::pages::{self, FormField};
@@ -466,65 +465,17 @@ async fn connect(
                 false,
             )
         }
-        AuthMethod::Oauth2ClientCredentials {
-            token_url,
-            token_method,
-            client_auth,
-            scopes,
-            scope_separator,
-            token_params,
-            ..
-        } => {
-            let (id, secret) = match app_client(app, integration, option).await? {
-                Some((id, secret)) => (id, secret),
-                None => (
-                    required(form, "client_id")?.expose().to_owned(),
-                    Some(required(form, "client_secret")?),
-                ),
+        AuthMethod::Oauth2ClientCredentials { .. } => {
+            let own = || {
+                let id = required(form, "client_id")?.expose().to_owned();
+                Ok((id, Some(required(form, "client_secret")?)))
             };
-            let endpoint = TokenEndpoint {
-                url: token_url,
-                method: *token_method,
-                client_auth: *client_auth,
-                extra_params: token_params,
-            };
-            let mut grant = vec![("grant_type", "client_credentials".to_owned())];
-            if !scopes.is_empty() {
-                grant.push(("scope", scopes.join(scope_separator)));
-            }
-            let tokens = oauth2::request_token(
-                &app.http,
-                &endpoint,
-                &Client {
-                    id: &id,
-                    secret: secret.as_ref(),
-                },
-                grant,
-                &parameters,
-                app.allow_loopback,
-                now,
-            )
-            .await?;
-            let expires_at = tokens.expires_at;
-            (tokens.into_credentials(), expires_at, true)
+            let (credentials, expires_at) =
+                grants::client_credentials(app, integration, option, own, &parameters, now).await?;
+            (credentials, expires_at, true)
         }
-        AuthMethod::CustomToken {
-            token_url,
-            token_method,
-            token_params,
-            token_field,
-            expires_in_field,
-        } => {
-            let endpoint = CustomTokenEndpoint {
-                url: token_url,
-                method: *token_method,
-                params: token_params,
-                token_field,
-                expires_in_field: expires_in_field.as_deref(),
-            };
-            let (token, expires_at) =
-                custom_token::fetch(&app.http, &endpoint, &parameters, app.allow_loopback, now)
-                    .await?;
+        AuthMethod::CustomToken { .. } => {
+            let (token, expires_at) = grants::custom_token(app, option, &parameters, now).await?;
             let secret_parameters = integration
                 .parameters
                 .iter()

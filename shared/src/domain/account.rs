@@ -103,9 +103,10 @@ pub struct AccountPatch {
     pub webhook_url: Option<Option<String>>,
 }
 
-/// `POST /v1/account/jwt-secret`: the HS256 key for workspace tokens, shown once.
+/// `POST /v1/account/jwt-secret` (workspace tokens, HS256) and
+/// `POST /v1/account/webhook-secret` (webhook signatures): a new key, shown once.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct WorkspaceSecret {
+pub struct SigningSecret {
     pub secret: String,
 }
 

@@ -6,10 +6,14 @@ use std::collections::BTreeMap;
 
 use super::FlowError;
 use crate::app::App;
-use crate::domain::{Connection, ConnectionStatus, FieldError, Integration, RefreshState};
-use crate::store::{StoreError, Versioned};
+use crate::connections::disconnect;
+use crate::domain::{
+    Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
+};
+use crate::store::Versioned;
 use crate::token::new_id;
 use crate::vault::{Credentials, SecretScope};
+use crate::webhooks;
 
 pub struct Completion<'a> {
     pub account_id: &'a str,
@@ -68,6 +72,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
             next.parameters.extend(c.parameters);
             next.status = ConnectionStatus::Active;
             next.access_expires_at = c.access_expires_at;
+            next.access_issued_at = Some(now);
             next.refreshable = c.refreshable;
             next.refresh = RefreshState::default();
             next.credentials = Some(reference);
@@ -78,6 +83,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                     version: current.version,
                 })
                 .await?;
+            webhooks::emit(app, EventType::ConnectionUpdated, &next).await;
             Ok(next)
         }
         None => {
@@ -94,6 +100,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 parameters: c.parameters,
                 status: ConnectionStatus::Active,
                 access_expires_at: c.access_expires_at,
+                access_issued_at: Some(now),
                 refreshable: c.refreshable,
                 refresh: RefreshState::default(),
                 credentials: Some(reference),
@@ -101,6 +108,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 updated_at: now,
             };
             app.store.create_connection(&connection).await?;
+            webhooks::emit(app, EventType::ConnectionCreated, &connection).await;
             if !c.allow_multiple {
                 replace_earlier(app, &connection).await?;
             }
@@ -109,7 +117,8 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
     }
 }
 
-/// Removes the consumer's other connections to the same integration, credentials first.
+/// Disconnects the consumer's other connections to the same integration (revoked at the
+/// provider where possible, credentials deleted).
 async fn replace_earlier(app: &App, kept: &Connection) -> Result<(), FlowError> {
     let mut cursor = None;
     loop {
@@ -129,15 +138,9 @@ async fn replace_earlier(app: &App, kept: &Connection) -> Result<(), FlowError> 
             .map(|v| v.value)
             .filter(|c| c.id != kept.id)
         {
-            if let Some(reference) = &old.credentials {
-                app.vault
-                    .delete(&SecretScope::new(&old.account_id, &old.id), reference)
-                    .await?;
-            }
-            match app.store.delete_connection(&old).await {
-                Ok(()) | Err(StoreError::Stale) => {}
-                Err(e) => return Err(e.into()),
-            }
+            disconnect(app, &old)
+                .await
+                .map_err(|e| FlowError::Internal(e.to_string()))?;
         }
         match page.next {
             Some(next) => cursor = Some(next),

@@ -5,6 +5,7 @@
 mod complete;
 pub mod custom_token;
 mod error;
+pub mod grants;
 pub mod oauth1;
 pub mod oauth2;
 mod pkce;

@@ -65,15 +65,16 @@ pub struct Consumer<'a> {
     pub secret: &'a str,
 }
 
-/// A signed POST to a token endpoint; returns the form-encoded answer's fields.
-pub async fn token_request(
-    http: &reqwest::Client,
+/// A signed `Authorization: OAuth …` header value for one request (RFC 5849 §3.5.1);
+/// the URL's query parameters are signed with it.
+pub fn authorization_header(
+    method: &str,
     url: &Url,
     consumer: &Consumer<'_>,
     token: Option<(&str, &str)>,
     extra_oauth: &[(&str, &str)],
     now: i64,
-) -> Result<BTreeMap<String, String>, FlowError> {
+) -> String {
     let mut oauth: Vec<(String, String)> = vec![
         ("oauth_consumer_key".into(), consumer.key.into()),
         (
@@ -93,21 +94,33 @@ pub async fn token_request(
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let sig = signature(
-        "POST",
+        method,
         url,
         &oauth,
         consumer.secret,
         token.map_or("", |(_, s)| s),
     );
     oauth.push(("oauth_signature".into(), sig));
-    let header = format!(
+    format!(
         "OAuth {}",
         oauth
             .iter()
             .map(|(k, v)| format!("{}=\"{}\"", encode(k), encode(v)))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )
+}
+
+/// A signed POST to a token endpoint; returns the form-encoded answer's fields.
+pub async fn token_request(
+    http: &reqwest::Client,
+    url: &Url,
+    consumer: &Consumer<'_>,
+    token: Option<(&str, &str)>,
+    extra_oauth: &[(&str, &str)],
+    now: i64,
+) -> Result<BTreeMap<String, String>, FlowError> {
+    let header = authorization_header("POST", url, consumer, token, extra_oauth, now);
     let response = http
         .post(url.clone())
         .header("authorization", header)

@@ -29,13 +29,18 @@ pub struct TokenSet {
 }
 
 impl TokenSet {
-    pub fn into_credentials(self) -> Credentials {
+    /// The credentials to store; `own_client` is the consumer's own client id and secret
+    /// when the token came from it rather than the account's app.
+    pub fn into_credentials(self, own_client: Option<(String, Option<Secret>)>) -> Credentials {
+        let (client_id, client_secret) = own_client.map_or((None, None), |(id, s)| (Some(id), s));
         Credentials::Oauth2 {
             access_token: self.access_token,
             refresh_token: self.refresh_token,
             token_type: self.token_type,
             scope: self.scope,
             expires_at: self.expires_at,
+            client_id,
+            client_secret,
         }
     }
 }
@@ -124,6 +129,18 @@ pub fn authorization_url(
     Ok(url)
 }
 
+/// The `Authorization` value for `client_secret_basic`: RFC 6749 §2.3.1 form-encodes
+/// each part before joining them.
+pub fn basic_client_auth(client: &Client<'_>) -> String {
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!(
+        "{}:{}",
+        enc(client.id),
+        enc(client.secret.map_or("", |s| s.expose()))
+    );
+    format!("Basic {}", STANDARD.encode(pair))
+}
+
 /// One token request; `grant` holds the grant's own parameters.
 pub async fn request_token(
     http: &reqwest::Client,
@@ -148,17 +165,7 @@ pub async fn request_token(
             }
             None
         }
-        ClientAuth::Basic => {
-            // RFC 6749 §2.3.1: form-encode each part before joining.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let pair = format!(
-                "{}:{}",
-                enc(client.id),
-                enc(client.secret.map_or("", |s| s.expose()))
-            );
-            Some(format!("Basic {}", STANDARD.encode(pair)))
-        }
+        ClientAuth::Basic => Some(basic_client_auth(client)),
     }
     .map_or_else(
         || prepare(http, endpoint.method, url.clone(), &form),

@@ -35,6 +35,19 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type: send application/json")]
     UnsupportedMediaType,
+    #[error(
+        "the connection needs to be re-authorised by its user (send them an activation link with connection_id)"
+    )]
+    NeedsReauth,
+    #[error("{0}")]
+    ConnectionUnusable(String),
+    #[error("the credentials could not be refreshed ({0}) and the current ones have expired")]
+    RefreshFailed(String),
+    #[error("another refresh of this connection is still running; retry shortly")]
+    RefreshInProgress,
+    /// `upstream_unreachable`, `upstream_timeout`, `upstream_response_too_large`.
+    #[error("the third-party API call failed ({0})")]
+    Upstream(&'static str),
     #[error("internal error")]
     Internal(String),
 }
@@ -50,6 +63,11 @@ impl ApiError {
             ApiError::Duplicate(_) | ApiError::Stale => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NeedsReauth | ApiError::ConnectionUnusable(_) => StatusCode::CONFLICT,
+            ApiError::RefreshFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::RefreshInProgress => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream("upstream_timeout") => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +84,11 @@ impl ApiError {
             ApiError::Stale => "concurrent_update",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::NeedsReauth => "needs_reauth",
+            ApiError::ConnectionUnusable(_) => "connection_unusable",
+            ApiError::RefreshFailed(_) => "refresh_failed",
+            ApiError::RefreshInProgress => "refresh_in_progress",
+            ApiError::Upstream(code) => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -103,6 +126,9 @@ impl ApiError {
             "application/problem+json".parse().expect("static header"),
         );
         headers.insert("cache-control", "no-store".parse().expect("static header"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert("retry-after", "1".parse().expect("static header"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert("www-authenticate", "Bearer".parse().expect("static header"));
         }
@@ -127,5 +153,21 @@ impl From<StoreError> for ApiError {
 impl From<VaultError> for ApiError {
     fn from(e: VaultError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::connections::ConnectionError> for ApiError {
+    fn from(e: crate::connections::ConnectionError) -> Self {
+        use crate::connections::ConnectionError as E;
+        match e {
+            E::NotFound => ApiError::NotFound("connection"),
+            E::NeedsReauth => ApiError::NeedsReauth,
+            E::Unusable(_) | E::Integration(_) => ApiError::ConnectionUnusable(e.to_string()),
+            E::RefreshFailed(code) => ApiError::RefreshFailed(code),
+            E::Busy => ApiError::RefreshInProgress,
+            E::Upstream(code) => ApiError::Upstream(code),
+            E::Store(e) => e.into(),
+            E::Vault(e) => e.into(),
+        }
     }
 }

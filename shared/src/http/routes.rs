@@ -11,6 +11,7 @@ pub enum Function {
     Catalog,
     Consumers,
     Links,
+    Connections,
     Popup,
     Callback,
 }
@@ -21,6 +22,7 @@ impl Function {
             Function::Catalog => "catalog",
             Function::Consumers => "consumers",
             Function::Links => "links",
+            Function::Connections => "connections",
             Function::Popup => "popup",
             Function::Callback => "callback",
         }
@@ -45,8 +47,14 @@ pub enum Operation {
     GetAccount,
     PatchAccount,
     RotateJwtSecret,
+    RotateWebhookSecret,
     CreateActivation,
     ListConsumerConnections,
+    InstallConnection,
+    GetConnection,
+    DeleteConnection,
+    GetConnectionCredentials,
+    ProxyConnection,
     ConnectLanding,
     ConnectSubmit,
     PopupStart,
@@ -57,8 +65,10 @@ pub enum Operation {
 
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
+    /// An HTTP method, or `ANY`.
     pub method: &'static str,
-    /// `{name}` segments match one non-empty path segment.
+    /// `{name}` segments match one non-empty path segment; a final `{name+}` matches the
+    /// rest of the path (one segment or more).
     pub path: &'static str,
     pub function: Function,
     pub operation: Operation,
@@ -120,6 +130,37 @@ pub const ROUTES: &[Route] = &[
         ListConsumerConnections,
     ),
     route("POST", "/v1/account/jwt-secret", Consumers, RotateJwtSecret),
+    route(
+        "POST",
+        "/v1/account/webhook-secret",
+        Consumers,
+        RotateWebhookSecret,
+    ),
+    route(
+        "POST",
+        "/v1/consumers/{id}/connections/install",
+        Connections,
+        InstallConnection,
+    ),
+    route("GET", "/v1/connections/{id}", Connections, GetConnection),
+    route(
+        "DELETE",
+        "/v1/connections/{id}",
+        Connections,
+        DeleteConnection,
+    ),
+    route(
+        "GET",
+        "/v1/connections/{id}/credentials",
+        Connections,
+        GetConnectionCredentials,
+    ),
+    route(
+        "ANY",
+        "/v1/connections/{id}/proxy/{path+}",
+        Connections,
+        ProxyConnection,
+    ),
     route("GET", "/connect/{token}", Popup, ConnectLanding),
     route("POST", "/connect/{token}", Popup, ConnectSubmit),
     route("GET", "/connection-popup", Popup, PopupStart),
@@ -151,6 +192,14 @@ fn matches(pattern: &'static str, path: &str) -> Option<PathParams> {
     loop {
         match (want.next(), got.next()) {
             (None, None) => return Some(PathParams(params)),
+            (Some(w), Some(g)) if w.ends_with("+}") && !g.is_empty() => {
+                let mut rest = std::iter::once(g).chain(got).collect::<Vec<_>>().join("/");
+                if path.ends_with('/') {
+                    rest.push('/');
+                }
+                params.push((&w[1..w.len() - 2], rest));
+                return Some(PathParams(params));
+            }
             (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => {
                 params.push((&w[1..w.len() - 1], g.to_owned()));
             }
@@ -165,7 +214,7 @@ pub fn find(method: &Method, path: &str) -> Result<(&'static Route, PathParams),
     let mut path_matched = false;
     for route in ROUTES {
         if let Some(params) = matches(route.path, path) {
-            if route.method == method.as_str() {
+            if route.method == method.as_str() || route.method == "ANY" {
                 return Ok((route, params));
             }
             path_matched = true;
@@ -201,6 +250,11 @@ mod tests {
             find(&Method::GET, "/v1/consumers//connections"),
             Err(ApiError::NotFound(_))
         ));
+        let (r, p) = find(&Method::PATCH, "/v1/connections/con_1/proxy/a/b/").unwrap();
+        assert_eq!((r.operation, p.get("path")), (ProxyConnection, "a/b/"));
+        assert!(find(&Method::GET, "/v1/connections/con_1/proxy").is_err());
+        let (r, _) = find(&Method::GET, "/v1/connections/con_1/credentials").unwrap();
+        assert_eq!(r.operation, GetConnectionCredentials);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 pub use cursor::Cursor;
-pub use records::{Listing, SCHEDULE_SHARDS, Store, Versioned};
+pub use records::{Lease, Listing, SCHEDULE_SHARDS, Store, Versioned};
 
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

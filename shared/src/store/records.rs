@@ -8,7 +8,10 @@
 //! - `APIKEY#{sha256}` / `APIKEY`;
 //! - `ACTIVATION#{sha256}` / `ACTIVATION` and `FLOW#{sha256}` / `FLOW`, with `expires_at`;
 //! - `CONNECTION#{id}` / `CONNECTION`, each in its own partition so refresh writes spread;
-//!   indexed by consumer in `lookup` and by refresh due time in the sparse `schedule`.
+//!   indexed by consumer in `lookup` and by refresh due time in the sparse `schedule`;
+//! - `LEASE#{connection}` / `LEASE`: the connection's refresh lease, expiring on its own;
+//! - `WEBHOOK#{id}` / `WEBHOOK`: the webhook outbox, in `schedule` shard `webhooks` by
+//!   next attempt time.
 
 use std::sync::Arc;
 
@@ -18,12 +21,26 @@ use serde::de::DeserializeOwned;
 use super::{Condition, Cursor, Key, Query, Record, StoreError, StoreResult, Table, WriteOp};
 use crate::Clock;
 use crate::domain::{
-    Account, Activation, ApiKey, Connection, ConnectionFlow, Consumer, Integration,
+    Account, Activation, ApiKey, Connection, ConnectionFlow, Consumer, Integration, WebhookDelivery,
 };
 
 /// The refresh schedule is spread over this many index partitions, so no single
 /// partition takes every refresh-time write.
 pub const SCHEDULE_SHARDS: u32 = 8;
+
+/// The schedule shard of the webhook outbox.
+const WEBHOOK_SHARD: &str = "webhooks";
+
+/// Undelivered webhooks disappear after this long, whatever their attempts.
+const WEBHOOK_RETENTION_SECONDS: i64 = 3 * 24 * 3600;
+
+/// A held refresh lease (see [`Store::take_lease`]).
+#[derive(Debug)]
+pub struct Lease {
+    connection_id: String,
+    /// Stored as the lease item's version, so only its holder can release it.
+    nonce: u64,
+}
 
 /// A value with the version it was read at, for optimistic updates.
 #[derive(Debug, Clone, PartialEq)]
@@ -617,6 +634,119 @@ impl Store {
         };
         self.list(query, "connection", limit, cursor).await
     }
+}
+
+impl Store {
+    // Refresh leases.
+
+    /// Takes the connection's refresh lease for `seconds`, unless another holder has a
+    /// live one (`None`). An expired lease counts as absent, so a crashed holder blocks
+    /// nobody for longer than its lease.
+    pub async fn take_lease(
+        &self,
+        connection_id: &str,
+        seconds: i64,
+    ) -> StoreResult<Option<Lease>> {
+        let now = self.now();
+        // 52 bits: a positive integer in every backend's number type.
+        let nonce = u64::from_le_bytes(crate::token::random_bytes::<8>()) >> 12 | 1;
+        let mut record = Record::new(lease_key(connection_id), "lease", serde_json::json!({}))
+            .expires_at(now + seconds);
+        record.version = nonce;
+        match self
+            .table
+            .write(vec![WriteOp::Put(record, Condition::Absent)], now)
+            .await
+        {
+            Ok(()) => Ok(Some(Lease {
+                connection_id: connection_id.to_owned(),
+                nonce,
+            })),
+            Err(StoreError::ConditionFailed) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives the lease back; a lease that expired and was taken by another stays theirs.
+    pub async fn release_lease(&self, lease: Lease) -> StoreResult<()> {
+        let op = WriteOp::Delete(
+            lease_key(&lease.connection_id),
+            Condition::Version(lease.nonce),
+        );
+        match self.table.write(vec![op], self.now()).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // The webhook outbox.
+
+    fn webhook_record(delivery: &WebhookDelivery, version: u64) -> Record {
+        let mut record = Record::new(webhook_key(&delivery.id), "webhook", encode(delivery))
+            .expires_at(delivery.created_at + WEBHOOK_RETENTION_SECONDS);
+        record.version = version;
+        record.schedule = Some((WEBHOOK_SHARD.to_owned(), delivery.next_attempt_at));
+        record
+    }
+
+    pub async fn enqueue_webhook(&self, delivery: &WebhookDelivery) -> StoreResult<()> {
+        self.table
+            .write(
+                vec![WriteOp::Put(
+                    Self::webhook_record(delivery, 1),
+                    Condition::Absent,
+                )],
+                self.now(),
+            )
+            .await
+    }
+
+    /// Deliveries whose next attempt is due at or before `until`, oldest first.
+    pub async fn due_webhooks(
+        &self,
+        until: i64,
+        limit: usize,
+    ) -> StoreResult<Listing<Versioned<WebhookDelivery>>> {
+        let query = Query::Due {
+            shard: WEBHOOK_SHARD.to_owned(),
+            until,
+        };
+        self.list(query, "webhook", limit, None).await
+    }
+
+    /// Records a failed attempt, if nobody else handled the delivery meanwhile.
+    pub async fn update_webhook(&self, current: &Versioned<WebhookDelivery>) -> StoreResult<()> {
+        let record = Self::webhook_record(&current.value, current.version + 1);
+        self.table
+            .write(
+                vec![WriteOp::Put(record, Condition::Version(current.version))],
+                self.now(),
+            )
+            .await
+            .map_err(stale)
+    }
+
+    /// Removes a delivered (or abandoned) delivery, if nobody else handled it meanwhile.
+    pub async fn delete_webhook(&self, current: &Versioned<WebhookDelivery>) -> StoreResult<()> {
+        self.table
+            .write(
+                vec![WriteOp::Delete(
+                    webhook_key(&current.value.id),
+                    Condition::Version(current.version),
+                )],
+                self.now(),
+            )
+            .await
+            .map_err(stale)
+    }
+}
+
+fn lease_key(connection_id: &str) -> Key {
+    Key::new(format!("LEASE#{connection_id}"), "LEASE")
+}
+
+fn webhook_key(id: &str) -> Key {
+    Key::new(format!("WEBHOOK#{id}"), "WEBHOOK")
 }
 
 /// A failed create-if-absent means the unique `field` is taken.

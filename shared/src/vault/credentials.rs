@@ -13,6 +13,12 @@ pub enum Credentials {
         scope: Option<String>,
         /// Epoch seconds; `None` when the provider gave no lifetime.
         expires_at: Option<i64>,
+        /// The consumer's own client (client credentials without an account app), kept
+        /// to fetch the next token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_secret: Option<Secret>,
     },
     Oauth1 {
         token: Secret,

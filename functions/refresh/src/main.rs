@@ -1,0 +1,6 @@
+//! The `refresh` Lambda function (EventBridge schedule): one refresh run per invocation.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    latchkey_shared::lambda::run_refresh().await
+}

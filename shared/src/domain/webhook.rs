@@ -1,0 +1,34 @@
+use serde::{Deserialize, Serialize};
+
+/// Deliveries are retried this many times, with exponential backoff, then dropped.
+pub const WEBHOOK_MAX_ATTEMPTS: u32 = 8;
+
+/// What happened to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "connection.created")]
+    ConnectionCreated,
+    #[serde(rename = "connection.updated")]
+    ConnectionUpdated,
+    #[serde(rename = "connection.refresh_failed")]
+    RefreshFailed,
+    #[serde(rename = "connection.needs_reauth")]
+    NeedsReauth,
+    #[serde(rename = "connection.deleted")]
+    ConnectionDeleted,
+}
+
+/// One event on its way to the account's `webhook_url` (the outbox item). The body is
+/// fixed when the event happens; the signature is made at each attempt, over the attempt
+/// time and the body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub account_id: String,
+    pub event: EventType,
+    /// The JSON body sent, exactly as signed.
+    pub body: String,
+    pub attempts: u32,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+}

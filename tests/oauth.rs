@@ -1,0 +1,283 @@
+//! The real OAuth 2.0 server the tests use (oidc-provider on loopback, started by
+//! `tests/run`) and the steps of a connection flow through the harness: registering a
+//! client, an integration and a link, and driving the provider's side like a browser.
+
+use lambda_http::Body;
+use lambda_http::http::{self, StatusCode};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::{Harness, PUBLIC_URL};
+
+pub fn issuer() -> String {
+    std::env::var("LATCHKEY_TEST_OIDC_ISSUER")
+        .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`")
+}
+
+pub const CALLBACK: &str = "https://connect.acme.test/oauth/callback";
+
+pub struct OAuthClient {
+    pub id: String,
+    pub secret: String,
+}
+
+/// Registers a client at the provider (dynamic registration), as a vendor would in the
+/// provider's developer console.
+pub async fn register(grants: &[&str], auth_method: &str) -> OAuthClient {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/reg", issuer()))
+        .json(&json!({
+            "redirect_uris": [CALLBACK],
+            "grant_types": grants,
+            "response_types": if grants.contains(&"authorization_code") { json!(["code"]) } else { json!([]) },
+            "token_endpoint_auth_method": auth_method,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    OAuthClient {
+        id: response["client_id"]
+            .as_str()
+            .expect("registered")
+            .to_owned(),
+        secret: response["client_secret"].as_str().unwrap().to_owned(),
+    }
+}
+
+pub async fn introspect(client: &OAuthClient, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{}/token/introspection", issuer()))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An authorization-code integration at the test provider, created through the API.
+/// Calls to its API go to `api_base_url` (default: the provider itself).
+pub async fn oauth_integration(
+    h: &Harness,
+    client: &OAuthClient,
+    client_auth: &str,
+    api_base_url: Option<&str>,
+) -> String {
+    let issuer = issuer();
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "testprovider", "name": "Test Provider",
+                "auth_options": [{
+                    "key": "oauth", "type": "oauth2",
+                    "authorization_url": format!("{issuer}/auth"),
+                    "token_url": format!("{issuer}/token"),
+                    "client_auth": client_auth,
+                    "scopes": ["openid", "offline_access"],
+                    "authorization_params": {"prompt": "consent"},
+                    "issuer": issuer,
+                    "revoke_url": format!("{issuer}/token/revocation"),
+                    "client": {"client_id": client.id, "client_secret": client.secret}
+                }],
+                "api": {"base_url": api_base_url.unwrap_or(&issuer)}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// A registered client, its integration, a consumer returning to the vendor's app, and
+/// an activation link for that integration.
+pub async fn oauth_link(
+    h: &Harness,
+    auth_method: &str,
+    client_auth: &str,
+) -> (OAuthClient, String, String) {
+    let client = register(&["authorization_code", "refresh_token"], auth_method).await;
+    let integration = oauth_integration(h, &client, client_auth, None).await;
+    let consumer = consumer(h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        h,
+        &consumer,
+        json!({"name": "P", "integration_id": integration}),
+    )
+    .await;
+    (client, consumer, path)
+}
+
+pub async fn consumer(h: &Harness, redirect_url: Option<&str>) -> String {
+    let mut body = json!({"name": "Globex"});
+    if let Some(url) = redirect_url {
+        body["redirect_url"] = json!(url);
+    }
+    let (_, c) = h.send("POST", "/v1/consumers", body).await;
+    c["id"].as_str().unwrap().to_owned()
+}
+
+pub async fn link(h: &Harness, consumer: &str, body: Value) -> String {
+    let (status, link) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections"),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    link["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn browse(
+    h: &Harness,
+    path_and_query: &str,
+    cookie: Option<&str>,
+) -> http::Response<Body> {
+    let mut request = http::Request::builder()
+        .method("GET")
+        .uri(format!("/{}", path_and_query.trim_start_matches('/')));
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    h.raw(request.body(Body::Empty).unwrap()).await
+}
+
+pub fn location(response: &http::Response<Body>) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a redirect")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn flow_cookie(response: &http::Response<Body>) -> String {
+    let set = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("lk_flow_"))
+        .expect("the popup binds the flow to the browser");
+    assert!(
+        set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+pub fn body_text(response: &http::Response<Body>) -> String {
+    String::from_utf8_lossy(response.body().as_ref()).into_owned()
+}
+
+/// Drives the provider's side in a browser-like client (its own cookies, no automatic
+/// redirects) until the provider sends the browser to our callback; returns that URL.
+pub async fn authorize_at_provider(authorization_url: &str) -> Url {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url = Url::parse(authorization_url).unwrap();
+    for _ in 0..12 {
+        let response = browser.get(url.clone()).send().await.unwrap();
+        assert!(
+            response.status().is_redirection(),
+            "provider answered {} at {url}",
+            response.status()
+        );
+        let next = url
+            .join(response.headers()["location"].to_str().unwrap())
+            .unwrap();
+        if next.as_str().starts_with(CALLBACK) {
+            return next;
+        }
+        url = next;
+    }
+    panic!("the provider never redirected back");
+}
+
+pub fn callback_path(url: &Url) -> String {
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+}
+
+/// Starts a flow from an activation link and returns (callback URL, flow cookie).
+pub async fn start_and_authorize(h: &Harness, link_path: &str) -> (Url, String) {
+    let landing = browse(h, link_path, None).await;
+    assert_eq!(
+        landing.status(),
+        StatusCode::FOUND,
+        "{}",
+        body_text(&landing)
+    );
+    let to_provider = location(&landing);
+    assert!(
+        to_provider.starts_with(&format!("{}/auth?", issuer())),
+        "{to_provider}"
+    );
+    let q: std::collections::HashMap<_, _> = Url::parse(&to_provider)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["redirect_uri"], CALLBACK);
+    (
+        authorize_at_provider(&to_provider).await,
+        flow_cookie(&landing),
+    )
+}
+
+/// How many token requests `client` has made at the provider.
+pub async fn token_requests(client: &OAuthClient) -> u64 {
+    let answer: Value = reqwest::Client::new()
+        .get(
+            Url::parse_with_params(
+                &format!("{}/test/token-requests", issuer()),
+                [("client_id", &client.id)],
+            )
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["count"].as_u64().unwrap()
+}
+
+/// A full authorization-code flow for `integration`: a new consumer, a link, the provider,
+/// the callback. Returns (consumer id, connection id).
+pub async fn connect(h: &Harness, integration: &str) -> (String, String) {
+    let consumer = consumer(h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        h,
+        &consumer,
+        json!({"name": "P", "integration_id": integration}),
+    )
+    .await;
+    let (callback, cookie) = start_and_authorize(h, &path).await;
+    let done = browse(h, &callback_path(&callback), Some(&cookie)).await;
+    assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
+    let target = Url::parse(&location(&done)).unwrap();
+    let id = target
+        .query_pairs()
+        .find(|(k, _)| k == "connectionId")
+        .expect("connected")
+        .1
+        .into_owned();
+    (consumer, id)
+}

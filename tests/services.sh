@@ -1,0 +1,102 @@
+# Shared by tests/run and bench/run (sourced, with $root set and the cwd at $root): the
+# pinned peer services, installed into project-local folders and started on free loopback
+# ports, stopped again when the sourcing script exits.
+
+state="$root/target/test-services"
+mkdir -p "$state"
+pids=()
+
+stop_services() {
+  for pid in "${pids[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap stop_services EXIT INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for URL NAME LOG: polls until URL answers at all (any HTTP status).
+wait_for() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys, time, urllib.request, urllib.error
+url, name, log = sys.argv[1:4]
+for _ in range(300):
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.stderr.write(f"{name} did not start at {url}; its log ({log}):\n" + open(log).read()[-4000:])
+sys.exit(1)
+PY
+}
+
+install_python_services() {
+  local venv="$root/.venv-test" stamp
+  stamp=$(sha256sum tests/requirements.txt | cut -d' ' -f1)
+  if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$stamp" ]; then
+    echo "tests/run: installing pinned Python test services into .venv-test" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+    echo "$stamp" > "$venv/.installed"
+  fi
+}
+
+start_moto() {
+  local port
+  port=$(free_port)
+  "$root/.venv-test/bin/moto_server" -H 127.0.0.1 -p "$port" > "$state/moto.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$port/moto-api/" "moto server" "$state/moto.log"
+  export LATCHKEY_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+  echo "tests/run: moto server on $LATCHKEY_TEST_AWS_ENDPOINT" >&2
+}
+
+install_node_services() {
+  local dir stamp
+  for dir in "$root/tests/oauth-server" "$root/tests/browser"; do
+    stamp=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$dir/node_modules/.installed" 2>/dev/null)" != "$stamp" ]; then
+      echo "tests/run: installing pinned npm packages into ${dir#"$root"/}" >&2
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      echo "$stamp" > "$dir/node_modules/.installed"
+    fi
+  done
+}
+
+install_chromium() {
+  if ! command -v chromium > /dev/null; then
+    echo "tests/run: installing Debian's chromium (apt-get)" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
+  fi
+  export LATCHKEY_TEST_CHROMIUM
+  LATCHKEY_TEST_CHROMIUM=$(command -v chromium)
+}
+
+start_oauth_server() {
+  local port
+  port=$(free_port)
+  PORT="$port" node "$root/tests/oauth-server/server.mjs" > "$state/oauth-server.log" 2>&1 &
+  pids+=($!)
+  wait_for "http://127.0.0.1:$port/.well-known/openid-configuration" "oidc-provider" "$state/oauth-server.log"
+  export LATCHKEY_TEST_OIDC_ISSUER="http://127.0.0.1:$port"
+  echo "tests/run: oidc-provider on $LATCHKEY_TEST_OIDC_ISSUER" >&2
+}
+
+# The Lambda artefacts, as `sam build` makes them (release profile, x86-64, via zig).
+build_lambda_artefacts() {
+  local bins=() name
+  for name in $(sed -n 's/^ *Binary: *//p' infra/template.yaml); do bins+=(--bin "$name"); done
+  echo "tests/run: building Lambda artefacts (cargo lambda build --release): ${bins[*]}" >&2
+  PATH="$root/.venv-test/bin:$PATH" cargo lambda build --release --x86-64 --locked "${bins[@]}" >&2
+  export LATCHKEY_TEST_LAMBDA_DIR="$root/target/lambda"
+}
+
