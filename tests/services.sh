@@ -92,11 +92,13 @@ start_oauth_server() {
 }
 
 # The Lambda artefacts, as `sam build` makes them (release profile, x86-64, via zig).
+# build_lambda_artefacts [CARGO ARGS]: every function of the template, each selected as its
+# own package (latchkey-NAME) so that features other workspace members turn on (the SQLite
+# store of the CLI and the tests) stay out of the Lambda binaries.
 build_lambda_artefacts() {
-  local bins=() name
-  for name in $(sed -n 's/^ *Binary: *//p' infra/template.yaml); do bins+=(--bin "$name"); done
-  echo "tests/run: building Lambda artefacts (cargo lambda build --release): ${bins[*]}" >&2
-  PATH="$root/.venv-test/bin:$PATH" cargo lambda build --release --x86-64 --locked "${bins[@]}" >&2
+  local packages=() name
+  for name in $(sed -n 's/^ *Binary: *//p' infra/template.yaml); do packages+=(-p "latchkey-$name"); done
+  echo "building Lambda artefacts (cargo lambda build --release): ${packages[*]} $*" >&2
+  PATH="$root/.venv-test/bin:$PATH" cargo lambda build --release --x86-64 --locked "${packages[@]}" "$@" >&2
   export LATCHKEY_TEST_LAMBDA_DIR="$root/target/lambda"
 }
-

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::catalog::{Catalog, builtin_catalog};
 use crate::store::dynamo::DynamoTable;
+#[cfg(feature = "sqlite")]
 use crate::store::sqlite::SqliteTable;
 use crate::store::{Store, Table};
 use crate::vault::{SealingKey, SecretsManager, Vault, VaultMode};
@@ -115,6 +116,52 @@ pub async fn create_dynamo_table(name: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// The AWS SDK configuration. Its HTTPS client trusts the roots AWS endpoints chain to,
+/// compiled in, instead of reading the OS certificate bundle (some 150 files) at every
+/// cold start.
+async fn sdk_config() -> Result<aws_config::SdkConfig, String> {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let trust = tls::TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(aws_roots_pem());
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https();
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await)
+}
+
+/// Amazon Trust Services' roots (Amazon Root CA 1–4 and the Starfield root that
+/// cross-signs them), taken from Mozilla's root store, as PEM.
+fn aws_roots_pem() -> String {
+    use base64::Engine;
+    const ISSUERS: [&[u8]; 2] = [b"Amazon Root CA", b"Starfield Services Root"];
+    let mut pem = String::new();
+    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let der: &[u8] = cert.as_ref();
+        if ISSUERS
+            .iter()
+            .any(|i| der.windows(i.len()).any(|w| w == *i))
+        {
+            let body = base64::engine::general_purpose::STANDARD.encode(der);
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            for line in body.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
+    }
+    pem
+}
+
 impl App {
     /// Builds the app; the AWS SDK configuration is loaded once, and only if needed.
     pub async fn new(settings: Settings) -> Result<Self, String> {
@@ -125,13 +172,18 @@ impl App {
         let needs_aws = matches!(settings.store, StoreSpec::Dynamo(_))
             || !matches!(settings.vault, VaultSpec::KeyFile(_));
         let sdk = if needs_aws {
-            Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+            Some(sdk_config().await?)
         } else {
             None
         };
         let table: Arc<dyn Table> = match &settings.store {
+            #[cfg(feature = "sqlite")]
             StoreSpec::Sqlite(path) => {
                 Arc::new(SqliteTable::open(path).map_err(|e| e.to_string())?)
+            }
+            #[cfg(not(feature = "sqlite"))]
+            StoreSpec::Sqlite(_) => {
+                return Err("this build has no SQLite store: use dynamodb:TABLE".into());
             }
             StoreSpec::Dynamo(name) => Arc::new(DynamoTable::new(
                 aws_sdk_dynamodb::Client::new(sdk.as_ref().expect("loaded for dynamodb")),
@@ -188,5 +240,50 @@ impl App {
                 .expect("the HTTP client builds"),
             allow_loopback: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sdk_trusts_the_amazon_roots_and_only_those() {
+        let pem = aws_roots_pem();
+        assert_eq!(
+            pem.matches("-----BEGIN CERTIFICATE-----").count(),
+            5,
+            "{pem}"
+        );
+        // Each block is valid base64 DER of a certificate naming its issuer.
+        use base64::Engine;
+        let mut names = Vec::new();
+        for block in pem
+            .split("-----END CERTIFICATE-----\n")
+            .filter(|b| !b.is_empty())
+        {
+            let body: String = block
+                .trim_start_matches("-----BEGIN CERTIFICATE-----\n")
+                .split('\n')
+                .collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap();
+            names.push(
+                [
+                    "Amazon Root CA 1",
+                    "Amazon Root CA 2",
+                    "Amazon Root CA 3",
+                    "Amazon Root CA 4",
+                    "Starfield Services Root",
+                ]
+                .into_iter()
+                .find(|n| der.windows(n.len()).any(|w| w == n.as_bytes()))
+                .expect("an AWS root"),
+            );
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 5, "{names:?}");
     }
 }

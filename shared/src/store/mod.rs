@@ -9,6 +9,7 @@
 mod cursor;
 pub mod dynamo;
 mod records;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,0 +1,440 @@
+//! `bench/run` drives this: cold start against a hello-world function, artefact sizes,
+//! gateway load at a fixed rate, refresh throughput against a one-at-a-time loop. Every
+//! figure is the median of repeated runs with its ratio to a baseline measured in the same
+//! run; the report goes to `$LATCHKEY_BENCH_OUT/report.{json,md}`. Targets are reported as
+//! met or not, never asserted.
+
+mod cold_start;
+mod load;
+mod peer;
+mod refresh;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_shared::accounts::create_account;
+use latchkey_shared::app::{App, Settings, StoreSpec, VaultSpec, create_dynamo_table};
+use latchkey_shared::token::new_id;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `bench/run`"))
+}
+
+fn count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn http_event(method: &str, path: &str, query: &str, key: &str) -> String {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": {"authorization": format!("Bearer {key}"), "host": "bench.example"},
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.example",
+            "domainPrefix": "bench", "requestId": "bench-1", "routeKey": "$default",
+            "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "bench"}
+        },
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// The event each binary gets: one of its routes (through the store), or a schedule tick.
+fn event_for(binary: &str, key: &str) -> String {
+    match binary {
+        "catalog" => http_event("GET", "/v1/integrations", "", key),
+        "consumers" => http_event("GET", "/v1/consumers", "", key),
+        "links" => http_event("GET", "/v1/consumers/csm_none/connections", "", key),
+        "connections" => http_event("GET", "/v1/connections/con_none", "", key),
+        "popup" => http_event("GET", "/connect/lka_none", "", key),
+        "callback" => http_event("GET", "/oauth/callback", "state=none&code=x", key),
+        _ => "{}".to_owned(),
+    }
+}
+
+async fn cold_starts(lambda_dir: &Path, runs: usize) -> Value {
+    // The functions' store and key live on moto, so init and the first request take the
+    // real SDK path (config, credentials, one GetSecretValue, DynamoDB calls).
+    let table = new_id("bench").replace('_', "-");
+    create_dynamo_table(&table).await.expect("table");
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let data_key = format!("latchkey-bench/{table}/data-key");
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(&data_key)
+        .secret_string(latchkey_shared::token::hex(
+            &latchkey_shared::token::random_bytes::<32>(),
+        ))
+        .send()
+        .await
+        .expect("data key secret");
+    let app = App::new(Settings {
+        store: StoreSpec::Dynamo(table.clone()),
+        vault: VaultSpec::SealedManagedKey {
+            data_key_secret: data_key.clone(),
+        },
+        public_url: url::Url::parse("https://bench.example/").unwrap(),
+    })
+    .await
+    .expect("app");
+    let (_, key) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
+        .await
+        .expect("account");
+    let mut env: Vec<(String, String)> = [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_EC2_METADATA_DISABLED",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), env(k)))
+    .collect();
+    env.extend([
+        ("LATCHKEY_TABLE".into(), table),
+        ("LATCHKEY_VAULT_MODE".into(), "sealed".into()),
+        ("LATCHKEY_DATA_KEY_SECRET".into(), data_key),
+        (
+            "LATCHKEY_PUBLIC_URL".into(),
+            "https://bench.example/".into(),
+        ),
+        ("RUST_LOG".into(), "warn".into()),
+    ]);
+    let mut binaries: Vec<String> = std::fs::read_dir(lambda_dir)
+        .expect("lambda dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != "hello")
+        .collect();
+    binaries.sort();
+    let mut samples: std::collections::BTreeMap<String, (Vec<f64>, Vec<f64>)> = Default::default();
+    // Interleaved: every round starts hello and each function once, so drift hits all alike.
+    for _ in 0..runs {
+        for binary in std::iter::once("hello").chain(binaries.iter().map(String::as_str)) {
+            let path = lambda_dir.join(binary).join("bootstrap");
+            let m = cold_start::measure(&path, &event_for(binary, key.expose()), &env)
+                .await
+                .unwrap_or_else(|e| panic!("{binary}: {e}"));
+            let entry = samples.entry(binary.to_owned()).or_default();
+            entry.0.push(ms(m.init));
+            entry.1.push(ms(m.first_response));
+        }
+    }
+    let hello = samples.remove("hello").expect("hello ran");
+    let (hello_init, hello_first) = (median(hello.0), median(hello.1));
+    let mut functions = serde_json::Map::new();
+    for (binary, (init, first)) in samples {
+        let (init, first) = (median(init), median(first));
+        functions.insert(
+            binary,
+            json!({
+                "init_ms": init, "first_response_ms": first,
+                "init_ratio": init / hello_init, "first_response_ratio": first / hello_first,
+            }),
+        );
+    }
+    json!({
+        "runs": runs,
+        "hello": {"init_ms": hello_init, "first_response_ms": hello_first},
+        "functions": functions,
+    })
+}
+
+fn sizes(lambda_dir: &Path) -> Value {
+    let mut out = serde_json::Map::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(lambda_dir)
+        .expect("lambda dir")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    names.sort();
+    for dir in names {
+        let bootstrap = dir.join("bootstrap");
+        let Ok(meta) = std::fs::metadata(&bootstrap) else {
+            continue;
+        };
+        let zipped = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import io,sys,zipfile\nb=io.BytesIO()\nz=zipfile.ZipFile(b,'w',zipfile.ZIP_DEFLATED)\nz.write(sys.argv[1],'bootstrap')\nz.close()\nprint(len(b.getvalue()))",
+            ])
+            .arg(&bootstrap)
+            .output()
+            .expect("python3 zips");
+        let zipped: u64 = String::from_utf8_lossy(&zipped.stdout)
+            .trim()
+            .parse()
+            .expect("zip size");
+        out.insert(
+            dir.file_name().unwrap().to_string_lossy().into_owned(),
+            json!({"binary_bytes": meta.len(), "zip_bytes": zipped}),
+        );
+    }
+    Value::Object(out)
+}
+
+async fn gateway_load(reps: usize) -> Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = latchkey_shared::store::Store::new(
+        Arc::new(
+            latchkey_shared::store::sqlite::SqliteTable::open(&dir.path().join("latchkey.db"))
+                .expect("sqlite"),
+        ),
+        Arc::new(latchkey_shared::SystemClock),
+    );
+    let vault = latchkey_shared::vault::Vault::sealed(
+        latchkey_shared::vault::SealingKey::from_bytes(latchkey_shared::token::random_bytes::<32>()),
+    );
+    let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("bind");
+    let app = App::from_parts(
+        store,
+        vault,
+        url::Url::parse(&format!("http://{addr}/")).unwrap(),
+    );
+    let (_, key) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
+        .await
+        .expect("account");
+    let key = key.expose().to_owned();
+    tokio::spawn(latchkey::gateway::serve(listener, Arc::new(app)));
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let consumer: Value = client
+        .post(format!("{base}/v1/consumers"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "Bench"}))
+        .send()
+        .await
+        .expect("consumer")
+        .json()
+        .await
+        .expect("consumer json");
+    let consumer = consumer["id"].as_str().expect("consumer id").to_owned();
+    let rate = count("LATCHKEY_BENCH_RATE", 200) as u32;
+    let duration = Duration::from_secs(count("LATCHKEY_BENCH_SECONDS", 5) as u64);
+    let scenario = |name, method, path: String, body, ok| load::Scenario {
+        name,
+        method,
+        url: format!("{base}{path}"),
+        body,
+        ok,
+    };
+    let scenarios = [
+        // The same server answering a route it does not have: the floor for the others.
+        scenario(
+            "baseline_unknown_route",
+            Method::GET,
+            "/v1/nope".into(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        scenario(
+            "catalog_list",
+            Method::GET,
+            "/v1/integrations".into(),
+            None,
+            StatusCode::OK,
+        ),
+        scenario(
+            "link_creation",
+            Method::POST,
+            format!("/v1/consumers/{consumer}/connections"),
+            Some(json!({"name": "Bench"})),
+            StatusCode::CREATED,
+        ),
+    ];
+    let mut out = serde_json::Map::new();
+    let mut baseline_p50 = 1.0;
+    for s in &scenarios {
+        let mut results = Vec::new();
+        for _ in 0..reps {
+            results.push(load::fixed_rate(&client, &key, s, rate, duration).await);
+        }
+        let name = s.name;
+        let p50 = median(results.iter().map(|r| r.p50_ms).collect());
+        if name.starts_with("baseline") {
+            baseline_p50 = p50;
+        }
+        out.insert(
+            name.into(),
+            json!({
+                "rate": rate,
+                "throughput_per_s": median(results.iter().map(|r| r.throughput).collect()),
+                "p50_ms": p50,
+                "p99_ms": median(results.iter().map(|r| r.p99_ms).collect()),
+                "errors": results.iter().map(|r| r.errors).sum::<usize>(),
+                "p50_ratio_to_baseline": p50 / baseline_p50,
+            }),
+        );
+    }
+    Value::Object(out)
+}
+
+async fn refresh_throughput(reps: usize) -> Value {
+    let due = count("LATCHKEY_BENCH_DUE", 10_000);
+    let sequential = count("LATCHKEY_BENCH_SEQUENTIAL", 100);
+    let concurrency = count("LATCHKEY_BENCH_CONCURRENCY", 64);
+    let mut scheduled = Vec::new();
+    let mut one = Vec::new();
+    let mut read_ratio: f64 = 0.0;
+    for _ in 0..reps {
+        let (rate, report) = refresh::scheduled(due, concurrency).await;
+        assert_eq!(
+            report.refreshed, due,
+            "every due connection was refreshed: {report:?}"
+        );
+        read_ratio = read_ratio.max(report.read as f64 / report.due as f64);
+        scheduled.push(rate);
+        one.push(refresh::one_at_a_time(sequential).await);
+    }
+    let (scheduled, one) = (median(scheduled), median(one));
+    json!({
+        "due": due, "not_due": due, "concurrency": concurrency,
+        "token_latency_ms": ms(refresh::TOKEN_LATENCY),
+        "scheduled_per_s": scheduled, "one_at_a_time_per_s": one,
+        "ratio": scheduled / one, "items_read_per_due_max": read_ratio,
+    })
+}
+
+fn targets(report: &Value) -> Vec<(String, bool)> {
+    let mut t = Vec::new();
+    if let Some(functions) = report["cold_start"]["functions"].as_object() {
+        for (name, f) in functions {
+            t.push((
+                format!("{name}: init ≤ 1.3× hello"),
+                f["init_ratio"].as_f64().unwrap() <= 1.3,
+            ));
+            t.push((
+                format!("{name}: first response ≤ 1.6× hello"),
+                f["first_response_ratio"].as_f64().unwrap() <= 1.6,
+            ));
+        }
+    }
+    if let Some(sizes) = report["sizes"].as_object() {
+        for (name, s) in sizes.iter().filter(|(n, _)| *n != "hello") {
+            t.push((
+                format!("{name}: zipped ≤ 4 MB"),
+                s["zip_bytes"].as_u64().unwrap() <= 4_000_000,
+            ));
+        }
+    }
+    let r = &report["refresh"];
+    t.push((
+        "refresh ≥ 50× one at a time".into(),
+        r["ratio"].as_f64().unwrap_or(0.0) >= 50.0,
+    ));
+    t.push((
+        "items read ≤ 1.1× due".into(),
+        r["items_read_per_due_max"].as_f64().unwrap_or(9.0) <= 1.1,
+    ));
+    if let Some(load) = report["load"].as_object() {
+        t.push((
+            "zero errors under load".into(),
+            load.values().all(|l| l["errors"] == 0),
+        ));
+    }
+    t
+}
+
+fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
+    let mut md = String::from(
+        "# Latchkey benchmarks\n\nMedians of repeated runs; ratios are to a baseline measured in the same run.\n\n## Cold start (vs hello-world `lambda_runtime`)\n\n| function | init ms | ×hello | first response ms | ×hello |\n| --- | --- | --- | --- | --- |\n",
+    );
+    let c = &report["cold_start"];
+    md += &format!(
+        "| hello | {:.1} | 1.00 | {:.1} | 1.00 |\n",
+        c["hello"]["init_ms"].as_f64().unwrap_or(0.0),
+        c["hello"]["first_response_ms"].as_f64().unwrap_or(0.0)
+    );
+    for (name, f) in c["functions"].as_object().into_iter().flatten() {
+        md += &format!(
+            "| {name} | {:.1} | {:.2} | {:.1} | {:.2} |\n",
+            f["init_ms"].as_f64().unwrap(),
+            f["init_ratio"].as_f64().unwrap(),
+            f["first_response_ms"].as_f64().unwrap(),
+            f["first_response_ratio"].as_f64().unwrap()
+        );
+    }
+    md += "\n## Artefact size\n\n| function | binary | zipped |\n| --- | --- | --- |\n";
+    for (name, s) in report["sizes"].as_object().into_iter().flatten() {
+        md += &format!(
+            "| {name} | {:.2} MB | {:.2} MB |\n",
+            s["binary_bytes"].as_f64().unwrap() / 1e6,
+            s["zip_bytes"].as_f64().unwrap() / 1e6
+        );
+    }
+    md += "\n## Gateway load (fixed rate, open loop)\n\n| scenario | rate/s | throughput/s | p50 ms | p99 ms | errors | p50 ×baseline |\n| --- | --- | --- | --- | --- | --- | --- |\n";
+    for (name, l) in report["load"].as_object().into_iter().flatten() {
+        md += &format!(
+            "| {name} | {} | {:.1} | {:.2} | {:.2} | {} | {:.2} |\n",
+            l["rate"],
+            l["throughput_per_s"].as_f64().unwrap(),
+            l["p50_ms"].as_f64().unwrap(),
+            l["p99_ms"].as_f64().unwrap(),
+            l["errors"],
+            l["p50_ratio_to_baseline"].as_f64().unwrap()
+        );
+    }
+    let r = &report["refresh"];
+    md += &format!(
+        "\n## Refresh throughput\n\n{} due (+{} not due), token endpoint latency {} ms, concurrency {}: {:.1}/s scheduled vs {:.2}/s one at a time = **{:.1}×**; items read per due item: {:.3}.\n",
+        r["due"],
+        r["not_due"],
+        r["token_latency_ms"],
+        r["concurrency"],
+        r["scheduled_per_s"].as_f64().unwrap_or(0.0),
+        r["one_at_a_time_per_s"].as_f64().unwrap_or(0.0),
+        r["ratio"].as_f64().unwrap_or(0.0),
+        r["items_read_per_due_max"].as_f64().unwrap_or(0.0)
+    );
+    md += "\n## Targets\n\n";
+    for (what, met) in targets {
+        md += &format!("- {} — {what}\n", if *met { "met" } else { "**not met**" });
+    }
+    md += "\nNot measured yet: instruction counts per request (valgrind callgrind).\n";
+    md
+}
+
+#[tokio::main]
+async fn main() {
+    let lambda_dir = PathBuf::from(env("LATCHKEY_BENCH_LAMBDA_DIR"));
+    let out = PathBuf::from(env("LATCHKEY_BENCH_OUT"));
+    let reps = count("LATCHKEY_BENCH_REPEAT", 3);
+    eprintln!("bench: sizes");
+    let sizes = sizes(&lambda_dir);
+    eprintln!("bench: cold starts");
+    let cold = cold_starts(&lambda_dir, count("LATCHKEY_BENCH_COLD_RUNS", 20)).await;
+    eprintln!("bench: gateway load");
+    let load = gateway_load(reps).await;
+    eprintln!("bench: refresh throughput");
+    let refresh = refresh_throughput(reps).await;
+    let mut report = json!({"sizes": sizes, "cold_start": cold, "load": load, "refresh": refresh});
+    let targets = targets(&report);
+    report["targets"] = targets
+        .iter()
+        .map(|(w, m)| json!({"target": w, "met": m}))
+        .collect();
+    std::fs::create_dir_all(&out).expect("output folder");
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .expect("write");
+    let md = markdown(&report, &targets);
+    std::fs::write(out.join("report.md"), &md).expect("write");
+    println!("{md}");
+}
