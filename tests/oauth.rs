@@ -259,6 +259,18 @@ pub async fn token_requests(client: &OAuthClient) -> u64 {
     answer["count"].as_u64().unwrap()
 }
 
+/// Makes the provider hold each of `client`'s token requests for `ms` milliseconds, so a
+/// refresh stays in flight while other workers arrive.
+pub async fn slow_token_endpoint(client: &OAuthClient, ms: u64) {
+    let url = Url::parse_with_params(
+        &format!("{}/test/token-delay", issuer()),
+        [("client_id", client.id.as_str()), ("ms", &ms.to_string())],
+    )
+    .unwrap();
+    let answer = reqwest::get(url).await.unwrap();
+    assert!(answer.status().is_success());
+}
+
 /// A full authorization-code flow for `integration`: a new consumer, a link, the provider,
 /// the callback. Returns (consumer id, connection id).
 pub async fn connect(h: &Harness, integration: &str) -> (String, String) {

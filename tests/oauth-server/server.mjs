@@ -37,16 +37,26 @@ provider.proxy = false;
 
 // Test-only: token requests per client (client_secret_basic), so a test can prove that
 // concurrent refreshers made exactly one. GET /test/token-requests?client_id=…
+// GET /test/token-delay?client_id=…&ms=… makes that client's token requests slow, so a
+// test can hold a refresh in flight while other workers arrive.
 const tokenRequests = new Map();
+const tokenDelays = new Map();
 provider.use(async (ctx, next) => {
   if (ctx.path === '/test/token-requests') {
     ctx.body = { count: tokenRequests.get(ctx.query.client_id) || 0 };
+    return;
+  }
+  if (ctx.path === '/test/token-delay') {
+    tokenDelays.set(ctx.query.client_id, Number(ctx.query.ms) || 0);
+    ctx.body = { ms: tokenDelays.get(ctx.query.client_id) };
     return;
   }
   const auth = ctx.headers.authorization || '';
   if (ctx.path === '/token' && ctx.method === 'POST' && auth.startsWith('Basic ')) {
     const id = decodeURIComponent(Buffer.from(auth.slice(6), 'base64').toString().split(':')[0]);
     tokenRequests.set(id, (tokenRequests.get(id) || 0) + 1);
+    const delay = tokenDelays.get(id) || 0;
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
   }
   return next();
 });

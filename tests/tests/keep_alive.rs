@@ -77,6 +77,9 @@ async fn scheduler_credentials_and_proxy_at_once_make_one_token_request() {
     let (_, id) = connect(&h, &integration).await;
     let (old_access, old_refresh) = tokens(&stored(&h, &id).await);
     let before = token_requests(&client).await;
+    // The winner's token request outlasts the scheduler's index query, so all three
+    // really meet on the lease (a fast provider let the scheduler arrive after it).
+    slow_token_endpoint(&client, 500).await;
 
     h.clock.advance(INTO_THE_MARGIN);
     let credentials_path = format!("/v1/connections/{id}/credentials");
