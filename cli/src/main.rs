@@ -242,6 +242,8 @@ async fn run(cli: Cli) -> Result<(), String> {
 /// On the first start of a local data folder: an account and a ready API key.
 async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
     let marker = data_dir.join("local-account");
+    // With a DynamoDB store and a managed key, nothing else has made the folder yet.
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     if marker.exists() {
         let id = std::fs::read_to_string(&marker).map_err(|e| e.to_string())?;
         println!(

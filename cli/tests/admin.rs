@@ -3,10 +3,12 @@
 
 use std::process::{Command, Output};
 
-fn latchkey(args: &[&str], dir: &std::path::Path) -> Output {
+/// `latchkey ARGS --data-dir DIR` with the AWS SDK pointed at moto.
+fn command(args: &[&str], dir: &std::path::Path) -> Command {
     let endpoint = std::env::var("LATCHKEY_TEST_AWS_ENDPOINT")
         .expect("LATCHKEY_TEST_AWS_ENDPOINT is not set: run the suite with `tests/run`");
-    Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
         .args(args)
         .arg("--data-dir")
         .arg(dir)
@@ -19,9 +21,23 @@ fn latchkey(args: &[&str], dir: &std::path::Path) -> Output {
             "LATCHKEY_SECRET_PREFIX",
             format!("latchkey/cli-{}", std::process::id()),
         )
-        .env_remove("LATCHKEY_STORE")
-        .output()
-        .expect("run latchkey")
+        .env_remove("LATCHKEY_STORE");
+    command
+}
+
+fn latchkey(args: &[&str], dir: &std::path::Path) -> Output {
+    command(args, dir).output().expect("run latchkey")
+}
+
+fn table() -> String {
+    format!(
+        "dynamodb:lk-cli-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
 }
 
 fn stdout(out: &Output) -> String {
@@ -42,14 +58,7 @@ fn field<'a>(text: &'a str, label: &str) -> &'a str {
 #[test]
 fn operator_commands_work_against_dynamodb() {
     let dir = tempfile::tempdir().unwrap();
-    let store = format!(
-        "dynamodb:lk-cli-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let store = table();
     let store = store.as_str();
     stdout(&latchkey(&["--store", store, "create-table"], dir.path()));
 
@@ -124,4 +133,58 @@ fn operator_commands_work_against_dynamodb() {
         dir.path(),
     );
     assert!(!nobody.status.success());
+}
+
+/// The local gateway over the deployed kind of store, from a data folder that does not
+/// exist yet (nothing but the first start creates it in this mode).
+#[tokio::test]
+async fn serve_runs_against_dynamodb_from_a_fresh_data_folder() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("not-yet");
+    let store = table();
+    stdout(&latchkey(&["--store", &store, "create-table"], &data));
+    let mut child = command(
+        &[
+            "--store",
+            &store,
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--refresh-every",
+            "0",
+        ],
+        &data,
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut key = None;
+    let mut base = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(k) = line.strip_prefix("API key (shown once): ") {
+            key = Some(k.to_owned());
+        }
+        if let Some(url) = line.strip_prefix("Latchkey is serving on ") {
+            base = Some(url.to_owned());
+            break;
+        }
+    }
+    let Some(base) = base else {
+        let _ = child.kill();
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+        panic!("the gateway did not start: {said}");
+    };
+    let list = reqwest::Client::new()
+        .get(format!("{base}/v1/integrations"))
+        .bearer_auth(key.expect("a key on first start"))
+        .send()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(list.status(), 200);
 }
