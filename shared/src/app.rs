@@ -12,7 +12,7 @@ use crate::store::dynamo::DynamoTable;
 #[cfg(feature = "sqlite")]
 use crate::store::sqlite::SqliteTable;
 use crate::store::{Store, Table};
-use crate::vault::{SealingKey, SecretsManager, Vault, VaultMode};
+use crate::vault::{DataKey, SealingKey, SecretsManager, Vault, VaultMode};
 use crate::{Clock, SystemClock};
 
 pub struct App {
@@ -202,23 +202,18 @@ impl App {
             VaultSpec::KeyFile(path) => {
                 Vault::sealed(SealingKey::load_or_create(path).map_err(|e| e.to_string())?)
             }
-            VaultSpec::SealedManagedKey { data_key_secret } => Vault::sealed(
-                manager("")
-                    .sealing_key(data_key_secret)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            ),
+            VaultSpec::SealedManagedKey { data_key_secret } => {
+                Vault::sealed(DataKey::managed(manager(""), data_key_secret))
+            }
             VaultSpec::SecretsManager {
                 prefix,
                 data_key_secret,
-            } => {
-                let m = manager(prefix);
-                let key = match data_key_secret {
-                    Some(id) => Some(m.sealing_key(id).await.map_err(|e| e.to_string())?),
-                    None => None,
-                };
-                Vault::secrets_manager(m, key)
-            }
+            } => Vault::secrets_manager(
+                manager(prefix),
+                data_key_secret
+                    .as_ref()
+                    .map(|id| DataKey::managed(manager(""), id)),
+            ),
         };
         Ok(Self::from_parts(
             Store::new(table, clock),

@@ -5,7 +5,8 @@ use latchkey_shared::Secret;
 use latchkey_shared::testing as support;
 use latchkey_shared::token::new_id;
 use latchkey_shared::vault::{
-    Credentials, SealingKey, SecretRef, SecretScope, SecretsManager, Vault, VaultError, VaultMode,
+    Credentials, DataKey, SealingKey, SecretRef, SecretScope, SecretsManager, Vault, VaultError,
+    VaultMode,
 };
 
 fn oauth(access: &str) -> Credentials {
@@ -146,10 +147,19 @@ async fn secrets_manager_keeps_one_secret_per_owner_and_deletes_it() {
 }
 
 #[tokio::test]
-async fn sealed_mode_can_take_its_key_from_secrets_manager() {
+async fn sealed_mode_reads_its_key_from_secrets_manager_on_first_use() {
     let config = support::sdk_config().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let key_name = format!("latchkey/{}/data-key", new_id("test"));
+    let manager = SecretsManager::new(client.clone(), "latchkey/unused");
+    let scope = SecretScope::new("acc_1", "con_1");
+    // Built before its key secret exists (a cold start makes no call for it); the first
+    // use that finds no key fails and is not remembered.
+    let a = Vault::sealed(DataKey::managed(manager.clone(), &key_name));
+    assert!(matches!(
+        a.put(&scope, &oauth("a")).await,
+        Err(VaultError::Backend(_))
+    ));
     client
         .create_secret()
         .name(&key_name)
@@ -157,11 +167,8 @@ async fn sealed_mode_can_take_its_key_from_secrets_manager() {
         .send()
         .await
         .unwrap();
-    let manager = SecretsManager::new(client.clone(), "latchkey/unused");
-    let scope = SecretScope::new("acc_1", "con_1");
-    let a = Vault::sealed(manager.sealing_key(&key_name).await.unwrap());
     let stored = a.put(&scope, &oauth("a")).await.unwrap();
-    let b = Vault::sealed(manager.sealing_key(&key_name).await.unwrap());
+    let b = Vault::sealed(DataKey::managed(manager.clone(), &key_name));
     assert_eq!(b.get(&scope, &stored).await.unwrap(), oauth("a"));
 
     // A generated password (CloudFormation's GenerateSecretString) works as key material.
@@ -191,7 +198,7 @@ async fn sealed_mode_can_take_its_key_from_secrets_manager() {
     // A secretsmanager-mode vault that also holds the key still opens sealed secrets.
     let migrated = Vault::secrets_manager(
         secrets_manager().await,
-        Some(manager.sealing_key(&key_name).await.unwrap()),
+        Some(DataKey::managed(manager.clone(), &key_name)),
     );
     assert_eq!(migrated.get(&scope, &stored).await.unwrap(), oauth("a"));
 }

@@ -88,24 +88,60 @@ pub enum VaultError {
     Backend(String),
 }
 
+/// The `sealed` mode's data key: at hand (a key file, a test), or read from its Secrets
+/// Manager secret on first use, so a cold start makes no network call for it and a
+/// function that never opens a secret (the catalog) never reads it.
+pub struct DataKey {
+    key: tokio::sync::OnceCell<SealingKey>,
+    secret: Option<(SecretsManager, String)>,
+}
+
+impl DataKey {
+    pub fn managed(manager: SecretsManager, secret_id: impl Into<String>) -> Self {
+        Self {
+            key: tokio::sync::OnceCell::new(),
+            secret: Some((manager, secret_id.into())),
+        }
+    }
+
+    /// A failed read is not remembered: the next use tries again.
+    async fn get(&self) -> Result<&SealingKey, VaultError> {
+        self.key
+            .get_or_try_init(|| {
+                let (manager, secret_id) = self.secret.as_ref().expect("a key or its secret");
+                manager.sealing_key(secret_id)
+            })
+            .await
+    }
+}
+
+impl From<SealingKey> for DataKey {
+    fn from(key: SealingKey) -> Self {
+        Self {
+            key: tokio::sync::OnceCell::new_with(Some(key)),
+            secret: None,
+        }
+    }
+}
+
 pub struct Vault {
     mode: VaultMode,
-    sealing: Option<SealingKey>,
+    sealing: Option<DataKey>,
     manager: Option<SecretsManager>,
 }
 
 impl Vault {
     /// `sealed` mode with the given data key.
-    pub fn sealed(key: SealingKey) -> Self {
+    pub fn sealed(key: impl Into<DataKey>) -> Self {
         Self {
             mode: VaultMode::Sealed,
-            sealing: Some(key),
+            sealing: Some(key.into()),
             manager: None,
         }
     }
 
-    /// `secretsmanager` mode; a sealing key, when given, still opens older sealed secrets.
-    pub fn secrets_manager(manager: SecretsManager, sealing: Option<SealingKey>) -> Self {
+    /// `secretsmanager` mode; a data key, when given, still opens older sealed secrets.
+    pub fn secrets_manager(manager: SecretsManager, sealing: Option<DataKey>) -> Self {
         Self {
             mode: VaultMode::SecretsManager,
             sealing,
@@ -126,7 +162,7 @@ impl Vault {
         let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
         match self.mode {
             VaultMode::Sealed => Ok(SecretRef::Sealed {
-                blob: self.sealing()?.seal(scope, &plaintext),
+                blob: self.sealing().await?.seal(scope, &plaintext),
             }),
             VaultMode::SecretsManager => {
                 let name = self.manager()?.put(scope, &plaintext).await?;
@@ -141,7 +177,7 @@ impl Vault {
         reference: &SecretRef,
     ) -> Result<Credentials, VaultError> {
         let plaintext = match reference {
-            SecretRef::Sealed { blob } => self.sealing()?.open(scope, blob)?,
+            SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob)?,
             SecretRef::SecretsManager { name } => self.manager()?.get(scope, name).await?,
         };
         serde_json::from_slice(&plaintext).map_err(|_| VaultError::Unopenable)
@@ -159,10 +195,12 @@ impl Vault {
         }
     }
 
-    fn sealing(&self) -> Result<&SealingKey, VaultError> {
+    async fn sealing(&self) -> Result<&SealingKey, VaultError> {
         self.sealing
             .as_ref()
-            .ok_or(VaultError::NotConfigured(VaultMode::Sealed))
+            .ok_or(VaultError::NotConfigured(VaultMode::Sealed))?
+            .get()
+            .await
     }
 
     fn manager(&self) -> Result<&SecretsManager, VaultError> {
