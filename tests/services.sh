@@ -69,14 +69,19 @@ install_node_services() {
   done
 }
 
-install_chromium() {
-  if ! command -v chromium > /dev/null; then
-    echo "tests/run: installing Debian's chromium (apt-get)" >&2
+# apt_install COMMAND [PACKAGE]: Debian's package for COMMAND, when it is missing.
+apt_install() {
+  if ! command -v "$1" > /dev/null; then
+    echo "${0##*/}: installing Debian's ${2:-$1} (apt-get)" >&2
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${2:-$1}" > /dev/null
   fi
+}
+
+install_chromium() {
+  apt_install chromium
   export LATCHKEY_TEST_CHROMIUM
   LATCHKEY_TEST_CHROMIUM=$(command -v chromium)
 }

@@ -5,6 +5,7 @@
 //! met or not, never asserted.
 
 mod cold_start;
+mod cost;
 mod load;
 mod peer;
 mod refresh;
@@ -68,9 +69,17 @@ fn event_for(binary: &str, key: &str) -> String {
     }
 }
 
-async fn cold_starts(lambda_dir: &Path, runs: usize) -> Value {
-    // The functions' store and key live on moto, so init and the first request take the
-    // real SDK path (config, credentials, one GetSecretValue, DynamoDB calls).
+/// What the measured processes share with this one: a table and a sealed-mode data key on
+/// moto, an account and its API key, and the environment that points a function there.
+struct Deployment {
+    app: Arc<App>,
+    key: String,
+    env: Vec<(String, String)>,
+}
+
+async fn deployment() -> Deployment {
+    // The store and key live on moto, so init and the first request take the real SDK
+    // path (config, credentials, GetSecretValue, DynamoDB calls).
     let table = new_id("bench").replace('_', "-");
     create_dynamo_table(&table).await.expect("table");
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -84,15 +93,17 @@ async fn cold_starts(lambda_dir: &Path, runs: usize) -> Value {
         .send()
         .await
         .expect("data key secret");
-    let app = App::new(Settings {
+    let mut app = App::new(Settings {
         store: StoreSpec::Dynamo(table.clone()),
         vault: VaultSpec::SealedManagedKey {
             data_key_secret: data_key.clone(),
         },
-        public_url: url::Url::parse("https://bench.example/").unwrap(),
+        public_url: url::Url::parse(PUBLIC_URL).unwrap(),
     })
     .await
     .expect("app");
+    // This process plays the provider on loopback for the callback scenario.
+    app.allow_loopback = true;
     let (_, key) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
         .await
         .expect("account");
@@ -101,20 +112,30 @@ async fn cold_starts(lambda_dir: &Path, runs: usize) -> Value {
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_EC2_METADATA_DISABLED",
+        "AWS_REGION",
     ]
     .iter()
     .map(|k| (k.to_string(), env(k)))
     .collect();
     env.extend([
+        ("LATCHKEY_STORE".into(), format!("dynamodb:{table}")),
         ("LATCHKEY_TABLE".into(), table),
         ("LATCHKEY_VAULT_MODE".into(), "sealed".into()),
         ("LATCHKEY_DATA_KEY_SECRET".into(), data_key),
-        (
-            "LATCHKEY_PUBLIC_URL".into(),
-            "https://bench.example/".into(),
-        ),
+        ("LATCHKEY_PUBLIC_URL".into(), PUBLIC_URL.into()),
         ("RUST_LOG".into(), "warn".into()),
     ]);
+    Deployment {
+        app: Arc::new(app),
+        key: key.expose().to_owned(),
+        env,
+    }
+}
+
+const PUBLIC_URL: &str = "https://bench.example/";
+
+async fn cold_starts(lambda_dir: &Path, runs: usize, d: &Deployment) -> Value {
+    let (env, key) = (&d.env, &d.key);
     let mut binaries: Vec<String> = std::fs::read_dir(lambda_dir)
         .expect("lambda dir")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -126,7 +147,7 @@ async fn cold_starts(lambda_dir: &Path, runs: usize) -> Value {
     for _ in 0..runs {
         for binary in std::iter::once("hello").chain(binaries.iter().map(String::as_str)) {
             let path = lambda_dir.join(binary).join("bootstrap");
-            let m = cold_start::measure(&path, &event_for(binary, key.expose()), &env)
+            let m = cold_start::measure(&path, &event_for(binary, key), env)
                 .await
                 .unwrap_or_else(|e| panic!("{binary}: {e}"));
             let entry = samples.entry(binary.to_owned()).or_default();
@@ -152,6 +173,181 @@ async fn cold_starts(lambda_dir: &Path, runs: usize) -> Value {
         "hello": {"init_ms": hello_init, "first_response_ms": hello_first},
         "functions": functions,
     })
+}
+
+/// A request as the cost scenarios make it.
+fn call(method: Method, path: String, key: &str, body: Option<Value>) -> cost::Call {
+    cost::Call {
+        method,
+        path,
+        headers: vec![("authorization", format!("Bearer {key}"))],
+        body: body.map(|b| b.to_string()),
+    }
+}
+
+/// `count` OAuth callbacks, each for its own flow started at `base` (an in-process
+/// gateway on the same store) from a link to `integration`, with the flow's cookie.
+async fn callbacks(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    consumer: &str,
+    integration: &str,
+    count: usize,
+) -> Vec<cost::Call> {
+    let mut calls = Vec::with_capacity(count);
+    for _ in 0..count {
+        let link: Value = client
+            .post(format!("{base}/v1/consumers/{consumer}/connections"))
+            .bearer_auth(key)
+            .json(&json!({"name": "Bench", "integration_id": integration}))
+            .send()
+            .await
+            .expect("link")
+            .json()
+            .await
+            .expect("link json");
+        let path = link["url"].as_str().expect("link url");
+        let path = path.strip_prefix(PUBLIC_URL).expect("public url");
+        let landing = client
+            .get(format!("{base}/{path}"))
+            .send()
+            .await
+            .expect("popup");
+        assert_eq!(landing.status(), StatusCode::FOUND, "the popup redirects");
+        let to_provider =
+            url::Url::parse(landing.headers()["location"].to_str().expect("location"))
+                .expect("authorization url");
+        let state = to_provider
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .expect("state")
+            .1
+            .into_owned();
+        let cookie = landing
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("lk_flow_"))
+            .and_then(|c| c.split(';').next())
+            .expect("flow cookie")
+            .to_owned();
+        calls.push(cost::Call {
+            method: Method::GET,
+            path: format!("/oauth/callback?state={state}&code=bench-code"),
+            headers: vec![("cookie", cookie)],
+            body: None,
+        });
+    }
+    calls
+}
+
+/// Instructions per warm request on the local gateway for catalog list, link creation
+/// and a full OAuth callback (token endpoint on loopback), with an unknown route as the
+/// floor they are compared with.
+async fn cost_per_request(gateway_binary: &Path, d: &Deployment, reps: usize) -> Value {
+    let warm = count("LATCHKEY_BENCH_COST_WARM", 3);
+    let n = count("LATCHKEY_BENCH_COST_REQUESTS", 20);
+    let (token_endpoint, _peer) = peer::serve(|_| async {
+        (
+            200,
+            vec![("content-type", "application/json".to_owned())],
+            r#"{"access_token":"a","refresh_token":"r","expires_in":3600,"token_type":"Bearer"}"#
+                .to_owned(),
+        )
+    })
+    .await;
+    let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("bind");
+    tokio::spawn(latchkey::gateway::serve(listener, d.app.clone()));
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let key = d.key.as_str();
+    let post = |path: &str, body: Value| {
+        let request = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(key)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("setup request");
+            assert!(
+                response.status().is_success(),
+                "setup: {}",
+                response.status()
+            );
+            let v: Value = response.json().await.expect("setup json");
+            v["id"].as_str().expect("id").to_owned()
+        }
+    };
+    let consumer = post(
+        "/v1/consumers",
+        json!({"name": "Bench", "redirect_url": "https://app.bench.example/done"}),
+    )
+    .await;
+    let integration = post("/v1/integrations", peer::integration(token_endpoint)).await;
+    let gateway = cost::Gateway {
+        binary: gateway_binary,
+        env: &d.env,
+    };
+    let total = 2 * warm + n;
+    let mut out = serde_json::Map::new();
+    let mut floor = 1.0;
+    for name in [
+        "baseline_unknown_route",
+        "catalog_list",
+        "link_creation",
+        "oauth_callback",
+    ] {
+        let mut samples = Vec::new();
+        for _ in 0..reps {
+            let (calls, expect) = match name {
+                "baseline_unknown_route" => (
+                    vec![call(Method::GET, "/v1/nope".into(), key, None); total],
+                    StatusCode::NOT_FOUND,
+                ),
+                "catalog_list" => (
+                    vec![call(Method::GET, "/v1/integrations".into(), key, None); total],
+                    StatusCode::OK,
+                ),
+                "link_creation" => (
+                    vec![
+                        call(
+                            Method::POST,
+                            format!("/v1/consumers/{consumer}/connections"),
+                            key,
+                            Some(json!({"name": "Bench"})),
+                        );
+                        total
+                    ],
+                    StatusCode::CREATED,
+                ),
+                _ => (
+                    // Made per repetition: a flow lives 10 minutes.
+                    callbacks(&client, &base, key, &consumer, &integration, total).await,
+                    StatusCode::FOUND,
+                ),
+            };
+            samples.push(
+                cost::per_request(&gateway, &calls, warm, expect)
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}")),
+            );
+        }
+        let instructions = median(samples);
+        if name.starts_with("baseline") {
+            floor = instructions;
+        }
+        out.insert(
+            name.into(),
+            json!({"instructions": instructions, "ratio_to_baseline": instructions / floor}),
+        );
+    }
+    json!({"warm": warm, "requests": n, "scenarios": out})
 }
 
 fn sizes(lambda_dir: &Path) -> Value {
@@ -377,6 +573,18 @@ fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
             s["zip_bytes"].as_f64().unwrap() / 1e6
         );
     }
+    let c = &report["cost"];
+    md += &format!(
+        "\n## Cost per request (valgrind callgrind, local gateway, stores on moto)\n\nInstructions per warm request: ({} + {} requests) − ({} requests), over {}; medians.\n\n| scenario | instructions | ×unknown route |\n| --- | --- | --- |\n",
+        c["warm"], c["requests"], c["warm"], c["requests"]
+    );
+    for (name, s) in c["scenarios"].as_object().into_iter().flatten() {
+        md += &format!(
+            "| {name} | {:.0} | {:.2} |\n",
+            s["instructions"].as_f64().unwrap(),
+            s["ratio_to_baseline"].as_f64().unwrap()
+        );
+    }
     md += "\n## Gateway load (fixed rate, open loop)\n\n| scenario | rate/s | throughput/s | p50 ms | p99 ms | errors | p50 ×baseline |\n| --- | --- | --- | --- | --- | --- | --- |\n";
     for (name, l) in report["load"].as_object().into_iter().flatten() {
         md += &format!(
@@ -405,7 +613,6 @@ fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
     for (what, met) in targets {
         md += &format!("- {} — {what}\n", if *met { "met" } else { "**not met**" });
     }
-    md += "\nNot measured yet: instruction counts per request (valgrind callgrind).\n";
     md
 }
 
@@ -417,12 +624,27 @@ async fn main() {
     eprintln!("bench: sizes");
     let sizes = sizes(&lambda_dir);
     eprintln!("bench: cold starts");
-    let cold = cold_starts(&lambda_dir, count("LATCHKEY_BENCH_COLD_RUNS", 20)).await;
+    let deployment = deployment().await;
+    let cold = cold_starts(
+        &lambda_dir,
+        count("LATCHKEY_BENCH_COLD_RUNS", 20),
+        &deployment,
+    )
+    .await;
+    eprintln!("bench: cost per request (callgrind)");
+    let cost = cost_per_request(
+        &PathBuf::from(env("LATCHKEY_BENCH_GATEWAY")),
+        &deployment,
+        reps,
+    )
+    .await;
     eprintln!("bench: gateway load");
     let load = gateway_load(reps).await;
     eprintln!("bench: refresh throughput");
     let refresh = refresh_throughput(reps).await;
-    let mut report = json!({"sizes": sizes, "cold_start": cold, "load": load, "refresh": refresh});
+    let mut report = json!({
+        "sizes": sizes, "cold_start": cold, "cost": cost, "load": load, "refresh": refresh,
+    });
     let targets = targets(&report);
     report["targets"] = targets
         .iter()

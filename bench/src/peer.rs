@@ -64,3 +64,17 @@ where
     });
     (addr, task)
 }
+
+/// A custom OAuth 2.0 integration whose provider is the loopback peer at `addr`.
+pub fn integration(addr: SocketAddr) -> serde_json::Value {
+    serde_json::json!({
+        "key": "bench", "name": "Bench",
+        "auth_options": [{
+            "key": "oauth", "type": "oauth2",
+            "authorization_url": format!("http://{addr}/auth"),
+            "token_url": format!("http://{addr}/token"),
+            "client": {"client_id": "bench", "client_secret": "bench-secret"}
+        }],
+        "api": {"base_url": format!("http://{addr}")}
+    })
+}

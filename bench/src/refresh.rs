@@ -46,17 +46,7 @@ async fn setup() -> (App, String, String, tokio::task::JoinHandle<()>) {
     let (account, _) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
         .await
         .expect("account");
-    let input = serde_json::from_value(serde_json::json!({
-        "key": "bench", "name": "Bench",
-        "auth_options": [{
-            "key": "oauth", "type": "oauth2",
-            "authorization_url": format!("http://{addr}/auth"),
-            "token_url": format!("http://{addr}/token"),
-            "client": {"client_id": "bench", "client_secret": "bench-secret"}
-        }],
-        "api": {"base_url": format!("http://{addr}")}
-    }))
-    .expect("integration input");
+    let input = serde_json::from_value(crate::peer::integration(addr)).expect("integration input");
     let integration = create_integration(&app.store, &app.vault, &account.id, input, None)
         .await
         .expect("integration");

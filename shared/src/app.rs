@@ -21,8 +21,10 @@ pub struct App {
     /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
     pub public_url: Url,
     pub catalog: Arc<Catalog>,
-    /// One HTTP client for every outbound call (token endpoints, proxy, webhooks).
-    pub http: reqwest::Client,
+    /// One HTTP client for every outbound call (token endpoints, proxy, webhooks), built
+    /// on first use: it loads the system's root certificates, milliseconds that a cold
+    /// start of a function making no outbound call should not pay. See [`App::http`].
+    http: std::sync::OnceLock<reqwest::Client>,
     /// Test mode: integrations may point at loopback/private addresses (the local
     /// gateway and the tests; never a deployment).
     pub allow_loopback: bool,
@@ -229,12 +231,20 @@ impl App {
             vault: Arc::new(vault),
             public_url,
             catalog: Arc::new(builtin_catalog()),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("the HTTP client builds"),
+            http: std::sync::OnceLock::new(),
             allow_loopback: false,
         }
+    }
+
+    /// The one outbound HTTP client. It never follows redirects: a token endpoint or API
+    /// that redirects is answered as it is, not chased to another host.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the HTTP client builds")
+        })
     }
 }
 

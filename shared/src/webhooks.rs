@@ -51,7 +51,7 @@ impl Sender {
         Self {
             store: app.store.clone(),
             vault: app.vault.clone(),
-            http: app.http.clone(),
+            http: app.http().clone(),
         }
     }
 }

@@ -205,7 +205,7 @@ async fn finish_flow(
         extra_params: token_params,
     };
     let tokens = oauth2::request_token(
-        &app.http,
+        app.http(),
         &endpoint,
         &Client {
             id: &client_id,
@@ -275,7 +275,7 @@ async fn finish_oauth1(
         .ok_or(FlowError::InvalidState)?;
     let url = fill_url(access_token_url, &flow.parameters, app.allow_loopback)?;
     let fields = oauth1::token_request(
-        &app.http,
+        app.http(),
         &url,
         &oauth1::Consumer {
             key: &key,

@@ -607,7 +607,7 @@ async fn begin_oauth1(
         secret: secret.expose(),
     };
     let fields = oauth1::token_request(
-        &app.http,
+        app.http(),
         &request_url,
         &consumer,
         None,

@@ -85,7 +85,7 @@ async fn revoke(app: &App, connection: &Connection, credentials: &Credentials) -
         ("token", token.expose().to_owned()),
         ("token_type_hint", hint.to_owned()),
     ];
-    let mut request = app.http.post(url).timeout(Duration::from_secs(10));
+    let mut request = app.http().post(url).timeout(Duration::from_secs(10));
     match client_auth {
         ClientAuth::Body => {
             form.push(("client_id", client_id));

@@ -312,7 +312,7 @@ async fn renew(
                 secret: secret.as_ref(),
             };
             let tokens = oauth2::request_token(
-                &app.http,
+                app.http(),
                 &endpoint,
                 &client,
                 grant,

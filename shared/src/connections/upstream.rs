@@ -142,7 +142,7 @@ pub async fn send(
         }
     }
     let mut request = app
-        .http
+        .http()
         .request(outbound.method.clone(), url)
         .timeout(Duration::from_secs(25));
     for (name, value) in &outbound.headers {

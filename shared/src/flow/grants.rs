@@ -55,7 +55,7 @@ pub async fn client_credentials(
         secret: secret.as_ref(),
     };
     let tokens = oauth2::request_token(
-        &app.http,
+        app.http(),
         &endpoint,
         &client,
         grant,
@@ -96,5 +96,5 @@ pub async fn custom_token(
         token_field,
         expires_in_field: expires_in_field.as_deref(),
     };
-    custom_token::fetch(&app.http, &endpoint, values, app.allow_loopback, now).await
+    custom_token::fetch(app.http(), &endpoint, values, app.allow_loopback, now).await
 }
