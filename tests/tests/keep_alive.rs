@@ -139,7 +139,8 @@ fn verify_signature(secret: &str, r: &Recorded) -> bool {
 }
 
 async fn wait_for_event(receiver: &Loopback, kind: &str) -> Recorded {
-    for _ in 0..100 {
+    // Up to 10 s: generous for a loaded CI machine, and the loop ends as soon as it arrives.
+    for _ in 0..200 {
         let found = receiver
             .recorded()
             .into_iter()
@@ -389,7 +390,7 @@ async fn disconnect_during_a_refresh_leaves_the_connection_deleted() {
 
     let app = h.app.clone();
     let run = tokio::spawn(async move { connections::run(&app, RunOptions::default()).await });
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if !provider.recorded().is_empty() {
             break;
         }
