@@ -210,12 +210,14 @@ impl App {
             VaultSpec::SecretsManager {
                 prefix,
                 data_key_secret,
-            } => Vault::secrets_manager(
-                manager(prefix),
-                data_key_secret
+            } => {
+                // One client for both: reading the data key does not use the prefix.
+                let m = manager(prefix);
+                let key = data_key_secret
                     .as_ref()
-                    .map(|id| DataKey::managed(manager(""), id)),
-            ),
+                    .map(|id| DataKey::managed(m.clone(), id));
+                Vault::secrets_manager(m, key)
+            }
         };
         Ok(Self::from_parts(
             Store::new(table, clock),
