@@ -14,7 +14,7 @@ use latchkey_shared::domain::{
 };
 use latchkey_shared::http::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, no_content, query_params,
+    authenticate, json, json_body, json_value, no_content, query_params,
 };
 use latchkey_shared::store::Versioned;
 use serde::Deserialize;
@@ -34,30 +34,30 @@ impl Handler for Catalog {
         if operation == Operation::OpenApi {
             return Ok(openapi::document(app));
         }
-        let account = authenticate(&request, app).await?.value;
+        let account_id = authenticate(&request, app).await?;
         let id = params.get("id");
         match operation {
-            Operation::ListIntegrations => list(&request, app, &account.id).await,
-            Operation::GetIntegration => Ok(json(
+            Operation::ListIntegrations => list(&request, app, &account_id).await,
+            Operation::GetIntegration => Ok(json_value(
                 StatusCode::OK,
-                &view(&find(app, &account.id, id).await?.value),
+                view(&find(app, &account_id, id).await?.value),
             )),
             Operation::GetIntegrationLogo => {
-                let integration = find(app, &account.id, id).await?.value;
+                let integration = find(app, &account_id, id).await?.value;
                 let logo = integration.logo.ok_or(ApiError::NotFound("logo"))?;
                 Ok(json(StatusCode::OK, &logo))
             }
             Operation::CreateIntegration => {
                 let input: IntegrationInput = json_body(&request)?;
-                let created = create_integration(&app.store, &app.vault, &account.id, input, None)
+                let created = create_integration(&app.store, &app.vault, &account_id, input, None)
                     .await
                     .map_err(catalog_error)?;
-                Ok(json(StatusCode::CREATED, &view(&created)))
+                Ok(json_value(StatusCode::CREATED, view(&created)))
             }
-            Operation::ReplaceIntegration => replace(&request, app, &account.id, id).await,
-            Operation::PatchIntegration => patch(&request, app, &account.id, id).await,
+            Operation::ReplaceIntegration => replace(&request, app, &account_id, id).await,
+            Operation::PatchIntegration => patch(&request, app, &account_id, id).await,
             Operation::DeleteIntegration => {
-                let integration = find(app, &account.id, id).await?.value;
+                let integration = find(app, &account_id, id).await?.value;
                 app.store.delete_integration(&integration).await?;
                 forget_client_secrets(&integration, &app.vault).await?;
                 Ok(no_content())
@@ -141,12 +141,13 @@ async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response
         .filter(|i| status.is_none_or(|s| i.status == s))
         .map(view)
         .collect();
-    Ok(json(
+    Ok(json_value(
         StatusCode::OK,
-        &Listed {
+        Listed {
             data,
             next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-        },
+        }
+        .into(),
     ))
 }
 
@@ -258,5 +259,5 @@ async fn save(
         .auth_options
         .retain(|o| next.auth_option(&o.key).is_none());
     forget_client_secrets(&dropped, &app.vault).await?;
-    Ok(json(StatusCode::OK, &view(&next)))
+    Ok(json_value(StatusCode::OK, view(&next)))
 }

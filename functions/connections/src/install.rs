@@ -12,7 +12,7 @@ use latchkey_shared::domain::{
 };
 use latchkey_shared::flow::template::check_parameters;
 use latchkey_shared::flow::{Completion, FlowError, complete};
-use latchkey_shared::http::{ApiError, Request, Response, StatusCode, json, json_body};
+use latchkey_shared::http::{ApiError, Request, Response, StatusCode, json_body, json_value};
 use latchkey_shared::vault::Credentials;
 
 pub async fn install(
@@ -88,7 +88,7 @@ pub async fn install(
     };
     let mut body = connection.view();
     body["authenticated"] = authenticated.into();
-    Ok(json(StatusCode::CREATED, &body))
+    Ok(json_value(StatusCode::CREATED, body))
 }
 
 fn takes(method: &AuthMethod, input: &InstallConnection) -> bool {

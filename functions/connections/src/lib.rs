@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use latchkey_shared::app::App;
 use latchkey_shared::connections::{Fresh, Need, Renewal, disconnect, ensure_fresh};
 use latchkey_shared::http::{
-    ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate, json,
-    no_content,
+    ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate,
+    json_value, no_content,
 };
 use latchkey_shared::vault::Credentials;
 use serde_json::{Value, json};
@@ -25,17 +25,17 @@ impl Handler for Connections {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let account_id = authenticate(&request, app).await?.value.id;
+        let account_id = authenticate(&request, app).await?;
         let id = params.get("id");
         match operation {
             Operation::InstallConnection => install::install(app, &account_id, id, &request).await,
             Operation::GetConnection => {
                 let connection = find(app, &account_id, id).await?;
-                Ok(json(StatusCode::OK, &connection.view()))
+                Ok(json_value(StatusCode::OK, connection.view()))
             }
             Operation::GetConnectionCredentials => {
                 let fresh = ensure_fresh(app, &account_id, id, Need::Due, true).await?;
-                Ok(json(StatusCode::OK, &credentials_view(&fresh)))
+                Ok(json_value(StatusCode::OK, credentials_view(&fresh)))
             }
             Operation::ProxyConnection => {
                 proxy::forward(app, &account_id, id, params.get("path"), request).await

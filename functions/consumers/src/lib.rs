@@ -8,7 +8,7 @@ use latchkey_shared::domain::{Account, AccountPatch, Consumer, ConsumerPatch, Ne
 use latchkey_shared::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_shared::http::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, no_content, query_params,
+    authenticate, json, json_body, json_value, no_content, query_params,
 };
 use latchkey_shared::store::Versioned;
 use latchkey_shared::token::{new_id, new_token};
@@ -27,27 +27,26 @@ impl Handler for Consumers {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let account = authenticate(&request, app).await?;
-        let account_id = account.value.id.clone();
+        let account_id = authenticate(&request, app).await?;
         let id = params.get("id");
         match operation {
             Operation::CreateConsumer => {
                 let input: NewConsumer = json_body(&request)?;
                 let consumer = input.into_consumer(new_id("csm"), account_id, app.store.now())?;
                 app.store.create_consumer(&consumer).await?;
-                Ok(json(StatusCode::CREATED, &consumer_view(&consumer)))
+                Ok(json_value(StatusCode::CREATED, consumer_view(&consumer)))
             }
             Operation::ListConsumers => list(&request, app, &account_id).await,
-            Operation::GetConsumer => Ok(json(
+            Operation::GetConsumer => Ok(json_value(
                 StatusCode::OK,
-                &consumer_view(&find(app, &account_id, id).await?.value),
+                consumer_view(&find(app, &account_id, id).await?.value),
             )),
             Operation::PatchConsumer => {
                 let patch: ConsumerPatch = json_body(&request)?;
                 let current = find(app, &account_id, id).await?;
                 let next = current.value.patched(patch, app.store.now())?;
                 app.store.update_consumer(&current, &next).await?;
-                Ok(json(StatusCode::OK, &consumer_view(&next)))
+                Ok(json_value(StatusCode::OK, consumer_view(&next)))
             }
             Operation::DeleteConsumer => {
                 let consumer = find(app, &account_id, id).await?.value;
@@ -67,9 +66,13 @@ impl Handler for Consumers {
                 app.store.delete_consumer(&consumer).await?;
                 Ok(no_content())
             }
-            Operation::GetAccount => Ok(json(StatusCode::OK, &account_view(&account.value))),
+            Operation::GetAccount => Ok(json_value(
+                StatusCode::OK,
+                account_view(&account(app, &account_id).await?.value),
+            )),
             Operation::PatchAccount => {
                 let patch: AccountPatch = json_body(&request)?;
+                let account = account(app, &account_id).await?;
                 let next = account.value.patched(patch, app.store.now())?;
                 app.store
                     .update_account(&Versioned {
@@ -77,10 +80,14 @@ impl Handler for Consumers {
                         version: account.version,
                     })
                     .await?;
-                Ok(json(StatusCode::OK, &account_view(&next)))
+                Ok(json_value(StatusCode::OK, account_view(&next)))
             }
-            Operation::RotateJwtSecret => rotate_key(app, &account, JWT_SECRET_OWNER).await,
-            Operation::RotateWebhookSecret => rotate_key(app, &account, WEBHOOK_SECRET_OWNER).await,
+            Operation::RotateJwtSecret => {
+                rotate_key(app, &account(app, &account_id).await?, JWT_SECRET_OWNER).await
+            }
+            Operation::RotateWebhookSecret => {
+                rotate_key(app, &account(app, &account_id).await?, WEBHOOK_SECRET_OWNER).await
+            }
             _ => Err(ApiError::NotFound("route")),
         }
     }
@@ -123,6 +130,11 @@ async fn rotate_key(
             secret: secret.expose().to_owned(),
         },
     ))
+}
+
+/// The caller's account (only the account routes read it; API keys name their account).
+async fn account(app: &App, id: &str) -> Result<Versioned<Account>, ApiError> {
+    app.store.account(id).await?.ok_or(ApiError::Unauthorized)
 }
 
 async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Consumer>, ApiError> {
@@ -181,5 +193,5 @@ async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response
             }
         }
     };
-    Ok(json(StatusCode::OK, &listed))
+    Ok(json_value(StatusCode::OK, listed.into()))
 }

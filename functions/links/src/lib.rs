@@ -6,7 +6,7 @@ use latchkey_shared::app::App;
 use latchkey_shared::domain::{ActivationLink, FieldError, IntegrationStatus, NewActivation};
 use latchkey_shared::http::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, query_params,
+    authenticate, json, json_body, json_value, query_params,
 };
 use latchkey_shared::token::{new_token, token_hash};
 
@@ -21,7 +21,7 @@ impl Handler for Links {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let account_id = authenticate(&request, app).await?.value.id;
+        let account_id = authenticate(&request, app).await?;
         let consumer = app
             .store
             .consumer(&account_id, params.get("id"))
@@ -91,12 +91,13 @@ impl Handler for Links {
                         page.cursor.as_ref(),
                     )
                     .await?;
-                Ok(json(
+                Ok(json_value(
                     StatusCode::OK,
-                    &Listed {
+                    Listed {
                         data: listing.items.iter().map(|c| c.value.view()).collect(),
                         next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-                    },
+                    }
+                    .into(),
                 ))
             }
             _ => Err(ApiError::NotFound("route")),

@@ -14,7 +14,7 @@ pub use lambda_http::Body;
 pub use lambda_http::http::{Method, StatusCode};
 pub use problem::ApiError;
 pub use request::{PageParams, json_body, query_params};
-pub use response::{Listed, json, no_content, rfc3339_timestamps};
+pub use response::{Listed, json, json_value, no_content, rfc3339_timestamps};
 pub use routes::{Function, Operation, PathParams, ROUTES, Route};
 
 pub type Request = lambda_http::http::Request<Body>;

@@ -8,7 +8,15 @@ use crate::clock::rfc3339;
 /// A JSON response. Every `*_at` integer (epoch seconds inside the domain) is rendered as
 /// an RFC 3339 UTC timestamp, so the whole API speaks one time format.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let mut body = serde_json::to_value(value).expect("responses serialize");
+    json_value(
+        status,
+        serde_json::to_value(value).expect("responses serialize"),
+    )
+}
+
+/// [`json`] for a body already built as a `Value` (the views): taken as it is, where
+/// `json(&value)` would copy it first.
+pub fn json_value(status: StatusCode, mut body: Value) -> Response {
     rfc3339_timestamps(&mut body);
     let mut response = Response::new(body.to_string().into());
     *response.status_mut() = status;
@@ -52,4 +60,16 @@ pub fn rfc3339_timestamps(value: &mut Value) {
 pub struct Listed<T: Serialize> {
     pub data: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl From<Listed<Value>> for Value {
+    fn from(listed: Listed<Value>) -> Self {
+        let mut map = serde_json::Map::with_capacity(2);
+        map.insert("data".into(), Value::Array(listed.data));
+        map.insert(
+            "next_cursor".into(),
+            listed.next_cursor.map_or(Value::Null, Value::String),
+        );
+        Value::Object(map)
+    }
 }

@@ -149,7 +149,7 @@ fn key_item(key: &Key) -> Item {
 fn to_item(r: &Record) -> Item {
     let mut item = key_item(&r.key);
     item.insert("kind".into(), s(&r.kind));
-    item.insert("body".into(), s(r.body.to_string()));
+    item.insert("body".into(), s(&r.body));
     item.insert("version".into(), n(r.version as i64));
     if let Some(at) = r.expires_at {
         item.insert(TTL_ATTRIBUTE.into(), n(at));
@@ -165,29 +165,32 @@ fn to_item(r: &Record) -> Item {
     item
 }
 
-fn from_item(item: &Item) -> StoreResult<Record> {
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    };
-    let number = |name: &str| match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+fn from_item(mut item: Item) -> StoreResult<Record> {
+    // Taken, not cloned: a listing page's bodies are most of its bytes.
+    let mut text = |name: &str| match item.remove(name) {
+        Some(AttributeValue::S(v)) => Some(v),
         _ => None,
     };
     let (pk, sk) = (
         text("pk").unwrap_or_default(),
         text("sk").unwrap_or_default(),
     );
+    let (body, kind) = (text("body"), text("kind"));
+    let lookup = text("lookup_pk").zip(text("lookup_sk"));
+    let sched_pk = text("sched_pk");
+    let number = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+        _ => None,
+    };
     let corrupt = |why: &str| StoreError::Corrupt(format!("{pk}/{sk}"), why.to_owned());
-    let body = text("body").ok_or_else(|| corrupt("no body"))?;
     Ok(Record {
-        kind: text("kind").ok_or_else(|| corrupt("no kind"))?,
-        body: serde_json::from_str(&body).map_err(|e| corrupt(&e.to_string()))?,
+        kind: kind.ok_or_else(|| corrupt("no kind"))?,
+        body: body.ok_or_else(|| corrupt("no body"))?,
         version: number("version").ok_or_else(|| corrupt("no version"))? as u64,
         expires_at: number(TTL_ATTRIBUTE),
-        lookup: text("lookup_pk").zip(text("lookup_sk")),
-        schedule: text("sched_pk").zip(number("sched_at")),
-        key: Key::new(pk.clone(), sk.clone()),
+        lookup,
+        schedule: sched_pk.zip(number("sched_at")),
+        key: Key::new(pk, sk),
     })
 }
 
@@ -255,7 +258,7 @@ impl Table for DynamoTable {
             .await
             .map_err(sdk)?;
         match out.item {
-            Some(item) => Ok(Some(from_item(&item)?).filter(|r| r.is_live(now))),
+            Some(item) => Ok(Some(from_item(item)?).filter(|r| r.is_live(now))),
             None => Ok(None),
         }
     }
@@ -331,7 +334,7 @@ impl Table for DynamoTable {
             .send()
             .await;
         match out {
-            Ok(out) => out.attributes.as_ref().map(from_item).transpose(),
+            Ok(out) => out.attributes.map(from_item).transpose(),
             Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(None),
             Err(e) => Err(sdk(e)),
         }
@@ -394,7 +397,7 @@ impl Table for DynamoTable {
                 .map_err(sdk)?;
             read += out.scanned_count.max(0) as usize;
             for item in out.items.unwrap_or_default() {
-                items.push(from_item(&item)?);
+                items.push(from_item(item)?);
             }
             start = out.last_evaluated_key;
             if items.len() > limit || start.is_none() {

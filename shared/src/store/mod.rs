@@ -39,7 +39,9 @@ pub struct Record {
     pub key: Key,
     /// What the body is (`account`, `consumer`, …), so a key mix-up fails loudly.
     pub kind: String,
-    pub body: serde_json::Value,
+    /// JSON text, kept as text: backends store it as it is and only the domain layer
+    /// parses it, once, straight into its type.
+    pub body: String,
     /// Bumped by every update; `Condition::Version` compares against it.
     pub version: u64,
     /// Epoch seconds after which the item no longer exists for readers.
@@ -51,11 +53,11 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(key: Key, kind: &str, body: serde_json::Value) -> Self {
+    pub fn new(key: Key, kind: &str, body: impl Into<String>) -> Self {
         Self {
             key,
             kind: kind.to_owned(),
-            body,
+            body: body.into(),
             version: 1,
             expires_at: None,
             lookup: None,

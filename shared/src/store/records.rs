@@ -80,8 +80,8 @@ fn schedule_shard(connection_id: &str) -> String {
     format!("due#{}", hash % SCHEDULE_SHARDS)
 }
 
-fn encode<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("domain values serialize")
+fn encode<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain values serialize")
 }
 
 fn decode<T: DeserializeOwned>(record: Record, kind: &str) -> StoreResult<Versioned<T>> {
@@ -93,17 +93,25 @@ fn decode<T: DeserializeOwned>(record: Record, kind: &str) -> StoreResult<Versio
         ));
     }
     let version = record.version;
-    let value = serde_json::from_value(record.body)
+    let value = serde_json::from_str(&record.body)
         .map_err(|e| StoreError::Corrupt(name(), e.to_string()))?;
     Ok(Versioned { value, version })
 }
 
 /// An item that exists only to make a field unique; it names its owner.
+#[derive(Serialize, serde::Deserialize)]
+struct Guard<'a> {
+    #[serde(borrow)]
+    owner: std::borrow::Cow<'a, str>,
+}
+
 fn guard(pk: String, sk: String, owner: &str) -> Record {
     Record::new(
         Key::new(pk, sk),
         "guard",
-        serde_json::json!({ "owner": owner }),
+        encode(&Guard {
+            owner: owner.into(),
+        }),
     )
 }
 
@@ -266,11 +274,11 @@ impl Store {
         let Some(g) = self.table.get(&key, self.now()).await? else {
             return Ok(None);
         };
-        match g.body.get("owner").and_then(|o| o.as_str()) {
-            Some(owner) => Ok(Some(owner.to_owned())),
-            None => Err(StoreError::Corrupt(
+        match serde_json::from_str::<Guard>(&g.body) {
+            Ok(guard) => Ok(Some(guard.owner.into_owned())),
+            Err(e) => Err(StoreError::Corrupt(
                 format!("{}/{}", key.pk, key.sk),
-                "guard without owner".into(),
+                format!("guard: {e}"),
             )),
         }
     }
@@ -650,8 +658,8 @@ impl Store {
         let now = self.now();
         // 52 bits: a positive integer in every backend's number type.
         let nonce = u64::from_le_bytes(crate::token::random_bytes::<8>()) >> 12 | 1;
-        let mut record = Record::new(lease_key(connection_id), "lease", serde_json::json!({}))
-            .expires_at(now + seconds);
+        let mut record =
+            Record::new(lease_key(connection_id), "lease", "{}").expires_at(now + seconds);
         record.version = nonce;
         match self
             .table

@@ -106,8 +106,7 @@ fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn read_record(row: &Row<'_>) -> rusqlite::Result<(Record, String)> {
-    let body: String = row.get(3)?;
+fn read_record(row: &Row<'_>) -> rusqlite::Result<Record> {
     let lookup = match (
         row.get::<_, Option<String>>(6)?,
         row.get::<_, Option<String>>(7)?,
@@ -122,26 +121,15 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<(Record, String)> {
         (Some(p), Some(at)) => Some((p, at)),
         _ => None,
     };
-    let record = Record {
+    Ok(Record {
         key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
         kind: row.get(2)?,
-        body: serde_json::Value::Null,
+        body: row.get(3)?,
         version: row.get::<_, i64>(4)? as u64,
         expires_at: row.get(5)?,
         lookup,
         schedule,
-    };
-    Ok((record, body))
-}
-
-fn parse_body((mut record, body): (Record, String)) -> StoreResult<Record> {
-    record.body = serde_json::from_str(&body).map_err(|e| {
-        StoreError::Corrupt(
-            format!("{}/{}", record.key.pk, record.key.sk),
-            e.to_string(),
-        )
-    })?;
-    Ok(record)
+    })
 }
 
 fn get_any(conn: &Connection, key: &Key) -> StoreResult<Option<Record>> {
@@ -151,9 +139,7 @@ fn get_any(conn: &Connection, key: &Key) -> StoreResult<Option<Record>> {
         read_record,
     )
     .optional()
-    .map_err(backend)?
-    .map(parse_body)
-    .transpose()
+    .map_err(backend)
 }
 
 fn condition_holds(current: Option<&Record>, condition: Condition, now: i64) -> bool {
@@ -206,7 +192,7 @@ impl Table for SqliteTable {
                                 r.key.pk,
                                 r.key.sk,
                                 r.kind,
-                                r.body.to_string(),
+                                r.body,
                                 r.version as i64,
                                 r.expires_at,
                                 r.lookup.as_ref().map(|l| &l.0),
@@ -240,9 +226,7 @@ impl Table for SqliteTable {
                 read_record,
             )
             .optional()
-            .map_err(backend)?
-            .map(parse_body)
-            .transpose()
+            .map_err(backend)
         })
         .await
     }
@@ -311,7 +295,7 @@ fn fetch(
     n: usize,
 ) -> StoreResult<Vec<Record>> {
     let n = n as i64;
-    let rows: Vec<(Record, String)> = match query {
+    let rows: Vec<Record> = match query {
         Query::Partition { pk, sk_prefix } => {
             let after_sk = after.map_or("", |(k, _)| k.sk.as_str());
             let mut stmt = conn
@@ -363,5 +347,5 @@ fn fetch(
                 .map_err(backend)?
         }
     };
-    rows.into_iter().map(parse_body).collect()
+    Ok(rows)
 }
