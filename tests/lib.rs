@@ -42,10 +42,10 @@ impl Harness {
         let mut app = App::from_parts(store, vault, url::Url::parse(public_url).unwrap());
         // Test peers (the OAuth server, fake token endpoints) live on loopback.
         app.allow_loopback = true;
-        let (account, key) = create_account(&app.store, &app.vault, &app.catalog, "Acme")
+        let (account, key) = create_account(&app.store, &app.vault, "Acme")
             .await
             .unwrap();
-        let (_, other_key) = create_account(&app.store, &app.vault, &app.catalog, "Other")
+        let (_, other_key) = create_account(&app.store, &app.vault, "Other")
             .await
             .unwrap();
         Self {

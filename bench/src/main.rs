@@ -104,7 +104,7 @@ async fn deployment() -> Deployment {
     .expect("app");
     // This process plays the provider on loopback for the callback scenario.
     app.allow_loopback = true;
-    let (_, key) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
+    let (_, key) = create_account(&app.store, &app.vault, "Bench")
         .await
         .expect("account");
     let mut env: Vec<(String, String)> = [
@@ -402,7 +402,7 @@ async fn gateway_load(reps: usize) -> Value {
         vault,
         url::Url::parse(&format!("http://{addr}/")).unwrap(),
     );
-    let (_, key) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
+    let (_, key) = create_account(&app.store, &app.vault, "Bench")
         .await
         .expect("account");
     let key = key.expose().to_owned();

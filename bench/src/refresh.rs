@@ -43,7 +43,7 @@ async fn setup() -> (App, String, String, tokio::task::JoinHandle<()>) {
         url::Url::parse("https://bench.example/").unwrap(),
     );
     app.allow_loopback = true;
-    let (account, _) = create_account(&app.store, &app.vault, &app.catalog, "Bench")
+    let (account, _) = create_account(&app.store, &app.vault, "Bench")
         .await
         .expect("account");
     let input = serde_json::from_value(crate::peer::integration(addr)).expect("integration input");

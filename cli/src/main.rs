@@ -189,7 +189,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: AccountsCommand::Create { name },
         } => {
             let app = App::new(settings(&cli, default_url)?).await?;
-            let (account, key) = create_account(&app.store, &app.vault, &app.catalog, name)
+            let (account, key) = create_account(&app.store, &app.vault, name)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -253,7 +253,7 @@ async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
         );
         return Ok(());
     }
-    let (account, key) = create_account(&app.store, &app.vault, &app.catalog, "Local")
+    let (account, key) = create_account(&app.store, &app.vault, "Local")
         .await
         .map_err(|e| e.to_string())?;
     std::fs::write(&marker, &account.id).map_err(|e| e.to_string())?;

@@ -1,7 +1,7 @@
 //! Creating accounts and API keys (CLI and the local gateway's first start).
 
 use crate::Secret;
-use crate::catalog::{Catalog, CatalogError, seed_builtins};
+use crate::catalog::{CatalogError, seed_builtins};
 use crate::domain::{Account, ApiKey};
 use crate::store::{Store, StoreError};
 use crate::token::{new_id, new_token, token_hash};
@@ -29,13 +29,12 @@ pub async fn create_api_key(
 pub async fn create_account(
     store: &Store,
     vault: &Vault,
-    catalog: &Catalog,
     name: &str,
 ) -> Result<(Account, Secret), CatalogError> {
     let account = Account::new(new_id("acc"), name.trim().to_owned(), store.now());
     account.validate()?;
     store.create_account(&account).await?;
-    seed_builtins(store, vault, &account.id, catalog).await?;
+    seed_builtins(store, vault, &account.id).await?;
     let (_, secret) = create_api_key(store, &account.id, Some("initial".into())).await?;
     Ok((account, secret))
 }

@@ -6,18 +6,15 @@ use crate::store::{Store, StoreError};
 use crate::token::new_id;
 use crate::vault::{Credentials, SecretScope, Vault, VaultError};
 
-/// Built-in integration templates, parsed once per process.
-pub struct Catalog {
-    pub builtins: Vec<IntegrationInput>,
-}
-
 const BUILTIN_JSON: &str = include_str!("../catalog/builtin.json");
 
-pub fn builtin_catalog() -> Catalog {
-    Catalog {
-        builtins: serde_json::from_str(BUILTIN_JSON)
-            .expect("shared/catalog/builtin.json is valid (tested)"),
-    }
+/// Built-in integration templates, parsed on first use: only creating an account needs
+/// them, so no Lambda cold start pays for it.
+pub fn builtins() -> &'static [IntegrationInput] {
+    static BUILTINS: std::sync::LazyLock<Vec<IntegrationInput>> = std::sync::LazyLock::new(|| {
+        serde_json::from_str(BUILTIN_JSON).expect("shared/catalog/builtin.json is valid (tested)")
+    });
+    &BUILTINS
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,9 +130,8 @@ pub async fn seed_builtins(
     store: &Store,
     vault: &Vault,
     account_id: &str,
-    catalog: &Catalog,
 ) -> Result<usize, CatalogError> {
-    for template in &catalog.builtins {
+    for template in builtins() {
         let mut input = template.clone();
         let needs_app = input.auth_options.iter().any(|o| o.method.needs_app());
         input.status = if needs_app {
@@ -146,7 +142,7 @@ pub async fn seed_builtins(
         let key = input.key.clone();
         create_integration(store, vault, account_id, input, Some(key)).await?;
     }
-    Ok(catalog.builtins.len())
+    Ok(builtins().len())
 }
 
 #[cfg(test)]
@@ -155,10 +151,9 @@ mod tests {
 
     #[test]
     fn every_builtin_validates_and_keys_are_unique() {
-        let catalog = builtin_catalog();
-        assert!(catalog.builtins.len() >= 15);
+        assert!(builtins().len() >= 15);
         let mut keys = std::collections::BTreeSet::new();
-        for template in &catalog.builtins {
+        for template in builtins() {
             let integration = template
                 .clone()
                 .into_integration("int_x".into(), "acc_x".into(), None, 0)

@@ -1,5 +1,11 @@
 //! The whole of a Lambda function's `main`: configuration and clients built once at init,
 //! then every invocation dispatched to the function's handler.
+//!
+//! The runtime is tokio's current-thread one. Lambda hands a process one invocation at a
+//! time and, at the template's 256 MB, a fraction of one vCPU: worker threads would add
+//! nothing but their start-up to every cold start (about a tenth of its time, measured
+//! with `bench/run`). Concurrent work (a refresh run's token requests) is I/O-bound and
+//! interleaves on the one thread.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant, SystemTime};
@@ -9,24 +15,36 @@ use lambda_http::{LambdaEvent, lambda_runtime};
 use crate::app::{App, Settings};
 use crate::http::{Function, Handler, dispatch};
 
-pub async fn run(
-    function: Function,
-    handler: &'static dyn Handler,
-) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    let app = App::new(Settings::from_env()?).await?;
-    // Lives as long as the execution environment; invocations borrow it.
-    let app: &'static App = Box::leak(Box::new(app));
-    lambda_http::run(lambda_http::service_fn(move |request| async move {
-        Ok::<_, Infallible>(dispatch(Some(function), handler, request, app).await)
-    }))
-    .await
+fn block_on<F: Future>(work: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(work)
+}
+
+/// An HTTP function (API Gateway events).
+pub fn run(function: Function, handler: &'static dyn Handler) -> Result<(), lambda_http::Error> {
+    block_on(async move {
+        crate::telemetry::init();
+        let app = App::new(Settings::from_env()?).await?;
+        // Lives as long as the execution environment; invocations borrow it.
+        let app: &'static App = Box::leak(Box::new(app));
+        lambda_http::run(lambda_http::service_fn(move |request| async move {
+            Ok::<_, Infallible>(dispatch(Some(function), handler, request, app).await)
+        }))
+        .await
+    })
 }
 
 /// The scheduled `refresh` function: each EventBridge invocation is one refresh run,
 /// stopping short of the invocation's deadline. `LATCHKEY_REFRESH_CONCURRENCY` bounds the
 /// refreshes in flight (default 64).
-pub async fn run_refresh() -> Result<(), lambda_http::Error> {
+pub fn run_refresh() -> Result<(), lambda_http::Error> {
+    block_on(refresh_loop())
+}
+
+async fn refresh_loop() -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
     let app = App::new(Settings::from_env()?).await?;
     let app: &'static App = Box::leak(Box::new(app));

@@ -22,8 +22,10 @@ fn oauth(access: &str) -> Credentials {
 }
 
 async fn secrets_manager() -> SecretsManager {
-    let client = aws_sdk_secretsmanager::Client::new(&support::sdk_config().await);
-    SecretsManager::new(client, format!("latchkey/{}", new_id("test")))
+    SecretsManager::new(
+        &support::sdk_config().await,
+        format!("latchkey/{}", new_id("test")),
+    )
 }
 
 /// Round trip, replacement, scope binding: the same contract for both modes.
@@ -151,7 +153,7 @@ async fn sealed_mode_reads_its_key_from_secrets_manager_on_first_use() {
     let config = support::sdk_config().await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let key_name = format!("latchkey/{}/data-key", new_id("test"));
-    let manager = SecretsManager::new(client.clone(), "latchkey/unused");
+    let manager = SecretsManager::new(&config, "latchkey/unused");
     let scope = SecretScope::new("acc_1", "con_1");
     // Built before its key secret exists (a cold start makes no call for it); the first
     // use that finds no key fails and is not remembered.

@@ -1,10 +1,8 @@
 //! The `consumers` Lambda function.
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+fn main() -> Result<(), lambda_http::Error> {
     latchkey_shared::lambda::run(
         latchkey_shared::http::Function::Consumers,
         &latchkey_consumers::Consumers,
     )
-    .await
 }

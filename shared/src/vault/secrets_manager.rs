@@ -6,9 +6,13 @@ use aws_sdk_secretsmanager::primitives::Blob;
 
 use super::{SealingKey, SecretScope, VaultError};
 
+type LazyClient = std::sync::LazyLock<Client, Box<dyn FnOnce() -> Client + Send>>;
+
 #[derive(Clone, Debug)]
 pub struct SecretsManager {
-    client: Client,
+    /// Built on first use: a cold start whose request never opens the vault does not pay
+    /// for it (the SDK's endpoint rules and TLS set-up, a third of a function's init).
+    client: std::sync::Arc<LazyClient>,
     prefix: String,
 }
 
@@ -18,11 +22,16 @@ fn backend<E: std::error::Error + 'static>(e: E) -> VaultError {
 
 impl SecretsManager {
     /// `prefix` separates deployments sharing an AWS account, e.g. `latchkey/prod`.
-    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+    pub fn new(sdk: &aws_config::SdkConfig, prefix: impl Into<String>) -> Self {
+        let sdk = sdk.clone();
         Self {
-            client,
+            client: std::sync::Arc::new(LazyClient::new(Box::new(move || Client::new(&sdk)))),
             prefix: prefix.into().trim_end_matches('/').to_owned(),
         }
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
     }
 
     fn name_for(&self, scope: &SecretScope) -> String {
@@ -85,7 +94,7 @@ impl SecretsManager {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_exists_exception()) =>
             {
-                self.client
+                self.client()
                     .put_secret_value()
                     .secret_id(&name)
                     .secret_binary(Blob::new(plaintext))
@@ -102,7 +111,12 @@ impl SecretsManager {
         if name != self.name_for(scope) {
             return Err(VaultError::Unopenable);
         }
-        let out = self.client.get_secret_value().secret_id(name).send().await;
+        let out = self
+            .client()
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await;
         match out {
             Ok(out) => out
                 .secret_binary()
@@ -125,7 +139,7 @@ impl SecretsManager {
             return Err(VaultError::Unopenable);
         }
         // Keep Secrets Manager's recovery window: a mistaken delete stays recoverable.
-        match self.client.delete_secret().secret_id(name).send().await {
+        match self.client().delete_secret().secret_id(name).send().await {
             Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error().is_some_and(|s| {
