@@ -3,9 +3,9 @@
 //!
 //! The runtime is tokio's current-thread one. Lambda hands a process one invocation at a
 //! time and, at the template's 256 MB, a fraction of one vCPU: worker threads would add
-//! nothing but their start-up to every cold start (about a tenth of its time, measured
-//! with `bench/run`). Concurrent work (a refresh run's token requests) is I/O-bound and
-//! interleaves on the one thread.
+//! nothing but their start-up to every cold start (about a tenth of its wall time and
+//! two dozen page faults, `perf stat` runs interleaved). Concurrent work (a refresh run's
+//! token requests) is I/O-bound and interleaves on the one thread.
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant, SystemTime};
