@@ -5,7 +5,8 @@
 
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -33,17 +34,13 @@ pub async fn measure(
     env: &[(String, String)],
 ) -> Result<ColdStart, String> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let served = Arc::new(Mutex::new(0u32));
+    let served = Arc::new(AtomicU32::new(0));
     let event = event.to_owned();
     let (addr, server) = serve(move |r: Request| {
         let (tx, served, event) = (tx.clone(), served.clone(), event.clone());
         async move {
             if r.method == "GET" && r.path.ends_with("/invocation/next") {
-                let polls = {
-                    let mut served = served.lock().unwrap();
-                    *served += 1;
-                    *served
-                };
+                let polls = served.fetch_add(1, Ordering::SeqCst) + 1;
                 if polls > 2 {
                     // Two invocations per process: later polls wait until it is killed.
                     std::future::pending::<()>().await;

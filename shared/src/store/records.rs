@@ -100,9 +100,8 @@ fn decode<T: DeserializeOwned>(record: Record, kind: &str) -> StoreResult<Versio
 
 /// An item that exists only to make a field unique; it names its owner.
 #[derive(Serialize, serde::Deserialize)]
-struct Guard<'a> {
-    #[serde(borrow)]
-    owner: std::borrow::Cow<'a, str>,
+struct Guard {
+    owner: String,
 }
 
 fn guard(pk: String, sk: String, owner: &str) -> Record {
@@ -110,7 +109,7 @@ fn guard(pk: String, sk: String, owner: &str) -> Record {
         Key::new(pk, sk),
         "guard",
         encode(&Guard {
-            owner: owner.into(),
+            owner: owner.to_owned(),
         }),
     )
 }
@@ -274,13 +273,7 @@ impl Store {
         let Some(g) = self.table.get(&key, self.now()).await? else {
             return Ok(None);
         };
-        match serde_json::from_str::<Guard>(&g.body) {
-            Ok(guard) => Ok(Some(guard.owner.into_owned())),
-            Err(e) => Err(StoreError::Corrupt(
-                format!("{}/{}", key.pk, key.sk),
-                format!("guard: {e}"),
-            )),
-        }
+        Ok(Some(decode::<Guard>(g, "guard")?.value.owner))
     }
 
     /// Replaces an integration at `current.version`; its `key` cannot change.

@@ -295,7 +295,7 @@ fn fetch(
     n: usize,
 ) -> StoreResult<Vec<Record>> {
     let n = n as i64;
-    let rows: Vec<Record> = match query {
+    Ok(match query {
         Query::Partition { pk, sk_prefix } => {
             let after_sk = after.map_or("", |(k, _)| k.sk.as_str());
             let mut stmt = conn
@@ -346,6 +346,5 @@ fn fetch(
                 .collect::<Result<_, _>>()
                 .map_err(backend)?
         }
-    };
-    Ok(rows)
+    })
 }
