@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_shared::accounts::create_account;
-use latchkey_shared::app::{App, Settings, StoreSpec, VaultSpec, create_dynamo_table};
-use latchkey_shared::token::new_id;
+use latchkey_core::App;
+use latchkey_core::accounts::create_account;
+use latchkey_domain::token::new_id;
+use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -87,13 +88,13 @@ async fn deployment() -> Deployment {
     aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()
         .name(&data_key)
-        .secret_string(latchkey_shared::token::hex(
-            &latchkey_shared::token::random_bytes::<32>(),
+        .secret_string(latchkey_domain::token::hex(
+            &latchkey_domain::token::random_bytes::<32>(),
         ))
         .send()
         .await
         .expect("data key secret");
-    let mut app = App::new(Settings {
+    let mut app = latchkey_web::setup::app(Settings {
         store: StoreSpec::Dynamo(table.clone()),
         vault: VaultSpec::SealedManagedKey {
             data_key_secret: data_key.clone(),
@@ -389,16 +390,16 @@ fn sizes(lambda_dir: &Path) -> Value {
 
 async fn gateway_load(reps: usize) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = latchkey_shared::store::Store::new(
+    let store = latchkey_store::Store::new(
         Arc::new(
-            latchkey_shared::store::sqlite::SqliteTable::open(&dir.path().join("latchkey.db"))
+            latchkey_store::sqlite::SqliteTable::open(&dir.path().join("latchkey.db"))
                 .expect("sqlite"),
         ),
-        Arc::new(latchkey_shared::SystemClock),
+        Arc::new(latchkey_domain::SystemClock),
     );
-    let vault = latchkey_shared::vault::Vault::sealed(
-        latchkey_shared::vault::SealingKey::from_bytes(latchkey_shared::token::random_bytes::<32>()),
-    );
+    let vault = latchkey_vault::Vault::sealed(latchkey_vault::SealingKey::from_bytes(
+        latchkey_domain::token::random_bytes::<32>(),
+    ));
     let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())
         .await
         .expect("bind");

@@ -5,15 +5,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latchkey_shared::accounts::create_account;
-use latchkey_shared::app::App;
-use latchkey_shared::catalog::create_integration;
-use latchkey_shared::connections::{self, Need, RunOptions, RunReport, ensure_fresh};
-use latchkey_shared::store::Store;
-use latchkey_shared::store::sqlite::SqliteTable;
-use latchkey_shared::token::random_bytes;
-use latchkey_shared::vault::{SealingKey, Vault};
-use latchkey_shared::{SystemClock, testing};
+use latchkey_connect::connections;
+use latchkey_connect::connections::{Need, RunOptions, RunReport, ensure_fresh};
+use latchkey_core::App;
+use latchkey_core::accounts::create_account;
+use latchkey_core::catalog::create_integration;
+use latchkey_domain::SystemClock;
+use latchkey_domain::token::random_bytes;
+use latchkey_store::Store;
+use latchkey_store::sqlite::SqliteTable;
+use latchkey_vault::{SealingKey, Vault};
 
 use crate::peer::serve;
 
@@ -59,7 +60,7 @@ pub async fn scheduled(due: usize, concurrency: usize) -> (f64, RunReport) {
     let (app, account, integration, server) = setup().await;
     for i in 0..due * 2 {
         let expires_in = if i % 2 == 0 { 600 } else { 7200 };
-        testing::oauth_connection(&app, &account, &integration, expires_in).await;
+        latchkey_core::testing::oauth_connection(&app, &account, &integration, expires_in).await;
     }
     let started = Instant::now();
     let report = connections::run(
@@ -81,7 +82,7 @@ pub async fn one_at_a_time(due: usize) -> f64 {
     let (app, account, integration, server) = setup().await;
     let mut ids = Vec::with_capacity(due);
     for _ in 0..due {
-        ids.push(testing::oauth_connection(&app, &account, &integration, 600).await);
+        ids.push(latchkey_core::testing::oauth_connection(&app, &account, &integration, 600).await);
     }
     let started = Instant::now();
     for id in &ids {

@@ -10,8 +10,8 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use latchkey_shared::app::App;
-use latchkey_shared::http::{ApiError, Body, Function, Handler, MAX_BODY_BYTES, dispatch, routes};
+use latchkey_core::App;
+use latchkey_web::{ApiError, Body, Function, Handler, MAX_BODY_BYTES, dispatch, routes};
 use tokio::net::TcpListener;
 
 pub fn handler_for(function: Function) -> &'static dyn Handler {
@@ -89,7 +89,7 @@ pub fn refresh_timer(app: Arc<App>, every: std::time::Duration) {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(e) = latchkey_shared::connections::run(&app, Default::default()).await {
+            if let Err(e) = latchkey_connect::connections::run(&app, Default::default()).await {
                 tracing::warn!(error = %e, "refresh run failed");
             }
         }

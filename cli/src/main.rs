@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use latchkey::gateway;
-use latchkey_shared::accounts::{create_account, create_api_key};
-use latchkey_shared::app::{
-    App, Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env,
-};
-use latchkey_shared::catalog::create_integration;
-use latchkey_shared::connections::{RunOptions, run as run_refresh};
-use latchkey_shared::domain::IntegrationInput;
+use latchkey_connect::connections::{RunOptions, run as run_refresh};
+use latchkey_core::App;
+use latchkey_core::accounts::{create_account, create_api_key};
+use latchkey_core::catalog::create_integration;
+use latchkey_domain::IntegrationInput;
+use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env};
 use url::Url;
 
 #[derive(Parser)]
@@ -133,7 +132,7 @@ fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
 
 #[tokio::main]
 async fn main() {
-    latchkey_shared::telemetry::init();
+    latchkey_web::telemetry::init();
     let cli = Cli::parse();
     if let Err(e) = run(cli).await {
         eprintln!("latchkey: {e}");
@@ -156,7 +155,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Some(url) => url.clone(),
                 None => Url::parse(&format!("http://{local}/")).map_err(|e| e.to_string())?,
             };
-            let mut app = App::new(settings(&cli, public_url)?).await?;
+            let mut app = latchkey_web::setup::app(settings(&cli, public_url)?).await?;
             // Local use: integrations may point at providers on this machine.
             app.allow_loopback = true;
             first_start(&app, &cli.data_dir).await?;
@@ -170,7 +169,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Refresh { concurrency, .. } => {
-            let mut app = App::new(settings(&cli, default_url)?).await?;
+            let mut app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             app.allow_loopback = cli.store.is_none();
             let options = RunOptions {
                 concurrency: *concurrency,
@@ -188,7 +187,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Accounts {
             command: AccountsCommand::Create { name },
         } => {
-            let app = App::new(settings(&cli, default_url)?).await?;
+            let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             let (account, key) = create_account(&app.store, &app.vault, name)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -202,7 +201,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::ApiKeys {
             command: ApiKeysCommand::Create { account, label },
         } => {
-            let app = App::new(settings(&cli, default_url)?).await?;
+            let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             if app
                 .store
                 .account(account)
@@ -225,7 +224,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Integrations {
             command: IntegrationsCommand::Import { file, account },
         } => {
-            let app = App::new(settings(&cli, default_url)?).await?;
+            let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             import(&app, file, account).await
         }
         Command::CreateTable => match &cli.store {

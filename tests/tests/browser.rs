@@ -7,8 +7,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use latchkey::gateway;
-use latchkey_shared::domain::ConnectionStatus;
-use latchkey_shared::testing;
+use latchkey_domain::ConnectionStatus;
+use latchkey_store::testing;
 use latchkey_tests::Harness;
 use serde_json::{Value, json};
 

@@ -9,9 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lambda_http::Body;
 use lambda_http::http::{self, StatusCode};
-use latchkey_shared::domain::ConnectionStatus;
-use latchkey_shared::testing;
-use latchkey_shared::vault::{Credentials, SecretScope};
+use latchkey_domain::ConnectionStatus;
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::testing;
 use latchkey_tests::Harness;
 use latchkey_tests::oauth::*;
 use serde_json::{Value, json};
@@ -395,10 +395,7 @@ async fn custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vau
         !c.parameters.contains_key("password"),
         "secret parameters never sit on the connection"
     );
-    assert_eq!(
-        c.access_expires_at,
-        Some(latchkey_shared::testing::T0 + 600)
-    );
+    assert_eq!(c.access_expires_at, Some(latchkey_store::testing::T0 + 600));
     let stored = h
         .app
         .vault
@@ -834,7 +831,7 @@ async fn connection_popup_opens_with_a_workspace_token() {
     let (_, consumer) = h
         .send("POST", "/v1/consumers", json!({"name": "Globex", "internal_reference": "crm-9", "redirect_url": "https://app.acme.test/done"}))
         .await;
-    let now = latchkey_shared::testing::T0;
+    let now = latchkey_store::testing::T0;
     let good = workspace_token(
         &secret,
         json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}),
@@ -966,7 +963,7 @@ async fn connection_popup_opens_with_a_workspace_token() {
 /// A minimal OAuth 1.0a provider on loopback that checks every HMAC-SHA1 signature (with
 /// the signer the RFC 5849 example vector pins) and answers the two token calls.
 async fn fake_oauth1_provider(consumer_secret: &'static str) -> (String, Arc<AtomicUsize>) {
-    use latchkey_shared::flow::oauth1::signature;
+    use latchkey_providers::oauth1::signature;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let verified = Arc::new(AtomicUsize::new(0));

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use latchkey_shared::http::ROUTES;
+use latchkey_web::ROUTES;
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {

@@ -1,4 +1,4 @@
-//! Keeping connections alive (DESIGN §5) against a real OAuth server with refresh-token
+//! Keeping connections alive (docs/ARCHITECTURE.md §5) against a real OAuth server with refresh-token
 //! rotation (oidc-provider: reusing a rotated refresh token revokes the whole grant, so a
 //! double refresh shows up as dead tokens): the lease, the scheduled run, the credentials
 //! endpoint, the proxy's refresh-and-retry, disconnect with revocation, signed webhooks,
@@ -12,10 +12,11 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::Body;
 use lambda_http::http::{self, StatusCode};
-use latchkey_shared::connections::{self, RunOptions};
-use latchkey_shared::store::Table;
-use latchkey_shared::testing;
-use latchkey_shared::vault::{Credentials, SecretScope};
+use latchkey_connect::connections;
+use latchkey_connect::connections::RunOptions;
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::Table;
+use latchkey_store::testing;
 use latchkey_tests::Harness;
 use latchkey_tests::loopback::{Loopback, Recorded};
 use latchkey_tests::oauth::*;
@@ -301,7 +302,7 @@ async fn proxy_refreshes_once_and_retries_once_on_401() {
 
 /// A connection stored directly, expiring `expires_in` seconds from now.
 async fn stored_connection(h: &Harness, integration: &str, expires_in: i64) -> String {
-    testing::oauth_connection(&h.app, &h.account_id, integration, expires_in).await
+    latchkey_core::testing::oauth_connection(&h.app, &h.account_id, integration, expires_in).await
 }
 
 async fn fake_provider_integration(h: &Harness, token_url: &str) -> String {

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
-use latchkey_shared::domain::{ClientSecret, IntegrationStatus};
-use latchkey_shared::store::Table;
-use latchkey_shared::testing;
-use latchkey_shared::token::token_hash;
-use latchkey_shared::vault::{Credentials, SecretScope};
+use latchkey_domain::token::token_hash;
+use latchkey_domain::{ClientSecret, IntegrationStatus};
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::Table;
+use latchkey_store::testing;
 use latchkey_tests::{Harness, PUBLIC_URL};
 use serde_json::{Value, json};
 
@@ -144,7 +144,7 @@ async fn custom_integration_lifecycle(h: Harness) {
         .unwrap()
         .unwrap()
         .value;
-    let secret_of = |i: &latchkey_shared::domain::Integration| match &i.auth_options[0]
+    let secret_of = |i: &latchkey_domain::Integration| match &i.auth_options[0]
         .method
         .client()
         .unwrap()

@@ -4,9 +4,9 @@
 use std::process::Command;
 
 use lambda_http::http::StatusCode;
-use latchkey_shared::http::ROUTES;
-use latchkey_shared::testing;
+use latchkey_store::testing;
 use latchkey_tests::Harness;
+use latchkey_web::ROUTES;
 use serde_json::Value;
 
 const VALIDATOR_VAR: &str = "LATCHKEY_TEST_OPENAPI_VALIDATOR";

@@ -6,22 +6,23 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use latchkey_shared::Secret;
-use latchkey_shared::app::App;
-use latchkey_shared::domain::{AuthMethod, AuthOption, ConnectionFlow, Integration};
-use latchkey_shared::flow::oauth1;
-use latchkey_shared::flow::oauth2::{self, Client, TokenEndpoint};
-use latchkey_shared::flow::template::fill_url;
-use latchkey_shared::flow::{
-    Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, Outcome, app_client, complete,
-    flow_cookie_name, respond,
+use latchkey_connect::flow::{
+    Completion, Ending, OAUTH_CALLBACK_PATH, Outcome, app_client, complete, flow_cookie_name,
 };
-use latchkey_shared::http::{
+use latchkey_core::App;
+use latchkey_domain::Credentials;
+use latchkey_domain::FlowError;
+use latchkey_domain::Secret;
+use latchkey_domain::token::token_hash;
+use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Integration};
+use latchkey_pages::respond;
+use latchkey_providers::oauth1;
+use latchkey_providers::oauth2;
+use latchkey_providers::oauth2::{Client, TokenEndpoint};
+use latchkey_providers::template::fill_url;
+use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, query_params,
 };
-use latchkey_shared::pages;
-use latchkey_shared::token::token_hash;
-use latchkey_shared::vault::Credentials;
 
 pub struct Callback;
 
@@ -56,7 +57,7 @@ fn cookie(request: &Request, name: &str) -> Option<String> {
 }
 
 fn refused(message: &str) -> Response {
-    pages::error(StatusCode::BAD_REQUEST, "Latchkey", message, None)
+    latchkey_pages::error(StatusCode::BAD_REQUEST, "Latchkey", message, None)
 }
 
 #[derive(Clone, Copy)]
@@ -331,7 +332,7 @@ async fn flow_integration(
 
 fn internal(e: &FlowError) -> Response {
     tracing::error!(error = %e, "OAuth callback failed");
-    pages::error(
+    latchkey_pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Latchkey",
         "Something went wrong. Please try again.",

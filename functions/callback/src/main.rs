@@ -1,8 +1,8 @@
 //! The `callback` Lambda function.
 
 fn main() -> Result<(), lambda_http::Error> {
-    latchkey_shared::lambda::run(
-        latchkey_shared::http::Function::Callback,
+    latchkey_web::lambda::run(
+        latchkey_web::Function::Callback,
         &latchkey_callback::Callback,
     )
 }

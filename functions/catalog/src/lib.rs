@@ -4,19 +4,19 @@
 mod openapi;
 
 use async_trait::async_trait;
-use latchkey_shared::app::App;
-use latchkey_shared::catalog::{
+use latchkey_core::App;
+use latchkey_core::catalog::{
     CatalogError, create_integration, forget_client_secrets, inherit_client_secrets,
     require_apps_when_active, seal_client_secrets,
 };
-use latchkey_shared::domain::{
+use latchkey_domain::{
     ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
 };
-use latchkey_shared::http::{
+use latchkey_store::Versioned;
+use latchkey_web::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, json_value, no_content, query_params,
 };
-use latchkey_shared::store::Versioned;
 use serde::Deserialize;
 use serde_json::{Value, json};
 

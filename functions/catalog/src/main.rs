@@ -1,8 +1,5 @@
 //! The `catalog` Lambda function.
 
 fn main() -> Result<(), lambda_http::Error> {
-    latchkey_shared::lambda::run(
-        latchkey_shared::http::Function::Catalog,
-        &latchkey_catalog::Catalog,
-    )
+    latchkey_web::lambda::run(latchkey_web::Function::Catalog, &latchkey_catalog::Catalog)
 }

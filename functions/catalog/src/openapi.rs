@@ -4,13 +4,13 @@
 
 use std::sync::OnceLock;
 
-use latchkey_shared::app::App;
-use latchkey_shared::domain::{
+use latchkey_core::App;
+use latchkey_domain::{
     Account, AccountPatch, ActivationLink, Connection, Consumer, ConsumerPatch,
     InstallConnection as InstallConnectionInput, Integration, IntegrationInput, IntegrationStatus,
     Logo, NewActivation, NewConsumer, SigningSecret,
 };
-use latchkey_shared::http::{Listed, Operation, ROUTES, Response, StatusCode, json};
+use latchkey_web::{Listed, Operation, ROUTES, Response, StatusCode, json};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};

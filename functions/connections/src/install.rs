@@ -4,16 +4,17 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use latchkey_shared::Secret;
-use latchkey_shared::app::App;
-use latchkey_shared::connections::{Outbound, send};
-use latchkey_shared::domain::{
+use latchkey_connect::connections::{Outbound, send};
+use latchkey_connect::flow::{Completion, complete};
+use latchkey_core::App;
+use latchkey_domain::Credentials;
+use latchkey_domain::FlowError;
+use latchkey_domain::Secret;
+use latchkey_domain::{
     AuthMethod, AuthOption, FieldError, InstallConnection, Integration, IntegrationStatus,
 };
-use latchkey_shared::flow::template::check_parameters;
-use latchkey_shared::flow::{Completion, FlowError, complete};
-use latchkey_shared::http::{ApiError, Request, Response, StatusCode, json_body, json_value};
-use latchkey_shared::vault::Credentials;
+use latchkey_providers::template::check_parameters;
+use latchkey_web::{ApiError, Request, Response, StatusCode, json_body, json_value};
 
 pub async fn install(
     app: &App,

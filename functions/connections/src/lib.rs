@@ -5,13 +5,13 @@ mod install;
 mod proxy;
 
 use async_trait::async_trait;
-use latchkey_shared::app::App;
-use latchkey_shared::connections::{Fresh, Need, Renewal, disconnect, ensure_fresh};
-use latchkey_shared::http::{
+use latchkey_connect::connections::{Fresh, Need, Renewal, disconnect, ensure_fresh};
+use latchkey_core::App;
+use latchkey_domain::Credentials;
+use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate,
     json_value, no_content,
 };
-use latchkey_shared::vault::Credentials;
 use serde_json::{Value, json};
 
 pub struct Connections;
@@ -54,7 +54,7 @@ async fn find(
     app: &App,
     account_id: &str,
     id: &str,
-) -> Result<latchkey_shared::domain::Connection, ApiError> {
+) -> Result<latchkey_domain::Connection, ApiError> {
     Ok(app
         .store
         .connection(account_id, id)

@@ -3,9 +3,9 @@
 //! refreshed once (unless another worker already did) and the request retried once; the
 //! second answer goes back to the caller whatever it is.
 
-use latchkey_shared::app::App;
-use latchkey_shared::connections::{Need, Outbound, access_token, ensure_fresh, send};
-use latchkey_shared::http::{ApiError, Body, Request, Response};
+use latchkey_connect::connections::{Need, Outbound, access_token, ensure_fresh, send};
+use latchkey_core::App;
+use latchkey_web::{ApiError, Body, Request, Response};
 
 /// Lambda answers at most 6 MB; larger upstream bodies are refused, not truncated.
 const MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;

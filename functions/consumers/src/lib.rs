@@ -1,19 +1,19 @@
 //! `consumers`: the vendor's end-customers, and the account's own settings.
 
 use async_trait::async_trait;
-use latchkey_shared::app::App;
-use latchkey_shared::connections::disconnect;
-use latchkey_shared::domain::SigningSecret;
-use latchkey_shared::domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
-use latchkey_shared::flow::workspace_token::JWT_SECRET_OWNER;
-use latchkey_shared::http::{
+use latchkey_connect::connections::disconnect;
+use latchkey_connect::flow::workspace_token::JWT_SECRET_OWNER;
+use latchkey_core::App;
+use latchkey_core::webhooks::WEBHOOK_SECRET_OWNER;
+use latchkey_domain::SigningSecret;
+use latchkey_domain::token::{new_id, new_token};
+use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::Versioned;
+use latchkey_web::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, json_value, no_content, query_params,
 };
-use latchkey_shared::store::Versioned;
-use latchkey_shared::token::{new_id, new_token};
-use latchkey_shared::vault::{Credentials, SecretScope};
-use latchkey_shared::webhooks::WEBHOOK_SECRET_OWNER;
 use serde_json::Value;
 
 pub struct Consumers;

@@ -2,13 +2,13 @@
 //! of a consumer's connections.
 
 use async_trait::async_trait;
-use latchkey_shared::app::App;
-use latchkey_shared::domain::{ActivationLink, FieldError, IntegrationStatus, NewActivation};
-use latchkey_shared::http::{
+use latchkey_core::App;
+use latchkey_domain::token::{new_token, token_hash};
+use latchkey_domain::{ActivationLink, FieldError, IntegrationStatus, NewActivation};
+use latchkey_web::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, json_value, query_params,
 };
-use latchkey_shared::token::{new_token, token_hash};
 
 pub struct Links;
 

@@ -1,8 +1,5 @@
 //! The `links` Lambda function.
 
 fn main() -> Result<(), lambda_http::Error> {
-    latchkey_shared::lambda::run(
-        latchkey_shared::http::Function::Links,
-        &latchkey_links::Links,
-    )
+    latchkey_web::lambda::run(latchkey_web::Function::Links, &latchkey_links::Links)
 }

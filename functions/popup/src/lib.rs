@@ -9,10 +9,8 @@ mod start;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use latchkey_shared::app::App;
-use latchkey_shared::http::{
-    ApiError, Handler, Operation, PathParams, Request, Response, query_params,
-};
+use latchkey_core::App;
+use latchkey_web::{ApiError, Handler, Operation, PathParams, Request, Response, query_params};
 
 pub use start::StartInput;
 

@@ -1,8 +1,5 @@
 //! The `popup` Lambda function.
 
 fn main() -> Result<(), lambda_http::Error> {
-    latchkey_shared::lambda::run(
-        latchkey_shared::http::Function::Popup,
-        &latchkey_popup::Popup,
-    )
+    latchkey_web::lambda::run(latchkey_web::Function::Popup, &latchkey_popup::Popup)
 }

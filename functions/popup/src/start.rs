@@ -1,23 +1,26 @@
 use std::collections::BTreeMap;
 
-use latchkey_shared::Secret;
-use latchkey_shared::app::App;
-use latchkey_shared::domain::{
+use latchkey_connect::flow::workspace_token;
+use latchkey_connect::flow::{
+    Completion, Ending, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Outcome, RedirectPolicy,
+    app_client, complete, flow_cookie_name, grants,
+};
+use latchkey_core::App;
+use latchkey_domain::Credentials;
+use latchkey_domain::FlowError;
+use latchkey_domain::Secret;
+use latchkey_domain::token::{new_token, token_hash};
+use latchkey_domain::{
     Account, Activation, AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow,
     Consumer, FieldError, Integration, IntegrationStatus,
 };
-use latchkey_shared::flow::oauth1;
-use latchkey_shared::flow::oauth2;
-use latchkey_shared::flow::template::{check_parameters, fill_url};
-use latchkey_shared::flow::workspace_token;
-use latchkey_shared::flow::{
-    Completion, Ending, FlowError, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Outcome, Pkce,
-    RedirectPolicy, app_client, complete, flow_cookie_name, grants, respond,
-};
-use latchkey_shared::http::{Request, Response, StatusCode};
-use latchkey_shared::pages::{self, FormField};
-use latchkey_shared::token::{new_token, token_hash};
-use latchkey_shared::vault::Credentials;
+use latchkey_pages::FormField;
+use latchkey_pages::respond;
+use latchkey_providers::oauth1;
+use latchkey_providers::oauth2;
+use latchkey_providers::pkce::Pkce;
+use latchkey_providers::template::{check_parameters, fill_url};
+use latchkey_web::{Request, Response, StatusCode};
 use serde_json::Value;
 
 /// The start parameters, with Integration.App's names. `connectionParameters` is an
@@ -287,7 +290,7 @@ pub async fn run(
     let mut parameters = ctx.input.connection_parameters.clone();
     let fields = form_fields(&integration, &option, &parameters, form.as_ref());
     let Some(form) = form.or_else(|| fields.is_empty().then(BTreeMap::new)) else {
-        return pages::form(
+        return latchkey_pages::form(
             &ctx.account.name,
             &integration,
             &ctx.landing_url(&[]),
@@ -312,7 +315,7 @@ pub async fn run(
         check_asked(&integration, &option, &parameters).and(missing_credential.map_or(Ok(()), Err))
     {
         let fields = form_fields(&integration, &option, &parameters, Some(&form));
-        return pages::form(
+        return latchkey_pages::form(
             &ctx.account.name,
             &integration,
             &ctx.landing_url(&[]),
@@ -351,7 +354,7 @@ enum Step {
 fn asked_parameters<'a>(
     integration: &'a Integration,
     option: &AuthOption,
-) -> impl Iterator<Item = &'a latchkey_shared::domain::ParameterSpec> {
+) -> impl Iterator<Item = &'a latchkey_domain::ParameterSpec> {
     let captured: Vec<String> = match &option.method {
         AuthMethod::Oauth2 { capture, .. } => capture.iter().map(|c| c.parameter.clone()).collect(),
         _ => Vec::new(),
@@ -632,8 +635,8 @@ struct Pending<'a> {
     /// What the callback brings back (`state`, or the OAuth 1.0a request token); only
     /// its hash is stored.
     key: &'a str,
-    pkce_verifier: Option<latchkey_shared::Secret>,
-    request_token_secret: Option<latchkey_shared::Secret>,
+    pkce_verifier: Option<latchkey_domain::Secret>,
+    request_token_secret: Option<latchkey_domain::Secret>,
 }
 
 /// Stores the flow, binds it to this browser with a cookie, and redirects to `url`.
@@ -680,7 +683,7 @@ async fn store_flow_and_redirect(
         expires_at: now + CONNECTION_FLOW_TTL_SECONDS,
     };
     app.store.create_flow(&flow).await?;
-    let mut response = pages::redirect(url.as_str());
+    let mut response = latchkey_pages::redirect(url.as_str());
     // The callback needs the binding; "Try again" needs the link, which the browser had.
     let cookie = format!(
         "{}={}.{}; Path=/; Max-Age={CONNECTION_FLOW_TTL_SECONDS}; HttpOnly; Secure; SameSite=Lax",
@@ -721,7 +724,7 @@ async fn marketplace(app: &App, ctx: &Context) -> Response {
             Err(e) => return start_error(&FlowError::from(e)),
         }
     }
-    pages::marketplace(&ctx.account.name, &integrations, |i| {
+    latchkey_pages::marketplace(&ctx.account.name, &integrations, |i| {
         ctx.landing_url(&[("integrationId", &i.id)])
     })
 }
@@ -740,10 +743,10 @@ fn start_error(e: &FlowError) -> Response {
         FlowError::IntegrationUnavailable => "This integration is not available.",
         _ => "Something went wrong. Please try again.",
     };
-    pages::error(status, "Latchkey", message, None)
+    latchkey_pages::error(status, "Latchkey", message, None)
 }
 
-/// Sends the browser where DESIGN §4 says, or shows the result here.
+/// Sends the browser where docs/ARCHITECTURE.md §4 says, or shows the result here.
 fn finish(ctx: &Context, outcome: Outcome) -> Response {
     if let Outcome::Failed(FlowError::Internal(detail)) = &outcome {
         tracing::error!(error = %detail, "connection failed");

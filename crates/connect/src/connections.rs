@@ -1,0 +1,13 @@
+//! Keeping connections alive and usable (docs/ARCHITECTURE.md §5): refresh under a per-connection lease,
+//! the scheduled refresh run, calls to the third-party API with the connection's
+//! credentials, and disconnecting (revoke, then delete).
+
+mod disconnect;
+mod refresh;
+mod schedule;
+mod upstream;
+
+pub use disconnect::disconnect;
+pub use refresh::{Fresh, LEASE_SECONDS, Need, Renewal, ensure_fresh, load};
+pub use schedule::{RunOptions, RunReport, run};
+pub use upstream::{Outbound, access_token, send};

@@ -1,0 +1,374 @@
+//! Refreshing one connection: at most one refresher at a time per connection (a lease item
+//! written with a create-if-absent condition), a re-read after taking the lease so a
+//! refresh another worker just did is reused, the rotated refresh token persisted before
+//! the new access token is handed out.
+
+use std::time::{Duration, Instant};
+
+use crate::flow::{app_client, grants};
+use latchkey_core::App;
+use latchkey_core::ConnectionError;
+use latchkey_core::webhooks;
+use latchkey_domain::FlowError;
+use latchkey_domain::Secret;
+use latchkey_domain::backoff::backoff_seconds;
+use latchkey_domain::{AuthMethod, Connection, ConnectionStatus, EventType, Integration};
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_providers::oauth2;
+use latchkey_providers::oauth2::{Client, TokenEndpoint};
+use latchkey_store::{StoreError, Versioned};
+
+/// How long a lease holds: longer than a token request may take (15 s) plus the writes.
+pub const LEASE_SECONDS: i64 = 60;
+
+/// How long a caller that needs the token waits for another worker's refresh.
+const LEASE_WAIT: Duration = Duration::from_secs(20);
+
+/// Why the caller wants a refresh.
+#[derive(Debug, Clone, Copy)]
+pub enum Need<'a> {
+    /// The token is inside its refresh margin (or expired).
+    Due,
+    /// The provider refused this access token: renew it unless it was renewed already.
+    Rejected(&'a Secret),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// This call fetched new credentials.
+    Refreshed,
+    /// Nothing to do, or another worker had just done it.
+    AlreadyFresh,
+    /// The refresh failed transiently; the current token still works and is kept.
+    KeptAfterFailure,
+}
+
+/// Usable credentials and the connection they belong to.
+#[derive(Debug)]
+pub struct Fresh {
+    pub connection: Connection,
+    pub credentials: Credentials,
+    pub renewal: Renewal,
+}
+
+/// The connection and its credentials, if it belongs to `account_id`.
+pub async fn load(
+    app: &App,
+    account_id: &str,
+    id: &str,
+) -> Result<(Versioned<Connection>, Credentials), ConnectionError> {
+    let current = app
+        .store
+        .connection(account_id, id)
+        .await?
+        .ok_or(ConnectionError::NotFound)?;
+    let reference = current
+        .value
+        .credentials
+        .as_ref()
+        .ok_or(ConnectionError::Unusable("without credentials"))?;
+    let credentials = app
+        .vault
+        .get(&SecretScope::new(account_id, id), reference)
+        .await?;
+    Ok((current, credentials))
+}
+
+fn usable(connection: &Connection) -> Result<(), ConnectionError> {
+    match connection.status {
+        ConnectionStatus::Active => Ok(()),
+        ConnectionStatus::NeedsReauth => Err(ConnectionError::NeedsReauth),
+        ConnectionStatus::Error => Err(ConnectionError::Unusable("in error")),
+        ConnectionStatus::Revoked => Err(ConnectionError::Unusable("revoked")),
+    }
+}
+
+fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, now: i64) -> bool {
+    match need {
+        Need::Due => connection.needs_refresh(now),
+        Need::Rejected(token) => {
+            connection.refreshable
+                && super::access_token(credentials).is_some_and(|t| t.expose() == token.expose())
+        }
+    }
+}
+
+/// Returns usable credentials, refreshing first when `need` says so. When another worker
+/// holds the lease, waits for it (`wait`) and uses its result, or answers `Busy`.
+pub async fn ensure_fresh(
+    app: &App,
+    account_id: &str,
+    id: &str,
+    need: Need<'_>,
+    wait: bool,
+) -> Result<Fresh, ConnectionError> {
+    let deadline = Instant::now() + LEASE_WAIT;
+    loop {
+        let (current, credentials) = load(app, account_id, id).await?;
+        usable(&current.value)?;
+        if !wanted(&current.value, &credentials, need, app.store.now()) {
+            return Ok(Fresh {
+                connection: current.value,
+                credentials,
+                renewal: Renewal::AlreadyFresh,
+            });
+        }
+        if let Some(lease) = app.store.take_lease(id, LEASE_SECONDS).await? {
+            let result = refresh_leased(app, account_id, id, need).await;
+            if let Err(e) = app.store.release_lease(lease).await {
+                // It expires on its own; the refresh itself is done.
+                tracing::warn!(error = %e, connection = %id, "lease not released");
+            }
+            return result;
+        }
+        if !wait || Instant::now() >= deadline {
+            return Err(ConnectionError::Busy);
+        }
+        let jitter = u64::from(latchkey_domain::token::random_bytes::<1>()[0]) % 50;
+        tokio::time::sleep(Duration::from_millis(50 + jitter)).await;
+    }
+}
+
+async fn refresh_leased(
+    app: &App,
+    account_id: &str,
+    id: &str,
+    need: Need<'_>,
+) -> Result<Fresh, ConnectionError> {
+    // Another worker may have refreshed between our read and our lease.
+    let (current, credentials) = load(app, account_id, id).await?;
+    usable(&current.value)?;
+    if !wanted(&current.value, &credentials, need, app.store.now()) {
+        return Ok(Fresh {
+            connection: current.value,
+            credentials,
+            renewal: Renewal::AlreadyFresh,
+        });
+    }
+    let integration = app
+        .store
+        .integration(account_id, &current.value.integration_id)
+        .await?
+        .map(|v| v.value);
+    let renewed = match &integration {
+        Some(integration) => renew(app, integration, &current.value, &credentials).await,
+        None => Err(FlowError::IntegrationUnavailable),
+    };
+    match renewed {
+        Ok((next_credentials, expires_at)) => {
+            store_renewal(app, current, next_credentials, expires_at).await
+        }
+        Err(e) => record_failure(app, current, credentials, e).await,
+    }
+}
+
+/// Persists new credentials (vault first: a rotated refresh token must never be lost),
+/// then the connection. A connection deleted meanwhile stays deleted.
+async fn store_renewal(
+    app: &App,
+    current: Versioned<Connection>,
+    credentials: Credentials,
+    expires_at: Option<i64>,
+) -> Result<Fresh, ConnectionError> {
+    let now = app.store.now();
+    let c = &current.value;
+    let scope = SecretScope::new(&c.account_id, &c.id);
+    let reference = app.vault.put(&scope, &credentials).await?;
+    let mut next = c.clone();
+    next.access_expires_at = expires_at;
+    next.access_issued_at = Some(now);
+    next.credentials = Some(reference.clone());
+    next.refresh.last_success_at = Some(now);
+    next.refresh.consecutive_failures = 0;
+    next.refresh.last_error = None;
+    next.refresh.retry_at = None;
+    next.updated_at = now;
+    let update = Versioned {
+        value: next,
+        version: current.version,
+    };
+    match app.store.update_connection(&update).await {
+        Ok(_) => {}
+        Err(StoreError::Stale) => {
+            if app.store.connection(&c.account_id, &c.id).await?.is_none() {
+                // Disconnected while we refreshed: do not leave the new secret behind.
+                let _ = app.vault.delete(&scope, &reference).await;
+                return Err(ConnectionError::NotFound);
+            }
+            return Err(StoreError::Stale.into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if update
+        .value
+        .token_lifetime()
+        .is_some_and(|l| l < latchkey_domain::SHORT_LIVED_SECONDS)
+    {
+        tracing::warn!(connection = %c.id, "short-lived access token: only on-demand refresh keeps it fresh");
+    }
+    Ok(Fresh {
+        connection: update.value,
+        credentials,
+        renewal: Renewal::Refreshed,
+    })
+}
+
+/// `invalid_grant` means the user must connect again; anything else is retried later
+/// with jittered backoff, keeping the current token while it still works.
+async fn record_failure(
+    app: &App,
+    current: Versioned<Connection>,
+    credentials: Credentials,
+    error: FlowError,
+) -> Result<Fresh, ConnectionError> {
+    let now = app.store.now();
+    let reauth = matches!(&error, FlowError::ProviderDenied(code) if code == "invalid_grant");
+    let code = match &error {
+        FlowError::ProviderDenied(code) => code.clone(),
+        FlowError::TokenExchange(reason) => (*reason).to_owned(),
+        other => other.code().to_owned(),
+    };
+    let mut next = current.value.clone();
+    next.refresh.last_failure_at = Some(now);
+    next.refresh.consecutive_failures += 1;
+    next.refresh.last_error = Some(code.clone());
+    if reauth {
+        next.status = ConnectionStatus::NeedsReauth;
+        next.refresh.retry_at = None;
+    } else {
+        next.refresh.retry_at =
+            Some(now + backoff_seconds(next.refresh.consecutive_failures, 60, 3600));
+    }
+    next.updated_at = now;
+    app.store
+        .update_connection(&Versioned {
+            value: next.clone(),
+            version: current.version,
+        })
+        .await?;
+    tracing::warn!(connection = %next.id, error = %code, failures = next.refresh.consecutive_failures, "refresh failed");
+    let event = if reauth {
+        EventType::NeedsReauth
+    } else {
+        EventType::RefreshFailed
+    };
+    webhooks::emit(app, event, &next).await;
+    if reauth {
+        return Err(ConnectionError::NeedsReauth);
+    }
+    if next.access_expires_at.is_some_and(|e| e > now) {
+        return Ok(Fresh {
+            connection: next,
+            credentials,
+            renewal: Renewal::KeptAfterFailure,
+        });
+    }
+    Err(ConnectionError::RefreshFailed(code))
+}
+
+/// Fetches the next credentials the way the connection's auth option allows.
+async fn renew(
+    app: &App,
+    integration: &Integration,
+    connection: &Connection,
+    credentials: &Credentials,
+) -> Result<(Credentials, Option<i64>), FlowError> {
+    let option = integration
+        .auth_options
+        .iter()
+        .find(|o| o.key == connection.auth_option_key)
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let now = app.store.now();
+    let params = &connection.parameters;
+    match (&option.method, credentials) {
+        (
+            AuthMethod::Oauth2 {
+                token_url,
+                token_method,
+                client_auth,
+                token_params,
+                ..
+            },
+            Credentials::Oauth2 {
+                refresh_token: Some(refresh_token),
+                token_type,
+                scope,
+                ..
+            },
+        ) => {
+            let (id, secret) = app_client(app, integration, option)
+                .await?
+                .ok_or(FlowError::IntegrationUnavailable)?;
+            let endpoint = TokenEndpoint {
+                url: token_url,
+                method: *token_method,
+                client_auth: *client_auth,
+                extra_params: token_params,
+            };
+            let grant = vec![
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", refresh_token.expose().to_owned()),
+            ];
+            let client = Client {
+                id: &id,
+                secret: secret.as_ref(),
+            };
+            let tokens = oauth2::request_token(
+                app.http(),
+                &endpoint,
+                &client,
+                grant,
+                params,
+                app.allow_loopback,
+                now,
+            )
+            .await?;
+            let expires_at = tokens.expires_at;
+            Ok((
+                Credentials::Oauth2 {
+                    access_token: tokens.access_token,
+                    // RFC 6749 §6: no new refresh token means the old one stays valid.
+                    refresh_token: tokens.refresh_token.or_else(|| Some(refresh_token.clone())),
+                    token_type: tokens.token_type.or_else(|| token_type.clone()),
+                    scope: tokens.scope.or_else(|| scope.clone()),
+                    expires_at,
+                    client_id: None,
+                    client_secret: None,
+                },
+                expires_at,
+            ))
+        }
+        (
+            AuthMethod::Oauth2ClientCredentials { .. },
+            Credentials::Oauth2 {
+                client_id,
+                client_secret,
+                ..
+            },
+        ) => {
+            let own = || {
+                let id = client_id.clone().ok_or(FlowError::IntegrationUnavailable)?;
+                Ok((id, client_secret.clone()))
+            };
+            grants::client_credentials(app, integration, option, own, params, now).await
+        }
+        (AuthMethod::CustomToken { .. }, Credentials::Token { parameters, .. }) => {
+            let mut values = params.clone();
+            values.extend(
+                parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_owned())),
+            );
+            let (token, expires_at) = grants::custom_token(app, option, &values, now).await?;
+            Ok((
+                Credentials::Token {
+                    token,
+                    expires_at,
+                    parameters: parameters.clone(),
+                },
+                expires_at,
+            ))
+        }
+        _ => Err(FlowError::TokenExchange("not_refreshable")),
+    }
+}

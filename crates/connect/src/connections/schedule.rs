@@ -1,0 +1,163 @@
+//! The scheduled refresh run: every connection due within its margin, found through the
+//! `schedule` index shard by shard (never a scan), refreshed with bounded concurrency.
+//! Then the webhook outbox's due deliveries.
+
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::connections::{Need, Renewal, ensure_fresh};
+use latchkey_core::App;
+use latchkey_core::ConnectionError;
+use latchkey_domain::{Connection, SHORT_LIVED_SECONDS};
+use latchkey_store::{Cursor, SCHEDULE_SHARDS, StoreError, Versioned};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Refreshes in flight at once.
+    pub concurrency: usize,
+    /// Stop starting refreshes after this instant (the Lambda's remaining time).
+    pub stop_at: Option<Instant>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            stop_at: None,
+        }
+    }
+}
+
+/// What a run did, for logs, the CLI and the benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// Connections the index returned as due.
+    pub due: usize,
+    /// Items the store examined to find them.
+    pub read: usize,
+    pub refreshed: usize,
+    /// Already refreshed by another worker (or no longer due).
+    pub already_fresh: usize,
+    /// Another worker held the lease.
+    pub busy: usize,
+    /// Transient failures (retried later with backoff).
+    pub failed: usize,
+    pub needs_reauth: usize,
+    /// Refreshed tokens that live under five minutes.
+    pub short_lived: usize,
+    /// Gone (deleted) or unusable by the time their turn came.
+    pub skipped: usize,
+    pub webhooks_delivered: usize,
+    /// Stopped early at `stop_at`.
+    pub truncated: bool,
+}
+
+enum Item {
+    Due(Box<Connection>),
+    Read(usize),
+    Failed(StoreError),
+}
+
+/// One page of one shard at a time, pulled only as fast as refreshes finish.
+fn due_items(app: &App, until: i64) -> impl futures_util::Stream<Item = Item> + '_ {
+    let start = (0_u32, None::<Cursor>, false);
+    stream::unfold(start, move |(shard, cursor, done)| async move {
+        if done || shard >= SCHEDULE_SHARDS {
+            return None;
+        }
+        match app
+            .store
+            .due_connections(shard, until, 100, cursor.as_ref())
+            .await
+        {
+            Ok(page) => {
+                let mut items: Vec<Item> = vec![Item::Read(page.read)];
+                items.extend(
+                    page.items
+                        .into_iter()
+                        .map(|c: Versioned<Connection>| Item::Due(Box::new(c.value))),
+                );
+                let state = match page.next {
+                    Some(next) => (shard, Some(next), false),
+                    None => (shard + 1, None, false),
+                };
+                Some((stream::iter(items), state))
+            }
+            Err(e) => Some((stream::iter(vec![Item::Failed(e)]), (shard, None, true))),
+        }
+    })
+    .flatten()
+}
+
+enum Done {
+    Read(usize),
+    Outcome(Result<Renewal, ConnectionError>, bool),
+    Failed(StoreError),
+    Stopped,
+}
+
+pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, StoreError> {
+    let until = app.store.now();
+    let mut report = RunReport::default();
+    let results = due_items(app, until)
+        .map(|item| async move {
+            match item {
+                Item::Read(n) => Done::Read(n),
+                Item::Failed(e) => Done::Failed(e),
+                Item::Due(_) if options.stop_at.is_some_and(|t| Instant::now() >= t) => {
+                    Done::Stopped
+                }
+                Item::Due(c) => {
+                    let outcome = ensure_fresh(app, &c.account_id, &c.id, Need::Due, false).await;
+                    let short = outcome.as_ref().is_ok_and(|f| {
+                        f.renewal == Renewal::Refreshed
+                            && f.connection
+                                .token_lifetime()
+                                .is_some_and(|l| l < SHORT_LIVED_SECONDS)
+                    });
+                    Done::Outcome(outcome.map(|f| f.renewal), short)
+                }
+            }
+        })
+        .buffer_unordered(options.concurrency.max(1));
+    let mut results = std::pin::pin!(results);
+    let mut failure = None;
+    while let Some(done) = results.next().await {
+        match done {
+            Done::Read(n) => report.read += n,
+            Done::Failed(e) => failure = Some(e),
+            Done::Stopped => {
+                report.due += 1;
+                report.truncated = true;
+            }
+            Done::Outcome(outcome, short) => {
+                report.due += 1;
+                report.short_lived += usize::from(short);
+                match outcome {
+                    Ok(Renewal::Refreshed) => report.refreshed += 1,
+                    Ok(Renewal::AlreadyFresh) => report.already_fresh += 1,
+                    Ok(Renewal::KeptAfterFailure) | Err(ConnectionError::RefreshFailed(_)) => {
+                        report.failed += 1
+                    }
+                    Err(ConnectionError::Busy) => report.busy += 1,
+                    Err(ConnectionError::NeedsReauth) => report.needs_reauth += 1,
+                    Err(ConnectionError::NotFound | ConnectionError::Unusable(_)) => {
+                        report.skipped += 1
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "refresh could not run");
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    report.webhooks_delivered = latchkey_core::webhooks::deliver_due(app).await?;
+    tracing::info!(?report, "refresh run finished");
+    Ok(report)
+}

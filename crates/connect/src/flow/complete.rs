@@ -1,0 +1,150 @@
+//! The end of every successful auth mode: credentials to the vault, the connection created
+//! (replacing the consumer's earlier one unless multiple are allowed) or re-authorised, the
+//! activation link used up.
+
+use std::collections::BTreeMap;
+
+use crate::connections::disconnect;
+use latchkey_core::App;
+use latchkey_core::webhooks;
+use latchkey_domain::FlowError;
+use latchkey_domain::token::new_id;
+use latchkey_domain::{
+    Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
+};
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::Versioned;
+
+pub struct Completion<'a> {
+    pub account_id: &'a str,
+    pub consumer_id: &'a str,
+    pub integration: &'a Integration,
+    pub auth_option_key: &'a str,
+    pub name: &'a str,
+    pub parameters: BTreeMap<String, String>,
+    /// Re-authorise this connection instead of creating one.
+    pub connection_id: Option<&'a str>,
+    pub allow_multiple: bool,
+    pub activation_hash: Option<&'a str>,
+    pub credentials: Credentials,
+    pub access_expires_at: Option<i64>,
+    pub refreshable: bool,
+}
+
+pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, FlowError> {
+    // Secret parameters live in the vault with the credentials, never on the connection.
+    let secret_names: Vec<&str> = c
+        .integration
+        .parameters
+        .iter()
+        .filter(|p| p.secret)
+        .map(|p| p.name.as_str())
+        .collect();
+    c.parameters
+        .retain(|name, _| !secret_names.contains(&name.as_str()));
+    // Single use: of two completions racing on one link, exactly one gets past here.
+    if let Some(hash) = c.activation_hash
+        && app.store.consume_activation(hash).await?.is_none()
+    {
+        return Err(FlowError::InvalidLink);
+    }
+    let now = app.store.now();
+    match c.connection_id {
+        Some(id) => {
+            let current = app
+                .store
+                .connection(c.account_id, id)
+                .await?
+                .filter(|v| {
+                    v.value.consumer_id == c.consumer_id
+                        && v.value.integration_id == c.integration.id
+                })
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "connectionId",
+                        "names no connection of this consumer and integration",
+                    )
+                })?;
+            let scope = SecretScope::new(c.account_id, id);
+            let reference = app.vault.put(&scope, &c.credentials).await?;
+            let mut next = current.value.clone();
+            next.auth_option_key = c.auth_option_key.to_owned();
+            next.parameters.extend(c.parameters);
+            next.status = ConnectionStatus::Active;
+            next.access_expires_at = c.access_expires_at;
+            next.access_issued_at = Some(now);
+            next.refreshable = c.refreshable;
+            next.refresh = RefreshState::default();
+            next.credentials = Some(reference);
+            next.updated_at = now;
+            app.store
+                .update_connection(&Versioned {
+                    value: next.clone(),
+                    version: current.version,
+                })
+                .await?;
+            webhooks::emit(app, EventType::ConnectionUpdated, &next).await;
+            Ok(next)
+        }
+        None => {
+            let id = new_id("con");
+            let scope = SecretScope::new(c.account_id, &id);
+            let reference = app.vault.put(&scope, &c.credentials).await?;
+            let connection = Connection {
+                id,
+                account_id: c.account_id.to_owned(),
+                consumer_id: c.consumer_id.to_owned(),
+                integration_id: c.integration.id.clone(),
+                auth_option_key: c.auth_option_key.to_owned(),
+                name: c.name.to_owned(),
+                parameters: c.parameters,
+                status: ConnectionStatus::Active,
+                access_expires_at: c.access_expires_at,
+                access_issued_at: Some(now),
+                refreshable: c.refreshable,
+                refresh: RefreshState::default(),
+                credentials: Some(reference),
+                created_at: now,
+                updated_at: now,
+            };
+            app.store.create_connection(&connection).await?;
+            webhooks::emit(app, EventType::ConnectionCreated, &connection).await;
+            if !c.allow_multiple {
+                replace_earlier(app, &connection).await?;
+            }
+            Ok(connection)
+        }
+    }
+}
+
+/// Disconnects the consumer's other connections to the same integration (revoked at the
+/// provider where possible, credentials deleted).
+async fn replace_earlier(app: &App, kept: &Connection) -> Result<(), FlowError> {
+    let mut cursor = None;
+    loop {
+        let page = app
+            .store
+            .consumer_connections(
+                &kept.account_id,
+                &kept.consumer_id,
+                Some(&kept.integration_id),
+                100,
+                cursor.as_ref(),
+            )
+            .await?;
+        for old in page
+            .items
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|c| c.id != kept.id)
+        {
+            disconnect(app, &old)
+                .await
+                .map_err(|e| FlowError::Internal(e.to_string()))?;
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Token grants that need no browser, used both to connect and to renew a connection.
+
+use std::collections::BTreeMap;
+
+use crate::flow::app_client;
+use latchkey_core::App;
+use latchkey_domain::Credentials;
+use latchkey_domain::FlowError;
+use latchkey_domain::Secret;
+use latchkey_domain::{AuthMethod, AuthOption, Integration};
+use latchkey_providers::custom_token;
+use latchkey_providers::custom_token::CustomTokenEndpoint;
+use latchkey_providers::oauth2;
+use latchkey_providers::oauth2::{Client, TokenEndpoint};
+
+/// The client-credentials grant (RFC 6749 §4.4) with the account's OAuth app or, when the
+/// integration has none, the consumer's own client from `own`, which is then kept with the
+/// credentials so the connection can renew itself. Answers the credentials and their expiry.
+pub async fn client_credentials(
+    app: &App,
+    integration: &Integration,
+    option: &AuthOption,
+    own: impl FnOnce() -> Result<(String, Option<Secret>), FlowError>,
+    parameters: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<(Credentials, Option<i64>), FlowError> {
+    let AuthMethod::Oauth2ClientCredentials {
+        token_url,
+        token_method,
+        client_auth,
+        scopes,
+        scope_separator,
+        token_params,
+        ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let (id, secret, own) = match app_client(app, integration, option).await? {
+        Some((id, secret)) => (id, secret, false),
+        None => {
+            let (id, secret) = own()?;
+            (id, secret, true)
+        }
+    };
+    let endpoint = TokenEndpoint {
+        url: token_url,
+        method: *token_method,
+        client_auth: *client_auth,
+        extra_params: token_params,
+    };
+    let mut grant = vec![("grant_type", "client_credentials".to_owned())];
+    if !scopes.is_empty() {
+        grant.push(("scope", scopes.join(scope_separator)));
+    }
+    let client = Client {
+        id: &id,
+        secret: secret.as_ref(),
+    };
+    let tokens = oauth2::request_token(
+        app.http(),
+        &endpoint,
+        &client,
+        grant,
+        parameters,
+        app.allow_loopback,
+        now,
+    )
+    .await?;
+    let expires_at = tokens.expires_at;
+    Ok((
+        tokens.into_credentials(own.then_some((id, secret))),
+        expires_at,
+    ))
+}
+
+/// A custom token request, its templates filled from `values` (the connection's
+/// parameters, secret ones included). Answers the token and its expiry.
+pub async fn custom_token(
+    app: &App,
+    option: &AuthOption,
+    values: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<(Secret, Option<i64>), FlowError> {
+    let AuthMethod::CustomToken {
+        token_url,
+        token_method,
+        token_params,
+        token_field,
+        expires_in_field,
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let endpoint = CustomTokenEndpoint {
+        url: token_url,
+        method: *token_method,
+        params: token_params,
+        token_field,
+        expires_in_field: expires_in_field.as_deref(),
+    };
+    custom_token::fetch(app.http(), &endpoint, values, app.allow_loopback, now).await
+}

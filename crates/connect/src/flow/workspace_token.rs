@@ -1,0 +1,80 @@
+//! Workspace tokens: an HS256 JWT the vendor signs with its account's secret to open the
+//! popup for one consumer without an activation link (Integration.App style).
+//! Claims: `iss` = account id, `sub` = consumer id or the consumer's internal reference,
+//! `exp` required and at most a day ahead.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use serde::Deserialize;
+
+use latchkey_core::App;
+use latchkey_domain::FlowError;
+use latchkey_domain::{Account, Consumer};
+use latchkey_domain::{Credentials, SecretScope};
+
+/// The vault owner id of an account's workspace-token secret.
+pub const JWT_SECRET_OWNER: &str = "workspace-jwt";
+
+const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    exp: i64,
+}
+
+/// Whether a popup `token` is a JWT rather than an activation token.
+pub fn looks_like_jwt(token: &str) -> bool {
+    token.matches('.').count() == 2
+}
+
+/// Verifies the token and returns the account and consumer it names. Every failure is
+/// the same `InvalidLink`: the browser learns nothing about why.
+pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowError> {
+    // The issuer picks the key; nothing else is trusted before the signature is checked.
+    let payload = token.split('.').nth(1).ok_or(FlowError::InvalidLink)?;
+    let unverified: Claims = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(FlowError::InvalidLink)?;
+    let account = app
+        .store
+        .account(&unverified.iss)
+        .await?
+        .ok_or(FlowError::InvalidLink)?
+        .value;
+    let reference = account.jwt_secret.as_ref().ok_or(FlowError::InvalidLink)?;
+    let Credentials::SigningKey { key } = app
+        .vault
+        .get(&SecretScope::new(&account.id, JWT_SECRET_OWNER), reference)
+        .await?
+    else {
+        return Err(FlowError::InvalidLink);
+    };
+    let mut validation = Validation::new(Algorithm::HS256);
+    // Expiry is checked against the app's clock below (injectable in tests).
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    let claims = decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(key.expose().as_bytes()),
+        &validation,
+    )
+    .map_err(|_| FlowError::InvalidLink)?
+    .claims;
+    let now = app.store.now();
+    if claims.iss != account.id || claims.exp <= now || claims.exp > now + MAX_LIFETIME_SECONDS {
+        return Err(FlowError::InvalidLink);
+    }
+    let consumer = if claims.sub.starts_with("csm_") {
+        app.store.consumer(&account.id, &claims.sub).await?
+    } else {
+        app.store
+            .consumer_by_reference(&account.id, &claims.sub)
+            .await?
+    };
+    Ok((account, consumer.ok_or(FlowError::InvalidLink)?.value))
+}

@@ -1,0 +1,47 @@
+//! Everything a handler needs, built once per process (Lambda init or gateway start) and
+//! never per request: the store, the vault, the public URL, the outbound HTTP client.
+//! Built by the composition root (`latchkey_web::setup`), or from parts in tests.
+
+use std::sync::Arc;
+
+use latchkey_store::Store;
+use latchkey_vault::Vault;
+use url::Url;
+
+pub struct App {
+    pub store: Store,
+    pub vault: Arc<Vault>,
+    /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
+    pub public_url: Url,
+    /// One HTTP client for every outbound call (token endpoints, proxy, webhooks), built
+    /// on first use: it loads the system's root certificates, milliseconds that a cold
+    /// start of a function making no outbound call should not pay. See [`App::http`].
+    http: std::sync::OnceLock<reqwest::Client>,
+    /// Test mode: integrations may point at loopback/private addresses (the local
+    /// gateway and the tests; never a deployment).
+    pub allow_loopback: bool,
+}
+
+impl App {
+    /// An app over parts built elsewhere (tests build their own table and vault).
+    pub fn from_parts(store: Store, vault: Vault, public_url: Url) -> Self {
+        Self {
+            store,
+            vault: Arc::new(vault),
+            public_url,
+            http: std::sync::OnceLock::new(),
+            allow_loopback: false,
+        }
+    }
+
+    /// The one outbound HTTP client. It never follows redirects: a token endpoint or API
+    /// that redirects is answered as it is, not chased to another host.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("the HTTP client builds")
+        })
+    }
+}

@@ -1,0 +1,42 @@
+//! Why a connection cannot be used right now: what the credentials, proxy and refresh
+//! paths answer, mapped to problems once, in the web layer.
+
+use latchkey_domain::FlowError;
+use latchkey_store::StoreError;
+use latchkey_vault::VaultError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("connection not found")]
+    NotFound,
+    #[error("the connection needs to be re-authorised by its user")]
+    NeedsReauth,
+    #[error("the connection is {0} and cannot be used")]
+    Unusable(&'static str),
+    /// The refresh failed and the stored token has expired; a stable code, no provider text.
+    #[error("the credentials could not be refreshed ({0})")]
+    RefreshFailed(String),
+    #[error("another refresh of this connection is still running; retry shortly")]
+    Busy,
+    /// The third-party API did not answer; a stable code.
+    #[error("the third-party API did not answer ({0})")]
+    Upstream(&'static str),
+    #[error("the integration cannot be used: {0}")]
+    Integration(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// A failure inside Latchkey while using the integration (not the provider's answer).
+    #[error("internal error while using the integration")]
+    Internal(#[source] FlowError),
+}
+
+impl From<FlowError> for ConnectionError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Internal(_) => ConnectionError::Internal(e),
+            other => ConnectionError::Integration(other.code().to_owned()),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Latchkey's application core: the [`App`] context every handler borrows (store, vault,
+//! public URL, outbound HTTP client), accounts and API keys, the integration catalog, and
+//! signed webhooks. No protocol client (`latchkey-providers`) and no HTTP server or page
+//! types: the catalog function links only this.
+
+pub mod accounts;
+mod app;
+pub mod catalog;
+mod connection_error;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod webhooks;
+
+pub use app::App;
+pub use connection_error::ConnectionError;

@@ -1,0 +1,56 @@
+//! Helpers for the workspace tests and benchmarks (feature `testing`).
+
+use latchkey_domain::token::new_id;
+
+/// An OAuth 2.0 connection to `integration` (auth option `oauth`) stored directly, with a
+/// refresh token and an access token that expires `expires_in` seconds from now and was
+/// issued an hour before that. For tests and benchmarks that need many connections.
+pub async fn oauth_connection(
+    app: &crate::App,
+    account_id: &str,
+    integration: &str,
+    expires_in: i64,
+) -> String {
+    use latchkey_domain::Secret;
+    use latchkey_domain::{Connection, ConnectionStatus, RefreshState};
+    use latchkey_domain::{Credentials as Stored, SecretScope};
+
+    let now = app.store.now();
+    let id = new_id("con");
+    let credentials = Stored::Oauth2 {
+        access_token: Secret::new("old-access"),
+        refresh_token: Some(Secret::new("old-refresh")),
+        token_type: Some("Bearer".into()),
+        scope: None,
+        expires_at: Some(now + expires_in),
+        client_id: None,
+        client_secret: None,
+    };
+    let reference = app
+        .vault
+        .put(&SecretScope::new(account_id, &id), &credentials)
+        .await
+        .expect("store the credentials");
+    let connection = Connection {
+        id: id.clone(),
+        account_id: account_id.to_owned(),
+        consumer_id: "csm_bulk".into(),
+        integration_id: integration.to_owned(),
+        auth_option_key: "oauth".into(),
+        name: "Bulk".into(),
+        parameters: Default::default(),
+        status: ConnectionStatus::Active,
+        access_expires_at: Some(now + expires_in),
+        access_issued_at: Some(now + expires_in - 3600),
+        refreshable: true,
+        refresh: RefreshState::default(),
+        credentials: Some(reference),
+        created_at: now,
+        updated_at: now,
+    };
+    app.store
+        .create_connection(&connection)
+        .await
+        .expect("store the connection");
+    id
+}

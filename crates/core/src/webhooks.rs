@@ -1,0 +1,195 @@
+//! Webhooks to the account's `webhook_url` (docs/ARCHITECTURE.md §5): connection created, updated,
+//! refresh failed, needs re-authorisation, deleted.
+//!
+//! Every event goes to an outbox item first, then one delivery attempt is made off the
+//! caller's path; failed attempts are retried with jittered backoff by the scheduled job
+//! (`refresh`) until [`WEBHOOK_MAX_ATTEMPTS`]. Delivery is at least once: receivers
+//! deduplicate on `id`.
+//!
+//! Signature: header `Latchkey-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
+//! `"<t>.<body>"` with the account's webhook secret (`POST /v1/account/webhook-secret`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::App;
+use latchkey_domain::backoff::backoff_seconds;
+use latchkey_domain::clock::rfc3339_timestamps;
+use latchkey_domain::token::{hex, new_id};
+use latchkey_domain::{Connection, EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
+use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::{Store, StoreError, Versioned};
+use latchkey_vault::Vault;
+
+pub const SIGNATURE_HEADER: &str = "latchkey-signature";
+
+/// The vault owner of an account's webhook signing key.
+pub const WEBHOOK_SECRET_OWNER: &str = "webhook-secret";
+
+/// `t=<timestamp>,v1=<hex HMAC-SHA256(key, "<timestamp>.<body>")>`.
+pub fn sign(key: &[u8], timestamp: i64, body: &str) -> String {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("t={timestamp},v1={}", hex(&mac.finalize().into_bytes()))
+}
+
+/// What a delivery needs, cheap to clone into a background task.
+#[derive(Clone)]
+struct Sender {
+    store: Store,
+    vault: Arc<Vault>,
+    http: reqwest::Client,
+}
+
+impl Sender {
+    fn of(app: &App) -> Self {
+        Self {
+            store: app.store.clone(),
+            vault: app.vault.clone(),
+            http: app.http().clone(),
+        }
+    }
+}
+
+/// Records `event` for `connection` and tries to deliver it in the background. Does
+/// nothing when the account has no webhook URL. Never fails the caller: an event that
+/// cannot even be recorded is logged.
+pub async fn emit(app: &App, event: EventType, connection: &Connection) {
+    if let Err(e) = enqueue(app, event, connection).await {
+        tracing::warn!(error = %e, ?event, connection = %connection.id, "webhook not recorded");
+    }
+}
+
+async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result<(), StoreError> {
+    let Some(account) = app.store.account(&connection.account_id).await? else {
+        return Ok(());
+    };
+    if account.value.webhook_url.is_none() {
+        return Ok(());
+    }
+    let now = app.store.now();
+    let id = new_id("evt");
+    let mut body = serde_json::json!({
+        "id": id,
+        "type": event,
+        "created_at": now,
+        "data": { "connection": connection.view() },
+    });
+    rfc3339_timestamps(&mut body);
+    let delivery = WebhookDelivery {
+        id,
+        account_id: connection.account_id.clone(),
+        event,
+        body: body.to_string(),
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+    };
+    app.store.enqueue_webhook(&delivery).await?;
+    let sender = Sender::of(app);
+    tokio::spawn(async move {
+        let current = Versioned {
+            value: delivery,
+            version: 1,
+        };
+        if let Err(e) = sender.attempt(current).await {
+            tracing::warn!(error = %e, "webhook attempt failed");
+        }
+    });
+    Ok(())
+}
+
+/// Attempts every delivery that is due; returns how many were delivered.
+pub async fn deliver_due(app: &App) -> Result<usize, StoreError> {
+    let sender = Sender::of(app);
+    let mut delivered = 0;
+    // Failed attempts move into the future, so each page holds new work.
+    loop {
+        let page = app.store.due_webhooks(app.store.now(), 100).await?;
+        let count = page.items.len();
+        for current in page.items {
+            match sender.attempt(current).await {
+                Ok(true) => delivered += 1,
+                Ok(false) | Err(StoreError::Stale) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if count < 100 {
+            return Ok(delivered);
+        }
+    }
+}
+
+impl Sender {
+    /// One attempt; `true` when the receiver took it.
+    async fn attempt(&self, current: Versioned<WebhookDelivery>) -> Result<bool, StoreError> {
+        let d = &current.value;
+        let account = self.store.account(&d.account_id).await?;
+        let target = account.and_then(|a| Some((a.value.webhook_url?, a.value.webhook_secret?)));
+        let Some((url, secret)) = target else {
+            // Nowhere to send it any more (URL or secret removed): drop it.
+            tracing::warn!(event = %d.id, "webhook dropped: no webhook_url or secret configured");
+            self.store.delete_webhook(&current).await?;
+            return Ok(false);
+        };
+        let scope = SecretScope::new(&d.account_id, WEBHOOK_SECRET_OWNER);
+        let key = match self.vault.get(&scope, &secret).await {
+            Ok(Credentials::SigningKey { key }) => key,
+            _ => {
+                return Err(StoreError::Backend(
+                    "the webhook secret cannot be read".into(),
+                ));
+            }
+        };
+        let now = self.store.now();
+        let delivered = self
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header(
+                SIGNATURE_HEADER,
+                sign(key.expose().as_bytes(), now, &d.body),
+            )
+            .header("latchkey-event-id", &d.id)
+            .body(d.body.clone())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if delivered {
+            self.store.delete_webhook(&current).await?;
+            return Ok(true);
+        }
+        let mut next = current.clone();
+        next.value.attempts += 1;
+        if next.value.attempts >= WEBHOOK_MAX_ATTEMPTS {
+            tracing::warn!(event = %d.id, attempts = next.value.attempts, "webhook abandoned");
+            self.store.delete_webhook(&current).await?;
+        } else {
+            next.value.next_attempt_at = now + backoff_seconds(next.value.attempts, 30, 6 * 3600);
+            self.store.update_webhook(&next).await?;
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_covers_timestamp_and_body() {
+        // HMAC-SHA256("key", "1.{}"), computed independently (Python hmac).
+        assert_eq!(
+            sign(b"key", 1, "{}"),
+            "t=1,v1=1ba6b8171186efc613e8bcc0cbdab2748f24984d7c5a84faa2637afa0e40d224"
+        );
+        assert_ne!(sign(b"key", 2, "{}"), sign(b"key", 1, "{}"));
+    }
+}

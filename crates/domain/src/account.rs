@@ -1,0 +1,158 @@
+use serde::{Deserialize, Serialize};
+
+use crate::SecretRef;
+use crate::validate::{Checked, FieldError, optional_text, present, required_text};
+use crate::{validate_origin, validate_public_url};
+
+/// A vendor's workspace (one per environment). Its secrets live in the vault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    /// Where browsers go after a connection when neither the request nor the consumer says.
+    pub redirect_url: Option<String>,
+    /// Exact origins a `redirectUri` or `targetOrigin` may name.
+    #[serde(default)]
+    pub allowed_redirect_origins: Vec<String>,
+    /// Whether `connectionId`/`error`… are appended to the redirect target.
+    #[serde(default = "yes")]
+    pub append_result_params: bool,
+    pub webhook_url: Option<String>,
+    /// HMAC-SHA256 key for webhook signatures.
+    #[schemars(skip)]
+    pub webhook_secret: Option<SecretRef>,
+    /// HS256 key for workspace JWTs that start a connection popup.
+    #[schemars(skip)]
+    pub jwt_secret: Option<SecretRef>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Account {
+    pub fn new(id: String, name: String, now: i64) -> Self {
+        Self {
+            id,
+            name,
+            redirect_url: None,
+            allowed_redirect_origins: Vec::new(),
+            append_result_params: true,
+            webhook_url: None,
+            webhook_secret: None,
+            jwt_secret: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn validate(&self) -> Checked {
+        required_text("name", &self.name, 200)?;
+        if let Some(url) = &self.redirect_url {
+            validate_public_url("redirect_url", url)?;
+        }
+        for (i, origin) in self.allowed_redirect_origins.iter().enumerate() {
+            validate_origin(&format!("allowed_redirect_origins[{i}]"), origin)?;
+        }
+        if let Some(url) = &self.webhook_url {
+            validate_public_url("webhook_url", url)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a patch and validates the result; on error `self` is unchanged.
+    pub fn patched(&self, patch: AccountPatch, now: i64) -> Result<Self, FieldError> {
+        let mut next = self.clone();
+        if let Some(name) = patch.name {
+            next.name = name;
+        }
+        if let Some(url) = patch.redirect_url {
+            next.redirect_url = url;
+        }
+        if let Some(origins) = patch.allowed_redirect_origins {
+            next.allowed_redirect_origins = origins
+                .iter()
+                .enumerate()
+                .map(|(i, o)| validate_origin(&format!("allowed_redirect_origins[{i}]"), o))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(append) = patch.append_result_params {
+            next.append_result_params = append;
+        }
+        if let Some(url) = patch.webhook_url {
+            next.webhook_url = url;
+        }
+        next.updated_at = now;
+        next.validate()?;
+        Ok(next)
+    }
+}
+
+/// `PATCH /v1/account`: absent fields stay, `null` clears.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub redirect_url: Option<Option<String>>,
+    pub allowed_redirect_origins: Option<Vec<String>>,
+    pub append_result_params: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub webhook_url: Option<Option<String>>,
+}
+
+/// `POST /v1/account/jwt-secret` (workspace tokens, HS256) and
+/// `POST /v1/account/webhook-secret` (webhook signatures): a new key, shown once.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SigningSecret {
+    pub secret: String,
+}
+
+/// An API key as stored: only its SHA-256. The key itself is shown once, at creation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Public identifier, safe to list and log (`key_…`).
+    pub id: String,
+    pub account_id: String,
+    pub hash: String,
+    pub label: Option<String>,
+    pub created_at: i64,
+}
+
+impl ApiKey {
+    pub fn validate(&self) -> Checked {
+        if let Some(label) = &self.label {
+            optional_text("label", label, 200)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_validates_and_normalises_origins_without_touching_the_original() {
+        let account = Account::new("acc_1".into(), "Acme".into(), 10);
+        let patch: AccountPatch = serde_json::from_value(serde_json::json!({
+            "allowed_redirect_origins": ["https://App.Acme.example"],
+            "redirect_url": "https://app.acme.example/integrations"
+        }))
+        .unwrap();
+        let next = account.patched(patch, 20).unwrap();
+        assert_eq!(next.allowed_redirect_origins, ["https://app.acme.example"]);
+        assert_eq!(next.updated_at, 20);
+
+        let bad: AccountPatch =
+            serde_json::from_value(serde_json::json!({"webhook_url": "http://evil.example/"}))
+                .unwrap();
+        assert_eq!(account.patched(bad, 30).unwrap_err().field, "webhook_url");
+
+        let clear: AccountPatch =
+            serde_json::from_value(serde_json::json!({"redirect_url": null})).unwrap();
+        assert_eq!(next.patched(clear, 40).unwrap().redirect_url, None);
+    }
+}

@@ -1,0 +1,216 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+use crate::SecretRef;
+
+/// Access tokens are refreshed when they have less than this left (or, for tokens that
+/// live shorter than twice this, when half their lifetime is gone).
+pub const REFRESH_MARGIN_SECONDS: i64 = 30 * 60;
+
+/// Tokens living shorter than this are flagged: the schedule cannot keep them fresh, only
+/// on-demand refresh (credentials endpoint, proxy) can.
+pub const SHORT_LIVED_SECONDS: i64 = 5 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    Active,
+    Error,
+    NeedsReauth,
+    Revoked,
+}
+
+/// Refresh bookkeeping, kept on the connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RefreshState {
+    pub last_success_at: Option<i64>,
+    pub last_failure_at: Option<i64>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// A stable error code, never provider text.
+    pub last_error: Option<String>,
+    /// Earliest time the scheduler tries again after a transient failure.
+    pub retry_at: Option<i64>,
+}
+
+/// Responses also say whether the access token lives under five minutes.
+fn with_short_lived_flag(schema: &mut schemars::Schema) {
+    if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        properties.insert(
+            "short_lived_token".into(),
+            serde_json::json!({"type": "boolean"}),
+        );
+    }
+}
+
+/// A consumer's live link to an integration. Secrets are only referenced, never held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = with_short_lived_flag)]
+pub struct Connection {
+    pub id: String,
+    #[schemars(skip)]
+    pub account_id: String,
+    pub consumer_id: String,
+    pub integration_id: String,
+    pub auth_option_key: String,
+    pub name: String,
+    /// Non-secret connection parameters (`subdomain`, captured `instance_url`, …).
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    pub status: ConnectionStatus,
+    /// When the current access token stops working; `None` when it does not expire.
+    pub access_expires_at: Option<i64>,
+    /// When the current access token was obtained (its lifetime sets the refresh margin).
+    #[serde(default)]
+    pub access_issued_at: Option<i64>,
+    /// Whether the credentials can be renewed without the user (refresh token,
+    /// client credentials, custom token endpoint).
+    #[serde(default)]
+    pub refreshable: bool,
+    #[serde(default)]
+    pub refresh: RefreshState,
+    #[schemars(skip)]
+    pub credentials: Option<SecretRef>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Connection {
+    /// The current access token's lifetime, when both ends are known.
+    pub fn token_lifetime(&self) -> Option<i64> {
+        Some(self.access_expires_at? - self.access_issued_at?)
+    }
+
+    /// When the scheduler should refresh this connection: [`REFRESH_MARGIN_SECONDS`]
+    /// before the access token expires (half its lifetime for short tokens), or at a
+    /// pending retry after a transient failure. Only active, refreshable, expiring
+    /// connections are ever scheduled.
+    pub fn refresh_due_at(&self) -> Option<i64> {
+        if self.status != ConnectionStatus::Active || !self.refreshable {
+            return None;
+        }
+        let expires = self.access_expires_at?;
+        let margin = self.token_lifetime().map_or(REFRESH_MARGIN_SECONDS, |l| {
+            (l / 2).min(REFRESH_MARGIN_SECONDS)
+        });
+        Some(self.refresh.retry_at.unwrap_or(expires - margin))
+    }
+
+    /// Whether the access token should be renewed before use at `now`: it is inside its
+    /// refresh margin (a pending retry is respected until the token really expires).
+    pub fn needs_refresh(&self, now: i64) -> bool {
+        let expired = self.access_expires_at.is_some_and(|e| e <= now);
+        self.refresh_due_at().is_some_and(|due| due <= now) || (self.refreshable && expired)
+    }
+
+    /// The connection as API clients and webhooks see it: no vault reference, no account.
+    pub fn view(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("connections serialize");
+        let object = value.as_object_mut().expect("object");
+        object.remove("credentials");
+        object.remove("account_id");
+        object.insert(
+            "short_lived_token".into(),
+            self.token_lifetime()
+                .is_some_and(|l| l < SHORT_LIVED_SECONDS)
+                .into(),
+        );
+        value
+    }
+}
+
+/// `POST /v1/consumers/{id}/connections/install`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallConnection {
+    pub integration_id: String,
+    /// Which of the integration's auth options; default: the first that takes the
+    /// credentials given.
+    pub auth_option_key: Option<String>,
+    /// Default: the integration's name.
+    pub name: Option<String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// An API key as plain text, or base64 of `username:password` for basic auth.
+    pub auth_value: Option<Secret>,
+    /// OAuth 2.0 tokens obtained elsewhere, to import.
+    pub tokens: Option<ImportedTokens>,
+    /// A path below the integration's `base_url` to `GET` with the credentials; a 2xx
+    /// answer makes `authenticated` true.
+    pub verify_path: Option<String>,
+    /// Keep the consumer's other connections to this integration (default: replace them).
+    #[serde(default)]
+    pub allow_multiple_connections: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedTokens {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    /// Seconds from now.
+    pub expires_in: Option<i64>,
+    pub token_type: Option<String>,
+    pub scope: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(status: ConnectionStatus, refreshable: bool, exp: Option<i64>) -> Connection {
+        Connection {
+            id: "con_1".into(),
+            account_id: "acc".into(),
+            consumer_id: "csm".into(),
+            integration_id: "int".into(),
+            auth_option_key: "oauth".into(),
+            name: "n".into(),
+            parameters: BTreeMap::new(),
+            status,
+            access_expires_at: exp,
+            access_issued_at: None,
+            refreshable,
+            refresh: RefreshState::default(),
+            credentials: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn only_active_refreshable_expiring_connections_are_scheduled() {
+        let due = connection(ConnectionStatus::Active, true, Some(10_000));
+        assert_eq!(due.refresh_due_at(), Some(10_000 - REFRESH_MARGIN_SECONDS));
+        let mut retrying = due.clone();
+        retrying.refresh.retry_at = Some(9_000);
+        assert_eq!(retrying.refresh_due_at(), Some(9_000));
+        assert_eq!(
+            connection(ConnectionStatus::Active, false, Some(100)).refresh_due_at(),
+            None
+        );
+        assert_eq!(
+            connection(ConnectionStatus::NeedsReauth, true, Some(100)).refresh_due_at(),
+            None
+        );
+        assert_eq!(
+            connection(ConnectionStatus::Active, true, None).refresh_due_at(),
+            None
+        );
+    }
+
+    #[test]
+    fn short_tokens_refresh_at_half_life_and_are_flagged() {
+        let mut c = connection(ConnectionStatus::Active, true, Some(1_240));
+        c.access_issued_at = Some(1_000);
+        assert_eq!(c.refresh_due_at(), Some(1_120));
+        assert!(!c.needs_refresh(1_119) && c.needs_refresh(1_120));
+        assert_eq!(c.view()["short_lived_token"], true);
+        assert!(c.view().get("credentials").is_none());
+        c.access_expires_at = Some(1_000 + 7_200);
+        assert_eq!(c.refresh_due_at(), Some(8_200 - REFRESH_MARGIN_SECONDS));
+        assert_eq!(c.view()["short_lived_token"], false);
+    }
+}

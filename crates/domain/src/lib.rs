@@ -1,0 +1,41 @@
+//! Latchkey's domain: the resources (docs/ARCHITECTURE.md §3) and their validation rules,
+//! ids and tokens, secrets and the credentials the vault keeps, the clock, and why a
+//! connection attempt fails. Pure: no I/O, no AWS, HTTP or page types; the compiler holds
+//! this line, as none of those crates is a dependency.
+
+pub mod backoff;
+pub mod clock;
+mod credentials;
+mod flow_error;
+mod secret;
+pub mod token;
+
+mod account;
+mod activation;
+mod connection;
+mod consumer;
+mod flow;
+mod integration;
+mod validate;
+mod webhook;
+
+pub use account::{Account, AccountPatch, ApiKey, SigningSecret};
+pub use activation::{ACTIVATION_TTL_SECONDS, Activation, ActivationLink, NewActivation};
+pub use connection::{
+    Connection, ConnectionStatus, ImportedTokens, InstallConnection, REFRESH_MARGIN_SECONDS,
+    RefreshState, SHORT_LIVED_SECONDS,
+};
+pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
+pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
+pub use integration::{
+    ApiDefinition, AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, ClientSecret,
+    HttpVerb, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient, ParameterSpec,
+    TokenPlacement,
+};
+pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};
+pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use credentials::{Credentials, SecretRef, SecretScope};
+pub use flow_error::FlowError;
+pub use secret::Secret;

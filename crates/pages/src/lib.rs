@@ -1,0 +1,301 @@
+//! The browser-facing pages, server-rendered (maud escapes every value), with the
+//! security headers of docs/ARCHITECTURE.md §4 on every one.
+
+use latchkey_connect::flow::{Ending, Next, Outcome};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::Value;
+use url::Url;
+
+use latchkey_domain::Integration;
+use latchkey_domain::token::new_token;
+use latchkey_web::{Body, Response, StatusCode};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1f2328}\
+h1{font-size:1.3rem}ul{list-style:none;padding:0}li{margin:.4rem 0}\
+a.card,button{display:flex;align-items:center;gap:.6rem;padding:.6rem .8rem;border:1px solid #d0d7de;border-radius:8px;\
+text-decoration:none;color:inherit;background:#fff;font:inherit;cursor:pointer}\
+img{width:28px;height:28px}label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}\
+.error{color:#b42318}.ok{color:#067647}.actions{display:flex;gap:.6rem;margin-top:1rem}";
+
+/// One field of a connection form.
+pub struct FormField {
+    pub name: String,
+    pub label: String,
+    pub secret: bool,
+    pub required: bool,
+    pub value: String,
+}
+
+fn layout(title: &str, account_name: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · " (account_name) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    }
+}
+
+fn logo(integration: &Integration) -> Markup {
+    html! {
+        @if let Some(logo) = &integration.logo {
+            img src={ "data:" (logo.content_type) ";base64," (logo.data_base64) } alt="";
+        }
+    }
+}
+
+/// The integrations a consumer may connect, for activation links without one.
+pub fn marketplace(
+    account_name: &str,
+    integrations: &[Integration],
+    link_for: impl Fn(&Integration) -> String,
+) -> Response {
+    page(
+        StatusCode::OK,
+        layout(
+            "Connect your software",
+            account_name,
+            html! {
+                h1 { "Connect your software to " (account_name) }
+                @if integrations.is_empty() {
+                    p { "No integrations are available yet." }
+                }
+                ul {
+                    @for i in integrations {
+                        li { a.card href=(link_for(i)) { (logo(i)) span { (i.name) } } }
+                    }
+                }
+            },
+        ),
+        None,
+    )
+}
+
+/// The form for parameters and credentials the chosen auth option needs.
+pub fn form(
+    account_name: &str,
+    integration: &Integration,
+    action: &str,
+    fields: &[FormField],
+    error: Option<&str>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        layout(
+            &integration.name,
+            account_name,
+            html! {
+                h1 { (logo(integration)) " Connect " (integration.name) }
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                form method="post" action=(action) {
+                    @for f in fields {
+                        label for=(f.name) { (f.label) }
+                        input id=(f.name) name=(f.name) type=(if f.secret { "password" } else { "text" })
+                            value=(f.value) required[f.required] autocomplete="off";
+                    }
+                    div.actions { button type="submit" { "Connect" } }
+                }
+            },
+        ),
+        None,
+    )
+}
+
+/// Where an attempt ends when the browser is not sent back to the vendor.
+pub fn result(
+    account_name: &str,
+    success: bool,
+    message: &str,
+    retry: Option<&str>,
+    back: Option<&Url>,
+    marketplace: Option<&str>,
+) -> Response {
+    let status = if success {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(
+        status,
+        layout(
+            if success {
+                "Connected"
+            } else {
+                "Connection failed"
+            },
+            account_name,
+            html! {
+                h1 class=(if success { "ok" } else { "error" }) { (if success { "Connected" } else { "Connection failed" }) }
+                p { (message) }
+                div.actions {
+                    @if let Some(r) = retry { a.card href=(r) { "Try again" } }
+                    @if let Some(m) = marketplace { a.card href=(m) { "Back to the list" } }
+                    @if let Some(b) = back {
+                        a.card href=(b.as_str()) { (if success { "Back to " } else { "Cancel / Back to " }) (account_name) }
+                    }
+                }
+            },
+        ),
+        None,
+    )
+}
+
+/// Posts the result to `window.opener` at exactly `origin`, then closes; without an
+/// opener it follows `fallback` (or shows the payload's outcome).
+pub fn message(
+    account_name: &str,
+    origin: &str,
+    payload: &Value,
+    fallback: Option<&Url>,
+) -> Response {
+    let nonce = new_token("").expose().to_owned();
+    // JSON inside a script: escape `<` so no value can close the element.
+    let data = serde_json::json!({ "origin": origin, "payload": payload, "fallback": fallback.map(Url::as_str) })
+        .to_string()
+        .replace('<', "\\u003c");
+    let script = format!(
+        "(function(){{var d={data};if(window.opener){{window.opener.postMessage(d.payload,d.origin);window.close();}}\
+         else if(d.fallback){{window.location.replace(d.fallback);}}}})();"
+    );
+    let connected = payload.get("connectionId").is_some_and(|v| !v.is_null());
+    page(
+        StatusCode::OK,
+        layout(
+            "Connection",
+            account_name,
+            html! {
+                p { (if connected { "Connected. You can close this window." } else { "The connection failed. You can close this window." }) }
+                script nonce=(nonce) { (PreEscaped(script)) }
+            },
+        ),
+        Some(&nonce),
+    )
+}
+
+/// A plain error page (an unusable link, a forged callback).
+pub fn error(
+    status: StatusCode,
+    account_name: &str,
+    message: &str,
+    back: Option<&Url>,
+) -> Response {
+    result_with_status(status, account_name, message, back)
+}
+
+fn result_with_status(
+    status: StatusCode,
+    account_name: &str,
+    message: &str,
+    back: Option<&Url>,
+) -> Response {
+    page(
+        status,
+        layout(
+            "Cannot connect",
+            account_name,
+            html! {
+                h1.error { "Cannot connect" }
+                p { (message) }
+                @if let Some(b) = back { div.actions { a.card href=(b.as_str()) { "Back to " (account_name) } } }
+            },
+        ),
+        None,
+    )
+}
+
+/// A 302 to `location` with the page security headers.
+pub fn redirect(location: &str) -> Response {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::FOUND;
+    secure(&mut response, None);
+    response.headers_mut().insert(
+        "location",
+        location.parse().expect("URLs are valid header values"),
+    );
+    response
+}
+
+fn page(status: StatusCode, markup: Markup, script_nonce: Option<&str>) -> Response {
+    let mut response = Response::new(Body::Text(markup.into_string()));
+    *response.status_mut() = status;
+    secure(&mut response, script_nonce);
+    response.headers_mut().insert(
+        "content-type",
+        "text/html; charset=utf-8".parse().expect("static header"),
+    );
+    response
+}
+
+/// The security headers of every popup page: no framing, no referrer, no caching, and a
+/// CSP that allows only our inline style and, where needed, one nonce'd script.
+pub fn secure(response: &mut Response, script_nonce: Option<&str>) {
+    let script = script_nonce.map_or("'none'".to_owned(), |n| format!("'nonce-{n}'"));
+    let csp = format!(
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {script}; \
+         form-action 'self' https: http://127.0.0.1:* http://localhost:*; base-uri 'none'; frame-ancestors 'none'"
+    );
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-security-policy",
+        csp.parse().expect("static header"),
+    );
+    headers.insert("x-frame-options", "DENY".parse().expect("static header"));
+    headers.insert(
+        "referrer-policy",
+        "no-referrer".parse().expect("static header"),
+    );
+    headers.insert("cache-control", "no-store".parse().expect("static header"));
+    headers.insert(
+        "x-content-type-options",
+        "nosniff".parse().expect("static header"),
+    );
+}
+
+/// The response for an outcome: a redirect, a `postMessage` page, or a local result page
+/// with "Try again" (`retry`) and "Back to the list" (`marketplace`) links.
+pub fn respond(
+    account_name: &str,
+    ending: &Ending,
+    outcome: Outcome,
+    retry: Option<String>,
+    marketplace: String,
+) -> Response {
+    let success = matches!(outcome, Outcome::Connected { .. });
+    match ending.next(&outcome) {
+        Next::Redirect(url) => redirect(url.as_str()),
+        Next::Message {
+            origin,
+            payload,
+            fallback,
+        } => message(account_name, &origin, &payload, fallback.as_ref()),
+        Next::Page {
+            back,
+            retry: offer_retry,
+            marketplace: offer_marketplace,
+        } => {
+            let message = match &outcome {
+                Outcome::Connected { .. } => "Your software is connected.".to_owned(),
+                Outcome::Failed(e) => format!("The connection could not be made ({}).", e.code()),
+            };
+            result(
+                account_name,
+                success,
+                &message,
+                retry.as_deref().filter(|_| offer_retry),
+                back.as_ref(),
+                Some(marketplace.as_str()).filter(|_| offer_marketplace && !success),
+            )
+        }
+    }
+}

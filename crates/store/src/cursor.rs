@@ -1,0 +1,83 @@
+//! Opaque pagination cursors: the position after the last item returned, base64url JSON.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::{Key, Query, Record, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Position {
+    pk: String,
+    sk: String,
+    /// The index sort key of the last item, for index queries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    isk: Option<IndexSort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum IndexSort {
+    Text(String),
+    Number(i64),
+}
+
+/// Where the next page starts. Clients see only the encoded string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// Parses a cursor a client sent back. Garbage is `BadCursor`, never a panic.
+    pub fn parse(raw: &str) -> Result<Self, StoreError> {
+        let cursor = Self(raw.to_owned());
+        cursor.position()?;
+        Ok(cursor)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn after(record: &Record, query: &Query) -> Self {
+        let isk = match query {
+            Query::Partition { .. } => None,
+            Query::Lookup { .. } => record
+                .lookup
+                .as_ref()
+                .map(|(_, s)| IndexSort::Text(s.clone())),
+            Query::Due { .. } => record
+                .schedule
+                .as_ref()
+                .map(|(_, at)| IndexSort::Number(*at)),
+        };
+        let position = Position {
+            pk: record.key.pk.clone(),
+            sk: record.key.sk.clone(),
+            isk,
+        };
+        let json = serde_json::to_vec(&position).expect("a position always serializes");
+        Self(URL_SAFE_NO_PAD.encode(json))
+    }
+
+    fn position(&self) -> Result<Position, StoreError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&self.0)
+            .map_err(|_| StoreError::BadCursor)?;
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)
+    }
+
+    /// The start position for `query`, checked to belong to it.
+    pub(crate) fn start_for(&self, query: &Query) -> Result<(Key, Option<IndexSort>), StoreError> {
+        let p = self.position()?;
+        let fits = match (query, &p.isk) {
+            (Query::Partition { pk, .. }, None) => &p.pk == pk,
+            (Query::Lookup { .. }, Some(IndexSort::Text(_))) => true,
+            (Query::Due { .. }, Some(IndexSort::Number(_))) => true,
+            _ => false,
+        };
+        if !fits {
+            return Err(StoreError::BadCursor);
+        }
+        Ok((Key::new(p.pk, p.sk), p.isk))
+    }
+}

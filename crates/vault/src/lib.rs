@@ -1,0 +1,181 @@
+//! The credential vault (docs/ARCHITECTURE.md §6). Two real modes, chosen by configuration:
+//!
+//! - `secretsmanager`: one Secrets Manager secret per owner (connection, integration app,
+//!   account), named `{prefix}/{account}/{owner}`;
+//! - `sealed`: AES-256-GCM ciphertext kept inside the owner's item, with the account and
+//!   owner ids as associated data, under a data key held in Secrets Manager (or, locally,
+//!   a key file created on first run with mode 0600).
+//!
+//! A vault opens references of either mode it holds the means for, so a deployment can
+//! switch modes without losing existing credentials.
+
+mod sealed;
+mod secrets_manager;
+
+use latchkey_domain::{Credentials, SecretRef, SecretScope};
+use serde::{Deserialize, Serialize};
+
+pub use sealed::SealingKey;
+pub use secrets_manager::SecretsManager;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VaultMode {
+    SecretsManager,
+    Sealed,
+}
+
+impl std::str::FromStr for VaultMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "secretsmanager" => Ok(Self::SecretsManager),
+            "sealed" => Ok(Self::Sealed),
+            other => Err(format!(
+                "unknown vault mode {other:?}: use secretsmanager or sealed"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Wrong key, tampered blob, or a reference used under another scope.
+    #[error("the secret cannot be opened under this scope")]
+    Unopenable,
+    #[error("the secret no longer exists")]
+    Missing,
+    #[error("this vault is not configured for {0:?} secrets")]
+    NotConfigured(VaultMode),
+    #[error("vault backend error: {0}")]
+    Backend(String),
+}
+
+/// The `sealed` mode's data key: at hand (a key file, a test), or read from its Secrets
+/// Manager secret on first use, so a cold start makes no network call for it and a
+/// function that never opens a secret (the catalog) never reads it.
+pub struct DataKey {
+    key: tokio::sync::OnceCell<SealingKey>,
+    secret: Option<(SecretsManager, String)>,
+}
+
+impl DataKey {
+    pub fn managed(manager: SecretsManager, secret_id: impl Into<String>) -> Self {
+        Self {
+            key: tokio::sync::OnceCell::new(),
+            secret: Some((manager, secret_id.into())),
+        }
+    }
+
+    /// A failed read is not remembered: the next use tries again.
+    async fn get(&self) -> Result<&SealingKey, VaultError> {
+        self.key
+            .get_or_try_init(|| {
+                let (manager, secret_id) = self.secret.as_ref().expect("a key or its secret");
+                manager.sealing_key(secret_id)
+            })
+            .await
+    }
+}
+
+impl From<SealingKey> for DataKey {
+    fn from(key: SealingKey) -> Self {
+        Self {
+            key: tokio::sync::OnceCell::new_with(Some(key)),
+            secret: None,
+        }
+    }
+}
+
+pub struct Vault {
+    mode: VaultMode,
+    sealing: Option<DataKey>,
+    manager: Option<SecretsManager>,
+}
+
+impl Vault {
+    /// `sealed` mode with the given data key.
+    pub fn sealed(key: impl Into<DataKey>) -> Self {
+        Self {
+            mode: VaultMode::Sealed,
+            sealing: Some(key.into()),
+            manager: None,
+        }
+    }
+
+    /// `secretsmanager` mode; a data key, when given, still opens older sealed secrets.
+    pub fn secrets_manager(manager: SecretsManager, sealing: Option<DataKey>) -> Self {
+        Self {
+            mode: VaultMode::SecretsManager,
+            sealing,
+            manager: Some(manager),
+        }
+    }
+
+    pub fn mode(&self) -> VaultMode {
+        self.mode
+    }
+
+    /// Stores (or replaces) the scope's secret. Idempotent for equal content.
+    pub async fn put(
+        &self,
+        scope: &SecretScope,
+        credentials: &Credentials,
+    ) -> Result<SecretRef, VaultError> {
+        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
+        match self.mode {
+            VaultMode::Sealed => Ok(SecretRef::Sealed {
+                blob: self.sealing().await?.seal(scope, &plaintext),
+            }),
+            VaultMode::SecretsManager => {
+                let name = self.manager()?.put(scope, &plaintext).await?;
+                Ok(SecretRef::SecretsManager { name })
+            }
+        }
+    }
+
+    pub async fn get(
+        &self,
+        scope: &SecretScope,
+        reference: &SecretRef,
+    ) -> Result<Credentials, VaultError> {
+        let plaintext = match reference {
+            SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob)?,
+            SecretRef::SecretsManager { name } => self.manager()?.get(scope, name).await?,
+        };
+        serde_json::from_slice(&plaintext).map_err(|_| VaultError::Unopenable)
+    }
+
+    /// Deletes the secret. Sealed secrets live in their owner's item and go with it.
+    pub async fn delete(
+        &self,
+        scope: &SecretScope,
+        reference: &SecretRef,
+    ) -> Result<(), VaultError> {
+        match reference {
+            SecretRef::Sealed { .. } => Ok(()),
+            SecretRef::SecretsManager { name } => self.manager()?.delete(scope, name).await,
+        }
+    }
+
+    async fn sealing(&self) -> Result<&SealingKey, VaultError> {
+        self.sealing
+            .as_ref()
+            .ok_or(VaultError::NotConfigured(VaultMode::Sealed))?
+            .get()
+            .await
+    }
+
+    fn manager(&self) -> Result<&SecretsManager, VaultError> {
+        self.manager
+            .as_ref()
+            .ok_or(VaultError::NotConfigured(VaultMode::SecretsManager))
+    }
+}
+
+impl From<VaultError> for latchkey_domain::FlowError {
+    fn from(e: VaultError) -> Self {
+        latchkey_domain::FlowError::Internal(e.to_string())
+    }
+}

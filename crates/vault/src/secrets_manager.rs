@@ -1,0 +1,155 @@
+//! `secretsmanager` mode: one secret per owner, `{prefix}/{account}/{owner}`.
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::primitives::Blob;
+
+use crate::{SealingKey, VaultError};
+use latchkey_domain::SecretScope;
+
+type LazyClient = std::sync::LazyLock<Client, Box<dyn FnOnce() -> Client + Send>>;
+
+#[derive(Clone, Debug)]
+pub struct SecretsManager {
+    /// Built on first use: a cold start whose request never opens the vault does not pay
+    /// for it (the SDK's endpoint rules and TLS set-up, a third of a function's init).
+    client: std::sync::Arc<LazyClient>,
+    prefix: String,
+}
+
+fn backend<E: std::error::Error + 'static>(e: E) -> VaultError {
+    VaultError::Backend(DisplayErrorContext(e).to_string())
+}
+
+impl SecretsManager {
+    /// `prefix` separates deployments sharing an AWS account, e.g. `latchkey/prod`.
+    pub fn new(sdk: &aws_config::SdkConfig, prefix: impl Into<String>) -> Self {
+        let sdk = sdk.clone();
+        Self {
+            client: std::sync::Arc::new(LazyClient::new(Box::new(move || Client::new(&sdk)))),
+            prefix: prefix.into().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn name_for(&self, scope: &SecretScope) -> String {
+        format!("{}/{}/{}", self.prefix, scope.account_id, scope.owner_id)
+    }
+
+    /// Reads the `sealed` mode's data key from its secret (see `SealingKey::from_secret_text`).
+    pub async fn sealing_key(&self, secret_id: &str) -> Result<SealingKey, VaultError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(backend)?;
+        let text = out
+            .secret_string()
+            .ok_or_else(|| VaultError::Backend("the data key secret has no string value".into()))?;
+        SealingKey::from_secret_text(text)
+    }
+
+    /// Writes a new version (or creates the secret). The SDK gives each call one
+    /// `ClientRequestToken` that its retries reuse, so a retried write is not a new version.
+    pub(super) async fn put(
+        &self,
+        scope: &SecretScope,
+        plaintext: &[u8],
+    ) -> Result<String, VaultError> {
+        let name = self.name_for(scope);
+        let put = self
+            .client
+            .put_secret_value()
+            .secret_id(&name)
+            .secret_binary(Blob::new(plaintext))
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(name),
+            Err(e)
+                if !e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Err(backend(e));
+            }
+            Err(_) => {}
+        }
+        let create = self
+            .client
+            .create_secret()
+            .name(&name)
+            .secret_binary(Blob::new(plaintext))
+            .description("Latchkey credentials")
+            .send()
+            .await;
+        match create {
+            Ok(_) => Ok(name),
+            // Another writer created it first: write our value as a new version.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
+                self.client()
+                    .put_secret_value()
+                    .secret_id(&name)
+                    .secret_binary(Blob::new(plaintext))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                Ok(name)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    pub(super) async fn get(&self, scope: &SecretScope, name: &str) -> Result<Vec<u8>, VaultError> {
+        if name != self.name_for(scope) {
+            return Err(VaultError::Unopenable);
+        }
+        let out = self
+            .client()
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await;
+        match out {
+            Ok(out) => out
+                .secret_binary()
+                .map(|b| b.as_ref().to_vec())
+                .ok_or(VaultError::Unopenable),
+            // A deleted secret waits out its recovery window as "marked for deletion".
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_resource_not_found_exception() || s.is_invalid_request_exception()
+                }) =>
+            {
+                Err(VaultError::Missing)
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    pub(super) async fn delete(&self, scope: &SecretScope, name: &str) -> Result<(), VaultError> {
+        if name != self.name_for(scope) {
+            return Err(VaultError::Unopenable);
+        }
+        // Keep Secrets Manager's recovery window: a mistaken delete stays recoverable.
+        match self.client().delete_secret().secret_id(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_resource_not_found_exception() || s.is_invalid_request_exception()
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}

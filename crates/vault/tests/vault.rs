@@ -1,0 +1,204 @@
+//! The credential vault in both modes: `sealed` (AES-256-GCM, key file or a key held in
+//! Secrets Manager) and `secretsmanager` (one secret per owner, through moto).
+
+use latchkey_domain::Secret;
+use latchkey_domain::token::new_id;
+use latchkey_domain::{Credentials, SecretRef, SecretScope};
+use latchkey_store::testing as support;
+use latchkey_vault::{DataKey, SealingKey, SecretsManager, Vault, VaultError, VaultMode};
+
+fn oauth(access: &str) -> Credentials {
+    Credentials::Oauth2 {
+        access_token: Secret::new(access),
+        refresh_token: Some(Secret::new("refresh-1")),
+        token_type: Some("Bearer".into()),
+        scope: Some("read write".into()),
+        expires_at: Some(1_800_003_600),
+        client_id: None,
+        client_secret: None,
+    }
+}
+
+async fn secrets_manager() -> SecretsManager {
+    SecretsManager::new(
+        &support::sdk_config().await,
+        format!("latchkey/{}", new_id("test")),
+    )
+}
+
+/// Round trip, replacement, scope binding: the same contract for both modes.
+async fn vault_contract(vault: &Vault) {
+    let scope = SecretScope::new(new_id("acc"), new_id("con"));
+    let stored = vault.put(&scope, &oauth("access-1")).await.unwrap();
+    assert_eq!(vault.get(&scope, &stored).await.unwrap(), oauth("access-1"));
+
+    let replaced = vault.put(&scope, &oauth("access-2")).await.unwrap();
+    assert_eq!(
+        vault.get(&scope, &replaced).await.unwrap(),
+        oauth("access-2")
+    );
+
+    let other_connection = SecretScope::new(scope.account_id.clone(), new_id("con"));
+    let other_account = SecretScope::new(new_id("acc"), scope.owner_id.clone());
+    for wrong in [&other_connection, &other_account] {
+        assert!(matches!(
+            vault.get(wrong, &replaced).await,
+            Err(VaultError::Unopenable)
+        ));
+    }
+
+    // Nothing secret in the reference's debug form.
+    assert!(!format!("{replaced:?}").contains("access-2"));
+}
+
+#[tokio::test]
+async fn sealed_vault_round_trips_and_binds_to_its_scope() {
+    let vault = Vault::sealed(SealingKey::from_bytes([7; 32]));
+    assert_eq!(vault.mode(), VaultMode::Sealed);
+    vault_contract(&vault).await;
+}
+
+#[tokio::test]
+async fn sealed_blobs_refuse_tampering_and_other_keys() {
+    let scope = SecretScope::new("acc_1", "con_1");
+    let vault = Vault::sealed(SealingKey::from_bytes([7; 32]));
+    let SecretRef::Sealed { blob } = vault.put(&scope, &oauth("a")).await.unwrap() else {
+        panic!("sealed mode makes sealed references")
+    };
+    let mut tampered = blob.clone().into_bytes();
+    let i = tampered.len() - 5;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = SecretRef::Sealed {
+        blob: String::from_utf8(tampered).unwrap(),
+    };
+    assert!(matches!(
+        vault.get(&scope, &tampered).await,
+        Err(VaultError::Unopenable)
+    ));
+
+    let other_key = Vault::sealed(SealingKey::from_bytes([8; 32]));
+    let original = SecretRef::Sealed { blob: blob.clone() };
+    assert!(matches!(
+        other_key.get(&scope, &original).await,
+        Err(VaultError::Unopenable)
+    ));
+
+    // Two seals of the same value differ (fresh nonce each time).
+    let SecretRef::Sealed { blob: again } = vault.put(&scope, &oauth("a")).await.unwrap() else {
+        panic!()
+    };
+    assert_ne!(blob, again);
+    // Scope ids cannot be shifted across the separator.
+    let shifted = SecretScope::new("acc_1c", "on_1");
+    assert!(matches!(
+        vault.get(&shifted, &original).await,
+        Err(VaultError::Unopenable)
+    ));
+}
+
+#[tokio::test]
+async fn key_file_is_created_once_with_mode_0600() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys/sealing.key");
+    let scope = SecretScope::new("acc_1", "con_1");
+    let first = Vault::sealed(SealingKey::load_or_create(&path).unwrap());
+    let stored = first.put(&scope, &oauth("a")).await.unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // A second start reads the same key instead of replacing it.
+    let second = Vault::sealed(SealingKey::load_or_create(&path).unwrap());
+    assert_eq!(second.get(&scope, &stored).await.unwrap(), oauth("a"));
+}
+
+#[tokio::test]
+async fn secrets_manager_vault_round_trips_and_binds_to_its_scope() {
+    let vault = Vault::secrets_manager(secrets_manager().await, None);
+    assert_eq!(vault.mode(), VaultMode::SecretsManager);
+    vault_contract(&vault).await;
+}
+
+#[tokio::test]
+async fn secrets_manager_keeps_one_secret_per_owner_and_deletes_it() {
+    let manager = secrets_manager().await;
+    let vault = Vault::secrets_manager(manager, None);
+    let scope = SecretScope::new(new_id("acc"), new_id("con"));
+    let first = vault.put(&scope, &oauth("a")).await.unwrap();
+    let second = vault.put(&scope, &oauth("b")).await.unwrap();
+    assert_eq!(first, second, "one secret per owner, new versions on write");
+    let SecretRef::SecretsManager { name } = &first else {
+        panic!()
+    };
+    assert!(
+        name.ends_with(&format!("/{}/{}", scope.account_id, scope.owner_id)),
+        "{name}"
+    );
+
+    vault.delete(&scope, &first).await.unwrap();
+    assert!(matches!(
+        vault.get(&scope, &first).await,
+        Err(VaultError::Missing)
+    ));
+    // Deleting again is not an error: disconnect is idempotent.
+    vault.delete(&scope, &first).await.unwrap();
+}
+
+#[tokio::test]
+async fn sealed_mode_reads_its_key_from_secrets_manager_on_first_use() {
+    let config = support::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let key_name = format!("latchkey/{}/data-key", new_id("test"));
+    let manager = SecretsManager::new(&config, "latchkey/unused");
+    let scope = SecretScope::new("acc_1", "con_1");
+    // Built before its key secret exists (a cold start makes no call for it); the first
+    // use that finds no key fails and is not remembered.
+    let a = Vault::sealed(DataKey::managed(manager.clone(), &key_name));
+    assert!(matches!(
+        a.put(&scope, &oauth("a")).await,
+        Err(VaultError::Backend(_))
+    ));
+    client
+        .create_secret()
+        .name(&key_name)
+        .secret_string(SealingKey::generate_base64())
+        .send()
+        .await
+        .unwrap();
+    let stored = a.put(&scope, &oauth("a")).await.unwrap();
+    let b = Vault::sealed(DataKey::managed(manager.clone(), &key_name));
+    assert_eq!(b.get(&scope, &stored).await.unwrap(), oauth("a"));
+
+    // A generated password (CloudFormation's GenerateSecretString) works as key material.
+    let generated = format!("latchkey/{}/generated", new_id("test"));
+    let password = "Q7dNf0aZk3LmP9sXc2VbR8tYh4JgW6eUq1IoA5zSx0CvB7nMl3Kj".to_owned() + "9HgF";
+    client
+        .create_secret()
+        .name(&generated)
+        .secret_string(&password)
+        .send()
+        .await
+        .unwrap();
+    let g1 = Vault::sealed(manager.sealing_key(&generated).await.unwrap());
+    let g2 = Vault::sealed(manager.sealing_key(&generated).await.unwrap());
+    assert_eq!(
+        g2.get(&scope, &g1.put(&scope, &oauth("g")).await.unwrap())
+            .await
+            .unwrap(),
+        oauth("g")
+    );
+    assert!(matches!(
+        a.get(&scope, &g1.put(&scope, &oauth("g")).await.unwrap())
+            .await,
+        Err(VaultError::Unopenable)
+    ));
+
+    // A secretsmanager-mode vault that also holds the key still opens sealed secrets.
+    let migrated = Vault::secrets_manager(
+        secrets_manager().await,
+        Some(DataKey::managed(manager.clone(), &key_name)),
+    );
+    assert_eq!(migrated.get(&scope, &stored).await.unwrap(), oauth("a"));
+}

@@ -1,0 +1,64 @@
+//! The HTTP layer every function shares: the route table, request parsing, API-key
+//! authentication, and the one mapping of errors to RFC 9457 problem documents.
+//! Handlers are plain async functions over [`Request`] and [`App`](latchkey_core::App),
+//! callable in a test without any Lambda runtime.
+
+mod auth;
+pub mod lambda;
+mod problem;
+mod request;
+mod response;
+pub mod routes;
+pub mod setup;
+pub mod telemetry;
+
+pub use auth::authenticate;
+pub use lambda_http::Body;
+pub use lambda_http::http::{Method, StatusCode};
+pub use problem::ApiError;
+pub use request::{PageParams, json_body, query_params};
+pub use response::{Listed, json, json_value, no_content};
+pub use routes::{Function, Operation, PathParams, ROUTES, Route};
+
+pub type Request = lambda_http::http::Request<Body>;
+pub type Response = lambda_http::http::Response<Body>;
+
+/// Largest request body any route accepts (a custom integration with its logo fits).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What each function crate implements: answer one operation of its routes.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync {
+    async fn handle(
+        &self,
+        operation: Operation,
+        params: PathParams,
+        request: Request,
+        app: &latchkey_core::App,
+    ) -> Result<Response, ApiError>;
+}
+
+/// Routes `request` to `handler` if the route belongs to `function`; every error becomes
+/// a problem response here, once. Used by both the Lambda mains and the local gateway.
+pub async fn dispatch(
+    function: Option<Function>,
+    handler: &dyn Handler,
+    request: Request,
+    app: &latchkey_core::App,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let outcome = match routes::find(request.method(), &path) {
+        Ok((route, _)) if function.is_some_and(|f| f != route.function) => {
+            Err(ApiError::NotFound("route"))
+        }
+        Ok((route, params)) => {
+            if request.body().len() > MAX_BODY_BYTES {
+                Err(ApiError::PayloadTooLarge)
+            } else {
+                handler.handle(route.operation, params, request, app).await
+            }
+        }
+        Err(miss) => Err(miss),
+    };
+    outcome.unwrap_or_else(|e| e.into_response())
+}
