@@ -2,13 +2,21 @@
 //! parameters) through an auth mode to a stored connection, and back to the vendor with
 //! the result. Shared by the `popup` and `callback` functions.
 
+mod begin;
 mod complete;
+mod finish;
 pub mod grants;
+mod install;
 pub mod redirect;
+mod start;
 pub mod workspace_token;
 
-pub use complete::{Completion, complete};
+pub use begin::{FlowCookie, Redirect, Step, connect};
+pub use complete::{Completion, Issued, complete};
+pub use finish::{Ended, Finished, Protocol, Refusal, finish};
+pub use install::{Installed, install};
 pub use redirect::{Ending, Next, Outcome, RedirectPolicy};
+pub use start::{Grant, Start, StartRequest, resolve};
 
 use latchkey_core::App;
 use latchkey_domain::{AuthOption, ClientSecret, Integration};
@@ -33,16 +41,14 @@ pub async fn app_client(
             match app.vault.get(&scope, reference).await? {
                 Credentials::ClientSecret { client_secret } => Some(client_secret),
                 _ => {
-                    return Err(FlowError::Internal(
-                        "the OAuth app secret has the wrong shape".into(),
+                    return Err(FlowError::internal(
+                        "the OAuth app secret has the wrong shape",
                     ));
                 }
             }
         }
         Some(ClientSecret::Plain(_)) => {
-            return Err(FlowError::Internal(
-                "an unsealed client secret was stored".into(),
-            ));
+            return Err(FlowError::internal("an unsealed client secret was stored"));
         }
         None => None,
     };

@@ -34,6 +34,11 @@ impl App {
         }
     }
 
+    /// The current time, epoch seconds: the one clock every use-case reads.
+    pub fn now(&self) -> i64 {
+        self.store.now()
+    }
+
     /// The one outbound HTTP client. It never follows redirects: a token endpoint or API
     /// that redirects is answered as it is, not chased to another host.
     pub fn http(&self) -> &reqwest::Client {

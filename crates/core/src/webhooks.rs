@@ -18,11 +18,12 @@ use sha2::Sha256;
 use crate::App;
 use latchkey_domain::backoff::backoff_seconds;
 use latchkey_domain::clock::rfc3339_timestamps;
+use latchkey_domain::error::Chain;
 use latchkey_domain::token::{hex, new_id};
 use latchkey_domain::{Connection, EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
-use latchkey_vault::Vault;
+use latchkey_vault::{Vault, VaultError};
 
 pub const SIGNATURE_HEADER: &str = "latchkey-signature";
 
@@ -37,6 +38,17 @@ pub fn sign(key: &[u8], timestamp: i64, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     format!("t={timestamp},v1={}", hex(&mac.finalize().into_bytes()))
+}
+
+/// Why the outbox could not be worked through.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the webhook signing key cannot be read")]
+    SigningKey(#[from] VaultError),
+    #[error("the webhook signing key has the wrong shape")]
+    NotASigningKey,
 }
 
 /// What a delivery needs, cheap to clone into a background task.
@@ -62,7 +74,7 @@ impl Sender {
 /// cannot even be recorded is logged.
 pub async fn emit(app: &App, event: EventType, connection: &Connection) {
     if let Err(e) = enqueue(app, event, connection).await {
-        tracing::warn!(error = %e, ?event, connection = %connection.id, "webhook not recorded");
+        tracing::warn!(error = %Chain(&e), ?event, connection = %connection.id, "webhook not recorded");
     }
 }
 
@@ -99,14 +111,14 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
             version: 1,
         };
         if let Err(e) = sender.attempt(current).await {
-            tracing::warn!(error = %e, "webhook attempt failed");
+            tracing::warn!(error = %Chain(&e), "webhook attempt failed");
         }
     });
     Ok(())
 }
 
 /// Attempts every delivery that is due; returns how many were delivered.
-pub async fn deliver_due(app: &App) -> Result<usize, StoreError> {
+pub async fn deliver_due(app: &App) -> Result<usize, DeliveryError> {
     let sender = Sender::of(app);
     let mut delivered = 0;
     // Failed attempts move into the future, so each page holds new work.
@@ -116,7 +128,7 @@ pub async fn deliver_due(app: &App) -> Result<usize, StoreError> {
         for current in page.items {
             match sender.attempt(current).await {
                 Ok(true) => delivered += 1,
-                Ok(false) | Err(StoreError::Stale) => {}
+                Ok(false) | Err(DeliveryError::Store(StoreError::Stale)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -128,7 +140,7 @@ pub async fn deliver_due(app: &App) -> Result<usize, StoreError> {
 
 impl Sender {
     /// One attempt; `true` when the receiver took it.
-    async fn attempt(&self, current: Versioned<WebhookDelivery>) -> Result<bool, StoreError> {
+    async fn attempt(&self, current: Versioned<WebhookDelivery>) -> Result<bool, DeliveryError> {
         let d = &current.value;
         let account = self.store.account(&d.account_id).await?;
         let target = account.and_then(|a| Some((a.value.webhook_url?, a.value.webhook_secret?)));
@@ -139,13 +151,9 @@ impl Sender {
             return Ok(false);
         };
         let scope = SecretScope::new(&d.account_id, WEBHOOK_SECRET_OWNER);
-        let key = match self.vault.get(&scope, &secret).await {
-            Ok(Credentials::SigningKey { key }) => key,
-            _ => {
-                return Err(StoreError::Backend(
-                    "the webhook secret cannot be read".into(),
-                ));
-            }
+        let key = match self.vault.get(&scope, &secret).await? {
+            Credentials::SigningKey { key } => key,
+            _ => return Err(DeliveryError::NotASigningKey),
         };
         let now = self.store.now();
         let delivered = self

@@ -18,11 +18,16 @@ pub enum FlowError {
     InvalidParameter(FieldError),
     #[error("the integration is not available")]
     IntegrationUnavailable,
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error")]
+    Internal(#[source] crate::error::Cause),
 }
 
 impl FlowError {
+    /// A failure inside Latchkey, with its cause.
+    pub fn internal(cause: impl Into<crate::error::Cause>) -> Self {
+        FlowError::Internal(cause.into())
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             FlowError::InvalidLink => "invalid_link",

@@ -234,7 +234,78 @@ pub enum AuthMethod {
     },
 }
 
+/// A credential the consumer types into the popup, by the name the connect service reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialField {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub secret: bool,
+}
+
+const API_KEY_FIELDS: &[CredentialField] = &[CredentialField {
+    name: "api_key",
+    label: "API key",
+    secret: true,
+}];
+
+const BASIC_FIELDS: &[CredentialField] = &[
+    CredentialField {
+        name: "username",
+        label: "User name",
+        secret: false,
+    },
+    CredentialField {
+        name: "password",
+        label: "Password",
+        secret: true,
+    },
+];
+
+const OWN_CLIENT_FIELDS: &[CredentialField] = &[
+    CredentialField {
+        name: "client_id",
+        label: "Client ID",
+        secret: false,
+    },
+    CredentialField {
+        name: "client_secret",
+        label: "Client secret",
+        secret: true,
+    },
+];
+
+impl AuthOption {
+    /// The integration's parameters the consumer is asked for: all but those this option
+    /// captures during the flow.
+    pub fn asked_parameters<'a>(
+        &self,
+        integration: &'a Integration,
+    ) -> impl Iterator<Item = &'a ParameterSpec> + use<'a> {
+        let captured: Vec<String> = match &self.method {
+            AuthMethod::Oauth2 { capture, .. } => {
+                capture.iter().map(|c| c.parameter.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
+        integration
+            .parameters
+            .iter()
+            .filter(move |p| !captured.contains(&p.name))
+    }
+}
+
 impl AuthMethod {
+    /// What the consumer types in for this method (client credentials without the
+    /// account's app take the consumer's own client).
+    pub fn credential_fields(&self) -> &'static [CredentialField] {
+        match self {
+            AuthMethod::ApiKey {} => API_KEY_FIELDS,
+            AuthMethod::Basic {} => BASIC_FIELDS,
+            AuthMethod::Oauth2ClientCredentials { client: None, .. } => OWN_CLIENT_FIELDS,
+            _ => &[],
+        }
+    }
+
     pub fn client(&self) -> Option<&OAuthClient> {
         match self {
             AuthMethod::Oauth2 { client, .. }

@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod clock;
 mod credentials;
+pub mod error;
 mod flow_error;
 mod secret;
 pub mod token;
@@ -29,8 +30,8 @@ pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
 pub use integration::{
     ApiDefinition, AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, ClientSecret,
-    HttpVerb, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient, ParameterSpec,
-    TokenPlacement,
+    CredentialField, HttpVerb, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
+    ParameterSpec, TokenPlacement,
 };
 pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};
 pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};

@@ -1,6 +1,8 @@
 //! The browser-facing pages, server-rendered (maud escapes every value), with the
 //! security headers of docs/ARCHITECTURE.md §4 on every one.
 
+pub mod flow_cookie;
+
 use latchkey_connect::flow::{Ending, Next, Outcome};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;

@@ -135,8 +135,8 @@ pub enum StoreError {
     BadCursor,
     #[error("stored item {0} is malformed: {1}")]
     Corrupt(String, String),
-    #[error("storage backend error: {0}")]
-    Backend(String),
+    #[error("storage backend error")]
+    Backend(#[source] latchkey_domain::error::Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -174,6 +174,6 @@ pub(crate) fn clamp_limit(limit: usize) -> usize {
 
 impl From<StoreError> for latchkey_domain::FlowError {
     fn from(e: StoreError) -> Self {
-        latchkey_domain::FlowError::Internal(e.to_string())
+        latchkey_domain::FlowError::internal(e)
     }
 }

@@ -49,7 +49,7 @@ impl SqliteTable {
     /// Opens (creating if needed) the database file and its schema.
     pub fn open(path: &Path) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(Box::new(e)))?;
         }
         Self::init(Connection::open(path).map_err(backend)?)
     }
@@ -79,7 +79,7 @@ impl SqliteTable {
             f(&mut guard)
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
     }
 
     /// The query plan SQLite chose for a `Due` query: tests use it to prove the refresh
@@ -103,7 +103,7 @@ impl SqliteTable {
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::Backend(Box::new(e))
 }
 
 fn read_record(row: &Row<'_>) -> rusqlite::Result<Record> {

@@ -48,8 +48,8 @@ pub enum VaultError {
     Missing,
     #[error("this vault is not configured for {0:?} secrets")]
     NotConfigured(VaultMode),
-    #[error("vault backend error: {0}")]
-    Backend(String),
+    #[error("vault backend error")]
+    Backend(#[source] latchkey_domain::error::Cause),
 }
 
 /// The `sealed` mode's data key: at hand (a key file, a test), or read from its Secrets
@@ -176,6 +176,6 @@ impl Vault {
 
 impl From<VaultError> for latchkey_domain::FlowError {
     fn from(e: VaultError) -> Self {
-        latchkey_domain::FlowError::Internal(e.to_string())
+        latchkey_domain::FlowError::internal(e)
     }
 }

@@ -71,8 +71,9 @@ impl SealingKey {
 
     /// Loads the key file, creating it (mode 0600, never overwritten) on first run.
     pub fn load_or_create(path: &Path) -> Result<Self, VaultError> {
-        let io =
-            |e: std::io::Error| VaultError::Backend(format!("key file {}: {e}", path.display()));
+        let io = |e: std::io::Error| {
+            VaultError::Backend(format!("key file {}: {e}", path.display()).into())
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }

@@ -1,7 +1,7 @@
 //! `secretsmanager` mode: one secret per owner, `{prefix}/{account}/{owner}`.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
+
 use aws_sdk_secretsmanager::primitives::Blob;
 
 use crate::{SealingKey, VaultError};
@@ -17,8 +17,8 @@ pub struct SecretsManager {
     prefix: String,
 }
 
-fn backend<E: std::error::Error + 'static>(e: E) -> VaultError {
-    VaultError::Backend(DisplayErrorContext(e).to_string())
+fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> VaultError {
+    VaultError::Backend(Box::new(e))
 }
 
 impl SecretsManager {

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::Response;
 use latchkey_domain::FieldError;
+use latchkey_domain::error::{Cause, Chain};
 use latchkey_store::StoreError;
 use latchkey_vault::VaultError;
 
@@ -49,7 +50,7 @@ pub enum ApiError {
     #[error("the third-party API call failed ({0})")]
     Upstream(&'static str),
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl ApiError {
@@ -104,8 +105,8 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "internal error");
+        if let ApiError::Internal(_) = &self {
+            log_error(&self, "request failed");
         }
         let status = self.status();
         let mut body = json!({
@@ -145,14 +146,14 @@ impl From<StoreError> for ApiError {
                 field: "cursor",
                 detail: "is not a cursor this listing returned".into(),
             },
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::Internal(Box::new(other)),
         }
     }
 }
 
 impl From<VaultError> for ApiError {
     fn from(e: VaultError) -> Self {
-        ApiError::Internal(e.to_string())
+        ApiError::Internal(Box::new(e))
     }
 }
 
@@ -168,7 +169,13 @@ impl From<latchkey_core::ConnectionError> for ApiError {
             E::Upstream(code) => ApiError::Upstream(code),
             E::Store(e) => e.into(),
             E::Vault(e) => e.into(),
-            E::Internal(e) => ApiError::Internal(e.to_string()),
+            E::Internal(e) => ApiError::Internal(Box::new(e)),
         }
     }
+}
+
+/// Logs an error that ends a request (as a problem document or a page) with its whole
+/// chain of causes: once, here, where it stops travelling.
+pub fn log_error(error: &(dyn std::error::Error + 'static), what: &str) {
+    tracing::error!(error = %Chain(error), "{what}");
 }

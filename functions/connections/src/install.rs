@@ -1,19 +1,9 @@
 //! `POST /v1/consumers/{id}/connections/install`: a connection from credentials the vendor
-//! already has (Cyclr's connector install): an API key, `username:password`, or OAuth
-//! tokens to import. Optionally verified with one call to the integration's API.
+//! already has; the connect service does the work (`latchkey_connect::flow::install`).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use latchkey_connect::connections::{Outbound, send};
-use latchkey_connect::flow::{Completion, complete};
+use latchkey_connect::flow::install as install_connection;
 use latchkey_core::App;
-use latchkey_domain::Credentials;
-use latchkey_domain::FlowError;
-use latchkey_domain::Secret;
-use latchkey_domain::{
-    AuthMethod, AuthOption, FieldError, InstallConnection, Integration, IntegrationStatus,
-};
-use latchkey_providers::template::check_parameters;
+use latchkey_domain::{FieldError, FlowError, InstallConnection, IntegrationStatus};
 use latchkey_web::{ApiError, Request, Response, StatusCode, json_body, json_value};
 
 pub async fn install(
@@ -41,186 +31,13 @@ pub async fn install(
                 "names no active integration of this account",
             )
         })?;
-    check_parameters(&integration.parameters, &input.parameters).map_err(|e| {
-        FieldError::new(
-            e.field.replacen("connectionParameters", "parameters", 1),
-            e.message,
-        )
-    })?;
-    let option = choose_option(&integration, &input)?;
-    let now = app.store.now();
-    let (credentials, expires_at, refreshable) = credentials(option, &input, now)?;
-    let connection = complete(
-        app,
-        Completion {
-            account_id,
-            consumer_id: &consumer.id,
-            integration: &integration,
-            auth_option_key: &option.key,
-            name: input.name.as_deref().unwrap_or(&integration.name),
-            parameters: input.parameters.clone(),
-            connection_id: None,
-            allow_multiple: input.allow_multiple_connections,
-            activation_hash: None,
-            credentials: credentials.clone(),
-            access_expires_at: expires_at,
-            refreshable,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        FlowError::InvalidParameter(field) => ApiError::Invalid(field),
-        other => ApiError::Internal(other.to_string()),
-    })?;
-    let authenticated = match &input.verify_path {
-        Some(path) => {
-            let outbound = Outbound {
-                method: reqwest::Method::GET,
-                path: path.clone(),
-                query: None,
-                headers: vec![("accept".into(), "application/json".into())],
-                body: Vec::new(),
-            };
-            send(app, &integration, &connection, &credentials, &outbound)
-                .await
-                .is_ok_and(|r| r.status().is_success())
-        }
-        None => false,
-    };
-    let mut body = connection.view();
-    body["authenticated"] = authenticated.into();
+    let installed = install_connection(app, &consumer, &integration, &input)
+        .await
+        .map_err(|e| match e {
+            FlowError::InvalidParameter(field) => ApiError::Invalid(field),
+            other => ApiError::Internal(Box::new(other)),
+        })?;
+    let mut body = installed.connection.view();
+    body["authenticated"] = installed.authenticated.into();
     Ok(json_value(StatusCode::CREATED, body))
-}
-
-fn takes(method: &AuthMethod, input: &InstallConnection) -> bool {
-    match method {
-        AuthMethod::ApiKey {} | AuthMethod::Basic {} => input.auth_value.is_some(),
-        AuthMethod::Oauth2 { .. } | AuthMethod::Oauth2ClientCredentials { .. } => {
-            input.tokens.is_some()
-        }
-        AuthMethod::CustomToken { .. } | AuthMethod::Oauth1 { .. } => false,
-    }
-}
-
-fn choose_option<'a>(
-    integration: &'a Integration,
-    input: &InstallConnection,
-) -> Result<&'a AuthOption, FieldError> {
-    let option = match &input.auth_option_key {
-        Some(key) => integration
-            .auth_options
-            .iter()
-            .find(|o| &o.key == key)
-            .ok_or_else(|| {
-                FieldError::new(
-                    "auth_option_key",
-                    "names no auth option of this integration",
-                )
-            })?,
-        None => integration
-            .auth_options
-            .iter()
-            .find(|o| takes(&o.method, input))
-            .ok_or_else(|| {
-                FieldError::new(
-                    if input.tokens.is_some() {
-                        "tokens"
-                    } else {
-                        "auth_value"
-                    },
-                    "fits none of the integration's auth options",
-                )
-            })?,
-    };
-    if !takes(&option.method, input) {
-        let field = match option.method {
-            AuthMethod::ApiKey {} | AuthMethod::Basic {} => "auth_value",
-            AuthMethod::Oauth2 { .. } | AuthMethod::Oauth2ClientCredentials { .. } => "tokens",
-            _ => "auth_option_key",
-        };
-        return Err(FieldError::new(
-            field,
-            match field {
-                "auth_option_key" => {
-                    "names an auth option that needs the user: send an activation link"
-                }
-                _ => "is required for this auth option",
-            },
-        ));
-    }
-    Ok(option)
-}
-
-/// The credentials to store, their expiry, and whether they can be refreshed.
-fn credentials(
-    option: &AuthOption,
-    input: &InstallConnection,
-    now: i64,
-) -> Result<(Credentials, Option<i64>, bool), FieldError> {
-    let value = || {
-        input
-            .auth_value
-            .clone()
-            .filter(|v| !v.expose().trim().is_empty() && !v.expose().chars().any(char::is_control))
-            .ok_or_else(|| FieldError::new("auth_value", "is required"))
-    };
-    match &option.method {
-        AuthMethod::ApiKey {} => Ok((Credentials::ApiKey { api_key: value()? }, None, false)),
-        AuthMethod::Basic {} => {
-            let invalid = || FieldError::new("auth_value", "must be base64 of username:password");
-            let decoded = STANDARD
-                .decode(value()?.expose().trim())
-                .map_err(|_| invalid())?;
-            let text = String::from_utf8(decoded).map_err(|_| invalid())?;
-            let (username, password) = text.split_once(':').ok_or_else(invalid)?;
-            if username.is_empty() {
-                return Err(invalid());
-            }
-            Ok((
-                Credentials::Basic {
-                    username: username.to_owned(),
-                    password: Secret::from(password),
-                },
-                None,
-                false,
-            ))
-        }
-        method => {
-            let tokens = input
-                .tokens
-                .as_ref()
-                .ok_or_else(|| FieldError::new("tokens", "is required"))?;
-            if tokens.access_token.expose().is_empty() {
-                return Err(FieldError::new("tokens.access_token", "is required"));
-            }
-            if tokens.expires_in.is_some_and(|s| s <= 0) {
-                return Err(FieldError::new(
-                    "tokens.expires_in",
-                    "must be a positive number of seconds",
-                ));
-            }
-            let expires_at = tokens.expires_in.map(|s| now + s);
-            let refreshable = tokens.refresh_token.is_some()
-                || matches!(
-                    method,
-                    AuthMethod::Oauth2ClientCredentials {
-                        client: Some(_),
-                        ..
-                    }
-                );
-            Ok((
-                Credentials::Oauth2 {
-                    access_token: tokens.access_token.clone(),
-                    refresh_token: tokens.refresh_token.clone(),
-                    token_type: tokens.token_type.clone(),
-                    scope: tokens.scope.clone(),
-                    expires_at,
-                    client_id: None,
-                    client_secret: None,
-                },
-                expires_at,
-                refreshable,
-            ))
-        }
-    }
 }

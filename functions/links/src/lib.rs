@@ -71,7 +71,7 @@ impl Handler for Links {
                 let url = app
                     .public_url
                     .join(&format!("connect/{}", token.expose()))
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
                 let link = ActivationLink {
                     url: url.into(),
                     expires_at: activation.expires_at,

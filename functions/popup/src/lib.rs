@@ -1,18 +1,20 @@
 //! `popup`: the hosted connection popup. Starts from an activation link
 //! (`/connect/{token}`) or Integration.App-style parameters (`/connection-popup`), shows the
-//! marketplace or the integration's form, and runs the chosen auth mode: it redirects to
-//! the provider for OAuth 2.0 (the `callback` function finishes), or completes API key,
-//! basic, client-credentials and custom-token connections itself.
+//! marketplace or the integration's form, and hands the consumer's choice to the connect
+//! service: off to the provider for OAuth (the `callback` function finishes), or
+//! connected here for API key, basic, client-credentials and custom-token modes.
 
-mod start;
+mod form;
+mod input;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use latchkey_connect::flow::{Outcome, Start, StartRequest, Step, connect, resolve};
 use latchkey_core::App;
-use latchkey_web::{ApiError, Handler, Operation, PathParams, Request, Response, query_params};
-
-pub use start::StartInput;
+use latchkey_domain::{FieldError, FlowError};
+use latchkey_pages::{flow_cookie, respond};
+use latchkey_web::{ApiError, Handler, Operation, PathParams, Request, Response, StatusCode};
 
 pub struct Popup;
 
@@ -25,42 +27,116 @@ impl Handler for Popup {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let query = query_params(&request);
+        let query = request.uri().query();
         Ok(match operation {
             Operation::ConnectLanding => {
-                let input = StartInput::from_query(&query);
-                start::run(app, params.get("token"), input, None, request.uri().query()).await
+                let start = input::from_query(&request);
+                run(app, params.get("token"), start, None, query).await
             }
             Operation::ConnectSubmit => {
-                let input = StartInput::from_query(&query);
-                let form = form_body(&request);
-                start::run(
-                    app,
-                    params.get("token"),
-                    input,
-                    Some(form),
-                    request.uri().query(),
-                )
-                .await
+                let start = input::from_query(&request);
+                let form = input::form_body(&request);
+                run(app, params.get("token"), start, Some(form), query).await
             }
             Operation::PopupStart => {
-                let input = StartInput::from_query(&query);
-                let token = input.token.clone().unwrap_or_default();
-                start::run(app, &token, input, None, request.uri().query()).await
+                let start = input::from_query(&request);
+                let token = start.token.clone().unwrap_or_default();
+                run(app, &token, start, None, query).await
             }
             Operation::PopupSubmit => {
-                let input = StartInput::from_body(&request, &query);
-                let token = input.token.clone().unwrap_or_default();
-                start::run(app, &token, input, None, None).await
+                let start = input::from_body(&request);
+                let token = start.token.clone().unwrap_or_default();
+                run(app, &token, start, None, None).await
             }
             _ => return Err(ApiError::NotFound("route")),
         })
     }
 }
 
-/// An `application/x-www-form-urlencoded` body as a map (last value wins).
-fn form_body(request: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(request.body().as_ref())
-        .into_owned()
-        .collect()
+/// Runs a start: GET shows what is needed (or goes straight to the provider), POST takes
+/// the form and connects.
+async fn run(
+    app: &App,
+    token: &str,
+    request: StartRequest,
+    form: Option<BTreeMap<String, String>>,
+    query: Option<&str>,
+) -> Response {
+    let start = match resolve(app, token, request, query.unwrap_or("")).await {
+        Ok(start) => start,
+        Err(e) => return start_error(&e),
+    };
+    let Some(integration) = start.integration.clone() else {
+        return match start.marketplace(app).await {
+            Ok(integrations) => {
+                latchkey_pages::marketplace(&start.account.name, &integrations, |i| {
+                    start.landing_url(&[("integrationId", &i.id)])
+                })
+            }
+            Err(e) => start_error(&e),
+        };
+    };
+    let option = match &start.request.auth_option_key {
+        Some(key) => integration.auth_option(key),
+        None => integration.auth_options.first(),
+    };
+    let Some(option) = option.cloned() else {
+        let unknown = FieldError::new("authOptionKey", "names no auth option of this integration");
+        return finish(&start, Outcome::Failed(unknown.into()));
+    };
+    let mut parameters = start.request.connection_parameters.clone();
+    let ask = form::Ask {
+        integration: &integration,
+        option: &option,
+    };
+    let fields = ask.fields(&parameters, form.as_ref());
+    let Some(form) = form.or_else(|| fields.is_empty().then(BTreeMap::new)) else {
+        return ask.page(&start, &fields, None);
+    };
+    ask.take_parameters(&form, &mut parameters);
+    // A missing parameter or credential is asked for again, not reported as a failure.
+    if let Err(e) = ask.check(&parameters, &form) {
+        let fields = ask.fields(&parameters, Some(&form));
+        return ask.page(&start, &fields, Some(&e));
+    }
+    match connect(app, &start, &integration, &option, parameters, &form).await {
+        Ok(Step::Redirect(redirect)) => {
+            let mut response = latchkey_pages::redirect(redirect.url.as_str());
+            flow_cookie::set(&mut response, &redirect.cookie);
+            response
+        }
+        Ok(Step::Done(connection_id)) => finish(&start, Outcome::Connected { connection_id }),
+        Err(e) => finish(&start, Outcome::Failed(e)),
+    }
+}
+
+fn start_error(e: &FlowError) -> Response {
+    let status = match e {
+        FlowError::InvalidLink => StatusCode::GONE,
+        FlowError::Internal(_) => {
+            latchkey_web::log_error(e, "connection start failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = match e {
+        FlowError::InvalidLink => "This link has expired or was already used. Ask for a new one.",
+        FlowError::IntegrationUnavailable => "This integration is not available.",
+        _ => "Something went wrong. Please try again.",
+    };
+    latchkey_pages::error(status, "Latchkey", message, None)
+}
+
+/// Sends the browser where docs/ARCHITECTURE.md §4 says, or shows the result here.
+fn finish(start: &Start, outcome: Outcome) -> Response {
+    if let Outcome::Failed(e @ FlowError::Internal(_)) = &outcome {
+        latchkey_web::log_error(e, "connection failed");
+    }
+    respond(
+        &start.account.name,
+        &start.ending,
+        outcome,
+        Some(start.landing_url(&[])),
+        start.landing_url(&[("integrationId", "")]),
+    )
 }

@@ -12,6 +12,7 @@ use latchkey_core::webhooks;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
 use latchkey_domain::backoff::backoff_seconds;
+use latchkey_domain::error::Chain;
 use latchkey_domain::{AuthMethod, Connection, ConnectionStatus, EventType, Integration};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_providers::oauth2;
@@ -117,7 +118,7 @@ pub async fn ensure_fresh(
             let result = refresh_leased(app, account_id, id, need).await;
             if let Err(e) = app.store.release_lease(lease).await {
                 // It expires on its own; the refresh itself is done.
-                tracing::warn!(error = %e, connection = %id, "lease not released");
+                tracing::warn!(error = %Chain(&e), connection = %id, "lease not released");
             }
             return result;
         }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::connections::{Need, Renewal, ensure_fresh};
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
+use latchkey_core::webhooks::DeliveryError;
+use latchkey_domain::error::Chain;
 use latchkey_domain::{Connection, SHORT_LIVED_SECONDS};
 use latchkey_store::{Cursor, SCHEDULE_SHARDS, StoreError, Versioned};
 
@@ -98,7 +100,16 @@ enum Done {
     Stopped,
 }
 
-pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, StoreError> {
+/// Why a refresh run stopped before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the refresh schedule could not be read")]
+    Schedule(#[from] StoreError),
+    #[error("the webhook outbox could not be worked through")]
+    Webhooks(#[from] DeliveryError),
+}
+
+pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, RunError> {
     let until = app.store.now();
     let mut report = RunReport::default();
     let results = due_items(app, until)
@@ -147,7 +158,7 @@ pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, StoreError
                         report.skipped += 1
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "refresh could not run");
+                        tracing::warn!(error = %Chain(&e), "refresh could not run");
                         report.failed += 1;
                     }
                 }
@@ -155,7 +166,7 @@ pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, StoreError
         }
     }
     if let Some(e) = failure {
-        return Err(e);
+        return Err(e.into());
     }
     report.webhooks_delivered = latchkey_core::webhooks::deliver_due(app).await?;
     tracing::info!(?report, "refresh run finished");

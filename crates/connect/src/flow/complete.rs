@@ -26,9 +26,37 @@ pub struct Completion<'a> {
     pub connection_id: Option<&'a str>,
     pub allow_multiple: bool,
     pub activation_hash: Option<&'a str>,
+    pub issued: Issued,
+}
+
+/// What an auth mode obtained.
+#[derive(Debug)]
+pub struct Issued {
     pub credentials: Credentials,
+    /// Epoch seconds; `None` when the provider gave no lifetime.
     pub access_expires_at: Option<i64>,
+    /// Whether the connection can renew these credentials on its own.
     pub refreshable: bool,
+}
+
+impl Issued {
+    /// Credentials that do not expire and cannot be renewed (API key, basic, OAuth 1.0a).
+    pub fn lasting(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            access_expires_at: None,
+            refreshable: false,
+        }
+    }
+
+    /// Credentials the connection renews itself (client credentials, custom token).
+    pub fn renewable(credentials: Credentials, access_expires_at: Option<i64>) -> Self {
+        Self {
+            credentials,
+            access_expires_at,
+            refreshable: true,
+        }
+    }
 }
 
 pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, FlowError> {
@@ -48,7 +76,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
     {
         return Err(FlowError::InvalidLink);
     }
-    let now = app.store.now();
+    let now = app.now();
     match c.connection_id {
         Some(id) => {
             let current = app
@@ -66,14 +94,14 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                     )
                 })?;
             let scope = SecretScope::new(c.account_id, id);
-            let reference = app.vault.put(&scope, &c.credentials).await?;
+            let reference = app.vault.put(&scope, &c.issued.credentials).await?;
             let mut next = current.value.clone();
             next.auth_option_key = c.auth_option_key.to_owned();
             next.parameters.extend(c.parameters);
             next.status = ConnectionStatus::Active;
-            next.access_expires_at = c.access_expires_at;
+            next.access_expires_at = c.issued.access_expires_at;
             next.access_issued_at = Some(now);
-            next.refreshable = c.refreshable;
+            next.refreshable = c.issued.refreshable;
             next.refresh = RefreshState::default();
             next.credentials = Some(reference);
             next.updated_at = now;
@@ -89,7 +117,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
         None => {
             let id = new_id("con");
             let scope = SecretScope::new(c.account_id, &id);
-            let reference = app.vault.put(&scope, &c.credentials).await?;
+            let reference = app.vault.put(&scope, &c.issued.credentials).await?;
             let connection = Connection {
                 id,
                 account_id: c.account_id.to_owned(),
@@ -99,9 +127,9 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 name: c.name.to_owned(),
                 parameters: c.parameters,
                 status: ConnectionStatus::Active,
-                access_expires_at: c.access_expires_at,
+                access_expires_at: c.issued.access_expires_at,
                 access_issued_at: Some(now),
-                refreshable: c.refreshable,
+                refreshable: c.issued.refreshable,
                 refresh: RefreshState::default(),
                 credentials: Some(reference),
                 created_at: now,
@@ -138,9 +166,7 @@ async fn replace_earlier(app: &App, kept: &Connection) -> Result<(), FlowError> 
             .map(|v| v.value)
             .filter(|c| c.id != kept.id)
         {
-            disconnect(app, &old)
-                .await
-                .map_err(|e| FlowError::Internal(e.to_string()))?;
+            disconnect(app, &old).await.map_err(FlowError::internal)?;
         }
         match page.next {
             Some(next) => cursor = Some(next),

@@ -1,0 +1,288 @@
+//! Connecting: the popup's one entry point once the consumer has chosen an auth option and
+//! given what it asks for. Redirect-based modes (OAuth 2.0, OAuth 1.0a) store the flow
+//! and answer where to send the browser; the callback finishes them (`finish`). Every
+//! other mode connects here and now.
+
+use std::collections::BTreeMap;
+
+use super::{
+    Completion, Issued, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Start, app_client, complete,
+};
+use super::{flow_cookie_name, grants};
+use latchkey_core::App;
+use latchkey_domain::token::{new_token, token_hash};
+use latchkey_domain::{
+    AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow, Credentials, FieldError,
+    FlowError, Integration, Secret,
+};
+use latchkey_providers::pkce::Pkce;
+use latchkey_providers::template::fill_url;
+use latchkey_providers::{oauth1, oauth2};
+
+/// What connecting led to.
+#[derive(Debug)]
+pub enum Step {
+    /// Off to the provider; the callback finishes.
+    Redirect(Redirect),
+    /// Connected: the connection's id.
+    Done(String),
+}
+
+/// Where to send the browser, and the cookie that binds the stored flow to it.
+#[derive(Debug)]
+pub struct Redirect {
+    pub url: url::Url,
+    pub cookie: FlowCookie,
+}
+
+/// The flow cookie: `{browser binding}.{start token}`. The callback needs the binding;
+/// "Try again" needs the link, which the browser had.
+#[derive(Debug)]
+pub struct FlowCookie {
+    pub name: String,
+    pub value: String,
+    pub max_age_seconds: i64,
+}
+
+/// Connects `start`'s consumer to `integration` with `option`, given the parameters and
+/// the submitted credential fields (`form`, by [`AuthMethod::credential_fields`] names).
+pub async fn connect(
+    app: &App,
+    start: &Start,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+    form: &BTreeMap<String, String>,
+) -> Result<Step, FlowError> {
+    let now = app.now();
+    let issued = match &option.method {
+        AuthMethod::Oauth2 { .. } => {
+            return begin_oauth2(app, start, integration, option, parameters)
+                .await
+                .map(Step::Redirect);
+        }
+        AuthMethod::Oauth1 { .. } => {
+            return begin_oauth1(app, start, integration, option, parameters)
+                .await
+                .map(Step::Redirect);
+        }
+        AuthMethod::ApiKey {} => Issued::lasting(Credentials::ApiKey {
+            api_key: required(form, "api_key")?,
+        }),
+        AuthMethod::Basic {} => {
+            let username = required(form, "username")?.expose().to_owned();
+            let password = required(form, "password")?;
+            Issued::lasting(Credentials::Basic { username, password })
+        }
+        AuthMethod::Oauth2ClientCredentials { .. } => {
+            let own = || {
+                let id = required(form, "client_id")?.expose().to_owned();
+                Ok((id, Some(required(form, "client_secret")?)))
+            };
+            let (credentials, expires_at) =
+                grants::client_credentials(app, integration, option, own, &parameters, now).await?;
+            Issued::renewable(credentials, expires_at)
+        }
+        AuthMethod::CustomToken { .. } => {
+            let (token, expires_at) = grants::custom_token(app, option, &parameters, now).await?;
+            // Secret parameters travel with the credentials, never on the connection.
+            let secret_parameters = integration
+                .parameters
+                .iter()
+                .filter(|p| p.secret)
+                .filter_map(|p| {
+                    parameters
+                        .get(&p.name)
+                        .map(|v| (p.name.clone(), Secret::from(v.as_str())))
+                })
+                .collect();
+            let credentials = Credentials::Token {
+                token,
+                expires_at,
+                parameters: secret_parameters,
+            };
+            Issued::renewable(credentials, expires_at)
+        }
+    };
+    let connection = complete(
+        app,
+        Completion {
+            account_id: &start.account.id,
+            consumer_id: &start.consumer.id,
+            integration,
+            auth_option_key: &option.key,
+            name: start.name(),
+            parameters,
+            connection_id: start.connection_id(),
+            allow_multiple: start.request.allow_multiple_connections,
+            activation_hash: start.grant.activation_hash.as_deref(),
+            issued,
+        },
+    )
+    .await?;
+    Ok(Step::Done(connection.id))
+}
+
+fn required(form: &BTreeMap<String, String>, name: &'static str) -> Result<Secret, FlowError> {
+    form.get(name)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
+        .map(Secret::from)
+        .ok_or_else(|| FieldError::new(name, "is required").into())
+}
+
+/// OAuth 2.0: the flow under the hash of a fresh `state`, then the browser to the
+/// provider's authorization endpoint (PKCE S256 unless the integration turns it off).
+async fn begin_oauth2(
+    app: &App,
+    start: &Start,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+) -> Result<Redirect, FlowError> {
+    let AuthMethod::Oauth2 {
+        authorization_url,
+        scopes,
+        scope_separator,
+        pkce,
+        authorization_params,
+        ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let (client_id, _) = app_client(app, integration, option)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let state = new_token("");
+    let pkce = pkce.then(Pkce::new);
+    let redirect_uri = app
+        .public_url
+        .join(OAUTH_CALLBACK_PATH)
+        .map_err(FlowError::internal)?;
+    let url = oauth2::authorization_url(
+        authorization_url,
+        &client_id,
+        redirect_uri.as_str(),
+        scopes,
+        scope_separator,
+        state.expose(),
+        pkce.as_ref().map(|p| p.challenge.as_str()),
+        authorization_params,
+        &parameters,
+        app.allow_loopback,
+    )?;
+    let pending = Pending {
+        key: state.expose(),
+        pkce_verifier: pkce.map(|p| p.verifier),
+        request_token_secret: None,
+    };
+    store_flow(app, start, integration, option, parameters, pending, url).await
+}
+
+/// OAuth 1.0a: a signed request-token call, then the browser to the provider with the
+/// request token, which keys the flow (the provider sends it back with the verifier).
+async fn begin_oauth1(
+    app: &App,
+    start: &Start,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+) -> Result<Redirect, FlowError> {
+    let AuthMethod::Oauth1 {
+        request_token_url,
+        authorization_url,
+        ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let (key, secret) = app_client(app, integration, option)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let secret = secret.ok_or(FlowError::IntegrationUnavailable)?;
+    let callback = app
+        .public_url
+        .join(OAUTH1_CALLBACK_PATH)
+        .map_err(FlowError::internal)?;
+    let request_url = fill_url(request_token_url, &parameters, app.allow_loopback)?;
+    let consumer = oauth1::Consumer {
+        key: &key,
+        secret: secret.expose(),
+    };
+    let fields = oauth1::token_request(
+        app.http(),
+        &request_url,
+        &consumer,
+        None,
+        &[("oauth_callback", callback.as_str())],
+        app.now(),
+    )
+    .await?;
+    let (request_token, request_token_secret) = oauth1::token_pair(&fields);
+    let mut url = fill_url(authorization_url, &parameters, app.allow_loopback)?;
+    url.query_pairs_mut()
+        .append_pair("oauth_token", &request_token);
+    let pending = Pending {
+        key: &request_token,
+        pkce_verifier: None,
+        request_token_secret: Some(request_token_secret),
+    };
+    store_flow(app, start, integration, option, parameters, pending, url).await
+}
+
+/// What a redirect-based flow keeps until its callback.
+struct Pending<'a> {
+    /// What the callback brings back (`state`, or the OAuth 1.0a request token); only
+    /// its hash is stored.
+    key: &'a str,
+    pkce_verifier: Option<Secret>,
+    request_token_secret: Option<Secret>,
+}
+
+/// Stores the flow and binds it to this browser.
+async fn store_flow(
+    app: &App,
+    start: &Start,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+    pending: Pending<'_>,
+    url: url::Url,
+) -> Result<Redirect, FlowError> {
+    let state_hash = token_hash(pending.key);
+    let binding = new_token("");
+    let now = app.now();
+    let ending = &start.ending;
+    let flow = ConnectionFlow {
+        state_hash: state_hash.clone(),
+        browser_binding: token_hash(binding.expose()),
+        account_id: start.account.id.clone(),
+        consumer_id: start.consumer.id.clone(),
+        integration_id: integration.id.clone(),
+        auth_option_key: option.key.clone(),
+        name: start.name().to_owned(),
+        connection_id: start.connection_id().map(str::to_owned),
+        activation_hash: start.grant.activation_hash.clone(),
+        parameters,
+        pkce_verifier: pending.pkce_verifier,
+        request_token_secret: pending.request_token_secret,
+        redirect_target: ending.target.as_ref().map(|u| u.to_string()),
+        target_origin: ending.target_origin.clone(),
+        custom_state: ending.custom_state.clone(),
+        allow_multiple_connections: start.request.allow_multiple_connections,
+        from_marketplace: ending.from_marketplace,
+        redirect_after: ending.redirect,
+        created_at: now,
+        expires_at: now + CONNECTION_FLOW_TTL_SECONDS,
+    };
+    app.store.create_flow(&flow).await?;
+    Ok(Redirect {
+        url,
+        cookie: FlowCookie {
+            name: flow_cookie_name(&state_hash),
+            value: format!("{}.{}", binding.expose(), start.token),
+            max_age_seconds: CONNECTION_FLOW_TTL_SECONDS,
+        },
+    })
+}

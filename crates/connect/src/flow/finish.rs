@@ -1,0 +1,306 @@
+//! The end of a redirect-based flow, where the provider sends the browser back: the
+//! `state` (or OAuth 1.0a request token) finds the stored flow, the cookie proves this is
+//! the browser that started it, the flow is consumed atomically (a replay finds nothing),
+//! the code or verifier is exchanged once, and the connection completes.
+
+use std::collections::BTreeMap;
+
+use super::flow_cookie_name;
+use super::{Completion, Ending, Issued, OAUTH_CALLBACK_PATH, Outcome, app_client, complete};
+use latchkey_core::App;
+use latchkey_domain::token::token_hash;
+use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Credentials, FlowError};
+use latchkey_domain::{Integration, Secret};
+use latchkey_providers::oauth2::{Client, TokenEndpoint};
+use latchkey_providers::template::fill_url;
+use latchkey_providers::{oauth1, oauth2};
+
+/// Which callback the provider used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OAuth2,
+    OAuth1,
+}
+
+/// Why a callback cannot be tied to a flow. Nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No usable `state` in the request.
+    Malformed,
+    /// No such flow: expired, or already used.
+    Expired,
+    /// The flow cookie is missing or does not match: another browser started it.
+    OtherBrowser,
+    /// The flow's account is gone.
+    Gone,
+}
+
+/// How a callback ended.
+#[derive(Debug)]
+pub enum Finished {
+    Refused(Refusal),
+    /// The attempt ended (connected or failed): tell the vendor as `ending` says.
+    Ended(Box<Ended>),
+}
+
+#[derive(Debug)]
+pub struct Ended {
+    pub account_name: String,
+    pub ending: Ending,
+    pub outcome: Outcome,
+    /// "Try again" starts the same integration again from the original link.
+    pub retry: String,
+    /// "Back to the list": the original link's marketplace.
+    pub marketplace: String,
+    /// The flow cookie to clear.
+    pub cookie_name: String,
+}
+
+/// Finishes the flow the callback `query` names. `cookie(name)` reads a request cookie.
+/// `Err` is an internal failure before the flow could be tied to an ending.
+pub async fn finish(
+    app: &App,
+    protocol: Protocol,
+    query: &BTreeMap<String, String>,
+    cookie: impl Fn(&str) -> Option<String>,
+) -> Result<Finished, FlowError> {
+    // OAuth 2.0 brings `state` back; OAuth 1.0a the request token, which keyed the flow.
+    let key = match protocol {
+        Protocol::OAuth2 => "state",
+        Protocol::OAuth1 => "oauth_token",
+    };
+    let Some(state) = query.get(key).filter(|s| !s.is_empty() && s.len() <= 400) else {
+        return Ok(Finished::Refused(Refusal::Malformed));
+    };
+    let state_hash = token_hash(state);
+    let cookie_name = flow_cookie_name(&state_hash);
+    // Read first, consume only once this browser is shown to be the one that started it,
+    // so a forged or cookieless callback changes nothing.
+    let Some(flow) = app.store.flow(&state_hash).await? else {
+        return Ok(Finished::Refused(Refusal::Expired));
+    };
+    let Some((binding, token)) = cookie(&cookie_name)
+        .and_then(|c| c.split_once('.').map(|(b, t)| (b.to_owned(), t.to_owned())))
+    else {
+        return Ok(Finished::Refused(Refusal::OtherBrowser));
+    };
+    if token_hash(&binding) != flow.browser_binding {
+        return Ok(Finished::Refused(Refusal::OtherBrowser));
+    }
+    let Some(flow) = app.store.consume_flow(&state_hash).await? else {
+        return Ok(Finished::Refused(Refusal::Expired));
+    };
+    let Some(account) = app.store.account(&flow.account_id).await? else {
+        return Ok(Finished::Refused(Refusal::Gone));
+    };
+    let account = account.value;
+    let ending = Ending {
+        target: flow
+            .redirect_target
+            .as_deref()
+            .and_then(|t| url::Url::parse(t).ok()),
+        target_origin: flow.target_origin.clone(),
+        custom_state: flow.custom_state.clone(),
+        is_update: flow.connection_id.is_some(),
+        redirect: flow.redirect_after,
+        from_marketplace: flow.from_marketplace,
+        append_result_params: account.append_result_params,
+    };
+    let exchanged = match protocol {
+        Protocol::OAuth2 => exchange_code(app, &flow, query).await,
+        Protocol::OAuth1 => exchange_verifier(app, &flow, query).await,
+    };
+    let outcome = match exchanged {
+        Ok(connection_id) => Outcome::Connected { connection_id },
+        Err(e) => Outcome::Failed(e),
+    };
+    Ok(Finished::Ended(Box::new(Ended {
+        account_name: account.name,
+        ending,
+        outcome,
+        retry: format!("/connect/{token}?integrationId={}", flow.integration_id),
+        marketplace: format!("/connect/{token}"),
+        cookie_name,
+    })))
+}
+
+/// OAuth 2.0: the provider's answer checked (`error`, `iss`), the code exchanged with the
+/// PKCE verifier, captures taken, the connection completed.
+async fn exchange_code(
+    app: &App,
+    flow: &ConnectionFlow,
+    query: &BTreeMap<String, String>,
+) -> Result<String, FlowError> {
+    if let Some(error) = query.get("error") {
+        return Err(FlowError::provider(error));
+    }
+    let (integration, option) = flow_integration(app, flow).await?;
+    let AuthMethod::Oauth2 {
+        token_url,
+        token_method,
+        client_auth,
+        token_params,
+        capture,
+        issuer,
+        ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    // RFC 9207: a response from another issuer is a mix-up attack.
+    if let (Some(expected), Some(got)) = (issuer, query.get("iss"))
+        && expected != got
+    {
+        return Err(FlowError::IssuerMismatch);
+    }
+    let code = query
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or(FlowError::provider("invalid_request"))?;
+    let (client_id, secret) = app_client(app, &integration, &option)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let redirect_uri = app
+        .public_url
+        .join(OAUTH_CALLBACK_PATH)
+        .map_err(FlowError::internal)?;
+    let mut grant = vec![
+        ("grant_type", "authorization_code".to_owned()),
+        ("code", code.clone()),
+        ("redirect_uri", redirect_uri.to_string()),
+    ];
+    if let Some(verifier) = &flow.pkce_verifier {
+        grant.push(("code_verifier", verifier.expose().to_owned()));
+    }
+    let endpoint = TokenEndpoint {
+        url: token_url,
+        method: *token_method,
+        client_auth: *client_auth,
+        extra_params: token_params,
+    };
+    let client = Client {
+        id: &client_id,
+        secret: secret.as_ref(),
+    };
+    let tokens = oauth2::request_token(
+        app.http(),
+        &endpoint,
+        &client,
+        grant,
+        &flow.parameters,
+        app.allow_loopback,
+        app.now(),
+    )
+    .await?;
+    let mut parameters = flow.parameters.clone();
+    oauth2::capture(
+        capture,
+        &tokens.extra,
+        query,
+        &integration.parameters,
+        &mut parameters,
+    )?;
+    let issued = Issued {
+        access_expires_at: tokens.expires_at,
+        refreshable: tokens.refresh_token.is_some(),
+        credentials: tokens.into_credentials(None),
+    };
+    completed(app, flow, &integration, &option, parameters, issued).await
+}
+
+/// OAuth 1.0a: the verifier and the request token buy the access token.
+async fn exchange_verifier(
+    app: &App,
+    flow: &ConnectionFlow,
+    query: &BTreeMap<String, String>,
+) -> Result<String, FlowError> {
+    let Some(verifier) = query.get("oauth_verifier").filter(|v| !v.is_empty()) else {
+        return Err(FlowError::provider("access_denied"));
+    };
+    let (integration, option) = flow_integration(app, flow).await?;
+    let AuthMethod::Oauth1 {
+        access_token_url, ..
+    } = &option.method
+    else {
+        return Err(FlowError::IntegrationUnavailable);
+    };
+    let (key, secret) = app_client(app, &integration, &option)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?;
+    let secret = secret.ok_or(FlowError::IntegrationUnavailable)?;
+    let request_token = query.get("oauth_token").cloned().unwrap_or_default();
+    let request_secret = flow
+        .request_token_secret
+        .as_ref()
+        .ok_or(FlowError::InvalidState)?;
+    let url = fill_url(access_token_url, &flow.parameters, app.allow_loopback)?;
+    let consumer = oauth1::Consumer {
+        key: &key,
+        secret: secret.expose(),
+    };
+    let fields = oauth1::token_request(
+        app.http(),
+        &url,
+        &consumer,
+        Some((&request_token, request_secret.expose())),
+        &[("oauth_verifier", verifier)],
+        app.now(),
+    )
+    .await?;
+    let (token, token_secret) = oauth1::token_pair(&fields);
+    let issued = Issued {
+        credentials: Credentials::Oauth1 {
+            token: Secret::new(token),
+            token_secret,
+        },
+        access_expires_at: None,
+        refreshable: false,
+    };
+    let parameters = flow.parameters.clone();
+    completed(app, flow, &integration, &option, parameters, issued).await
+}
+
+async fn completed(
+    app: &App,
+    flow: &ConnectionFlow,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: BTreeMap<String, String>,
+    issued: Issued,
+) -> Result<String, FlowError> {
+    let connection = complete(
+        app,
+        Completion {
+            account_id: &flow.account_id,
+            consumer_id: &flow.consumer_id,
+            integration,
+            auth_option_key: &option.key,
+            name: &flow.name,
+            parameters,
+            connection_id: flow.connection_id.as_deref(),
+            allow_multiple: flow.allow_multiple_connections,
+            activation_hash: flow.activation_hash.as_deref(),
+            issued,
+        },
+    )
+    .await?;
+    Ok(connection.id)
+}
+
+/// The integration and auth option a flow was started with.
+async fn flow_integration(
+    app: &App,
+    flow: &ConnectionFlow,
+) -> Result<(Integration, AuthOption), FlowError> {
+    let integration = app
+        .store
+        .integration(&flow.account_id, &flow.integration_id)
+        .await?
+        .ok_or(FlowError::IntegrationUnavailable)?
+        .value;
+    let option = integration
+        .auth_option(&flow.auth_option_key)
+        .ok_or(FlowError::IntegrationUnavailable)?
+        .clone();
+    Ok((integration, option))
+}

@@ -1,0 +1,201 @@
+//! Installing a connection server-side from credentials the vendor already has (Cyclr's
+//! connector install): an API key, `username:password`, or OAuth tokens to import.
+//! Optionally verified with one call to the integration's API.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{Completion, Issued, complete};
+use crate::connections::{Outbound, send};
+use latchkey_core::App;
+use latchkey_domain::{
+    AuthMethod, AuthOption, Connection, Consumer, Credentials, FieldError, FlowError,
+    InstallConnection, Integration, Secret,
+};
+use latchkey_providers::template::check_parameters;
+
+/// An installed connection and whether the optional verification call succeeded.
+#[derive(Debug)]
+pub struct Installed {
+    pub connection: Connection,
+    pub authenticated: bool,
+}
+
+/// Installs `input` as a connection of `consumer` to `integration` (an active one of the
+/// consumer's account). Bad input is a [`FlowError::InvalidParameter`] naming its field.
+pub async fn install(
+    app: &App,
+    consumer: &Consumer,
+    integration: &Integration,
+    input: &InstallConnection,
+) -> Result<Installed, FlowError> {
+    check_parameters(&integration.parameters, &input.parameters).map_err(|e| {
+        FieldError::new(
+            e.field.replacen("connectionParameters", "parameters", 1),
+            e.message,
+        )
+    })?;
+    let option = choose_option(integration, input)?;
+    let issued = issued(option, input, app.now())?;
+    let credentials = issued.credentials.clone();
+    let connection = complete(
+        app,
+        Completion {
+            account_id: &consumer.account_id,
+            consumer_id: &consumer.id,
+            integration,
+            auth_option_key: &option.key,
+            name: input.name.as_deref().unwrap_or(&integration.name),
+            parameters: input.parameters.clone(),
+            connection_id: None,
+            allow_multiple: input.allow_multiple_connections,
+            activation_hash: None,
+            issued,
+        },
+    )
+    .await?;
+    let authenticated = match &input.verify_path {
+        Some(path) => {
+            let outbound = Outbound {
+                method: reqwest::Method::GET,
+                path: path.clone(),
+                query: None,
+                headers: vec![("accept".into(), "application/json".into())],
+                body: Vec::new(),
+            };
+            send(app, integration, &connection, &credentials, &outbound)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        }
+        None => false,
+    };
+    Ok(Installed {
+        connection,
+        authenticated,
+    })
+}
+
+fn takes(method: &AuthMethod, input: &InstallConnection) -> bool {
+    match method {
+        AuthMethod::ApiKey {} | AuthMethod::Basic {} => input.auth_value.is_some(),
+        AuthMethod::Oauth2 { .. } | AuthMethod::Oauth2ClientCredentials { .. } => {
+            input.tokens.is_some()
+        }
+        AuthMethod::CustomToken { .. } | AuthMethod::Oauth1 { .. } => false,
+    }
+}
+
+fn choose_option<'a>(
+    integration: &'a Integration,
+    input: &InstallConnection,
+) -> Result<&'a AuthOption, FieldError> {
+    let option = match &input.auth_option_key {
+        Some(key) => integration
+            .auth_options
+            .iter()
+            .find(|o| &o.key == key)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "auth_option_key",
+                    "names no auth option of this integration",
+                )
+            })?,
+        None => integration
+            .auth_options
+            .iter()
+            .find(|o| takes(&o.method, input))
+            .ok_or_else(|| {
+                FieldError::new(
+                    if input.tokens.is_some() {
+                        "tokens"
+                    } else {
+                        "auth_value"
+                    },
+                    "fits none of the integration's auth options",
+                )
+            })?,
+    };
+    if !takes(&option.method, input) {
+        let field = match option.method {
+            AuthMethod::ApiKey {} | AuthMethod::Basic {} => "auth_value",
+            AuthMethod::Oauth2 { .. } | AuthMethod::Oauth2ClientCredentials { .. } => "tokens",
+            _ => "auth_option_key",
+        };
+        return Err(FieldError::new(
+            field,
+            match field {
+                "auth_option_key" => {
+                    "names an auth option that needs the user: send an activation link"
+                }
+                _ => "is required for this auth option",
+            },
+        ));
+    }
+    Ok(option)
+}
+
+/// The credentials to store, their expiry, and whether they can be refreshed.
+fn issued(option: &AuthOption, input: &InstallConnection, now: i64) -> Result<Issued, FieldError> {
+    let value = || {
+        input
+            .auth_value
+            .clone()
+            .filter(|v| !v.expose().trim().is_empty() && !v.expose().chars().any(char::is_control))
+            .ok_or_else(|| FieldError::new("auth_value", "is required"))
+    };
+    match &option.method {
+        AuthMethod::ApiKey {} => Ok(Issued::lasting(Credentials::ApiKey { api_key: value()? })),
+        AuthMethod::Basic {} => {
+            let invalid = || FieldError::new("auth_value", "must be base64 of username:password");
+            let decoded = STANDARD
+                .decode(value()?.expose().trim())
+                .map_err(|_| invalid())?;
+            let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+            let (username, password) = text.split_once(':').ok_or_else(invalid)?;
+            if username.is_empty() {
+                return Err(invalid());
+            }
+            Ok(Issued::lasting(Credentials::Basic {
+                username: username.to_owned(),
+                password: Secret::from(password),
+            }))
+        }
+        method => {
+            let tokens = input
+                .tokens
+                .as_ref()
+                .ok_or_else(|| FieldError::new("tokens", "is required"))?;
+            if tokens.access_token.expose().is_empty() {
+                return Err(FieldError::new("tokens.access_token", "is required"));
+            }
+            if tokens.expires_in.is_some_and(|s| s <= 0) {
+                return Err(FieldError::new(
+                    "tokens.expires_in",
+                    "must be a positive number of seconds",
+                ));
+            }
+            let expires_at = tokens.expires_in.map(|s| now + s);
+            let refreshable = tokens.refresh_token.is_some()
+                || matches!(
+                    method,
+                    AuthMethod::Oauth2ClientCredentials {
+                        client: Some(_),
+                        ..
+                    }
+                );
+            Ok(Issued {
+                credentials: Credentials::Oauth2 {
+                    access_token: tokens.access_token.clone(),
+                    refresh_token: tokens.refresh_token.clone(),
+                    token_type: tokens.token_type.clone(),
+                    scope: tokens.scope.clone(),
+                    expires_at,
+                    client_id: None,
+                    client_secret: None,
+                },
+                access_expires_at: expires_at,
+                refreshable,
+            })
+        }
+    }
+}

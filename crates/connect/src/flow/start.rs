@@ -1,0 +1,330 @@
+//! The start of a connection attempt: what the browser asked for (an activation link or a
+//! workspace token, plus Integration.App's popup parameters) resolved into the account,
+//! consumer and integration it may connect, and how the attempt will end.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+use super::workspace_token;
+use super::{Ending, RedirectPolicy};
+use latchkey_core::App;
+use latchkey_domain::token::token_hash;
+use latchkey_domain::{Account, Activation, Consumer, FlowError, Integration, IntegrationStatus};
+
+/// The start parameters, with Integration.App's names. Values are taken as text wherever
+/// they come from (a number or a boolean in JSON counts as its text; anything else as
+/// absent), and `connectionParameters` is an object, or a JSON string in a query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StartRequest {
+    #[serde(deserialize_with = "text")]
+    pub integration_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    pub integration_key: Option<String>,
+    #[serde(deserialize_with = "parameters")]
+    pub connection_parameters: BTreeMap<String, String>,
+    #[serde(deserialize_with = "text")]
+    pub connection_id: Option<String>,
+    #[serde(deserialize_with = "text")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "text")]
+    pub auth_option_key: Option<String>,
+    #[serde(deserialize_with = "flag")]
+    pub allow_multiple_connections: bool,
+    #[serde(deserialize_with = "text")]
+    pub custom_state: Option<String>,
+    #[serde(deserialize_with = "text")]
+    pub token: Option<String>,
+    #[serde(deserialize_with = "text")]
+    pub redirect_uri: Option<String>,
+    #[serde(deserialize_with = "text")]
+    pub target_origin: Option<String>,
+}
+
+/// Any JSON value, kept only when it reads as text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose {
+    Text(String),
+    Integer(i64),
+    Unsigned(u64),
+    Float(f64),
+    Flag(bool),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Loose {
+    fn into_text(self) -> Option<String> {
+        match self {
+            Loose::Text(s) if !s.is_empty() => Some(s),
+            Loose::Integer(n) => Some(n.to_string()),
+            Loose::Unsigned(n) => Some(n.to_string()),
+            Loose::Float(n) => Some(n.to_string()),
+            Loose::Flag(b) => Some(b.to_string()),
+            Loose::Text(_) | Loose::Other(_) => None,
+        }
+    }
+}
+
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Loose::deserialize(d)?.into_text())
+}
+
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(text(d)?.is_some_and(|t| t == "true"))
+}
+
+fn parameters<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Json(String),
+        Object(BTreeMap<String, Loose>),
+        Other(serde::de::IgnoredAny),
+    }
+    let object = match Raw::deserialize(d)? {
+        Raw::Json(s) => serde_json::from_str(&s).unwrap_or_default(),
+        Raw::Object(map) => map,
+        Raw::Other(_) => BTreeMap::new(),
+    };
+    Ok(object
+        .into_iter()
+        .filter_map(|(k, v)| v.into_text().map(|t| (k, t)))
+        .collect())
+}
+
+/// What the start's token grants.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// Set for activation links: consumed when a connection completes.
+    pub activation_hash: Option<String>,
+    pub name: String,
+    pub redirect: bool,
+    pub integration_id: Option<String>,
+    pub connection_id: Option<String>,
+}
+
+impl From<Activation> for Grant {
+    fn from(a: Activation) -> Self {
+        Self {
+            activation_hash: Some(a.token_hash),
+            name: a.name,
+            redirect: a.redirect,
+            integration_id: a.integration_id,
+            connection_id: a.connection_id,
+        }
+    }
+}
+
+/// Everything a start resolved from its token and its request.
+#[derive(Debug)]
+pub struct Start {
+    pub token: String,
+    pub grant: Grant,
+    pub account: Account,
+    pub consumer: Consumer,
+    /// `None`: the consumer chooses in the marketplace.
+    pub integration: Option<Integration>,
+    pub ending: Ending,
+    pub request: StartRequest,
+    /// The original query string, kept on links and the form action so nothing is lost.
+    pub query: String,
+}
+
+impl Start {
+    /// The landing page of this start, with `extra` query parameters set.
+    pub fn landing_url(&self, extra: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .collect();
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        format!(
+            "/connect/{}{}{}",
+            self.token,
+            if query.is_empty() { "" } else { "?" },
+            query
+        )
+    }
+
+    /// The connection this attempt re-authorises, if any.
+    pub fn connection_id(&self) -> Option<&str> {
+        self.grant
+            .connection_id
+            .as_deref()
+            .or(self.request.connection_id.as_deref())
+    }
+
+    /// The new connection's name.
+    pub fn name(&self) -> &str {
+        self.request.name.as_deref().unwrap_or(&self.grant.name)
+    }
+
+    /// The integrations the consumer may choose from: the account's active ones.
+    pub async fn marketplace(&self, app: &App) -> Result<Vec<Integration>, FlowError> {
+        let mut integrations = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = app
+                .store
+                .list_integrations(&self.account.id, 100, cursor.as_ref())
+                .await?;
+            integrations.extend(
+                page.items
+                    .into_iter()
+                    .map(|v| v.value)
+                    .filter(|i| i.status == IntegrationStatus::Active),
+            );
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(integrations),
+            }
+        }
+    }
+}
+
+/// Resolves a start: the token (activation link or workspace JWT) names the account and
+/// consumer; the link's own integration wins over anything the request names.
+pub async fn resolve(
+    app: &App,
+    token: &str,
+    request: StartRequest,
+    query: &str,
+) -> Result<Start, FlowError> {
+    if token.is_empty() || token.len() > 2048 {
+        return Err(FlowError::InvalidLink);
+    }
+    let (grant, account, consumer) = if workspace_token::looks_like_jwt(token) {
+        let (account, consumer) = workspace_token::verify(app, token).await?;
+        let grant = Grant {
+            activation_hash: None,
+            name: request.name.clone().unwrap_or_else(|| "Connection".into()),
+            // Integration.App semantics: a popup the vendor's app opened returns to it.
+            redirect: true,
+            integration_id: request.integration_id.clone(),
+            connection_id: None,
+        };
+        (grant, account, consumer)
+    } else {
+        let activation = app
+            .store
+            .activation(&token_hash(token))
+            .await?
+            .ok_or(FlowError::InvalidLink)?;
+        let account = app
+            .store
+            .account(&activation.account_id)
+            .await?
+            .ok_or(FlowError::InvalidLink)?
+            .value;
+        let consumer = app
+            .store
+            .consumer(&account.id, &activation.consumer_id)
+            .await?
+            .ok_or(FlowError::InvalidLink)?
+            .value;
+        (Grant::from(activation), account, consumer)
+    };
+    let integration = match (
+        &grant.integration_id,
+        &request.integration_id,
+        &request.integration_key,
+    ) {
+        (Some(id), _, _) | (None, Some(id), _) => app.store.integration(&account.id, id).await?,
+        (None, None, Some(key)) => app.store.integration_by_key(&account.id, key).await?,
+        (None, None, None) => None,
+    }
+    .map(|v| v.value);
+    if let Some(i) = &integration
+        && i.status != IntegrationStatus::Active
+    {
+        return Err(FlowError::IntegrationUnavailable);
+    }
+    let policy = RedirectPolicy {
+        account: &account,
+        consumer: &consumer,
+    };
+    let ending = Ending {
+        target: policy.target(request.redirect_uri.as_deref()),
+        target_origin: request
+            .target_origin
+            .as_deref()
+            .and_then(|o| policy.target_origin(o)),
+        custom_state: request.custom_state.clone(),
+        is_update: grant.connection_id.is_some() || request.connection_id.is_some(),
+        redirect: grant.redirect,
+        from_marketplace: grant.integration_id.is_none(),
+        append_result_params: account.append_result_params,
+    };
+    Ok(Start {
+        token: token.to_owned(),
+        grant,
+        account,
+        consumer,
+        integration,
+        ending,
+        request,
+        query: query.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_json(json: &str) -> StartRequest {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn values_are_read_as_text_and_anything_else_is_absent() {
+        let r = from_json(
+            r#"{"integrationId": 42, "name": "", "authOptionKey": ["x"],
+                "allowMultipleConnections": true, "customState": {"a": 1}}"#,
+        );
+        assert_eq!(r.integration_id.as_deref(), Some("42"));
+        assert_eq!(r.name, None);
+        assert_eq!(r.auth_option_key, None);
+        assert!(r.allow_multiple_connections);
+        assert_eq!(r.custom_state, None);
+    }
+
+    #[test]
+    fn connection_parameters_come_as_an_object_or_as_json_text() {
+        let object =
+            from_json(r#"{"connectionParameters": {"subdomain": "acme", "n": 3, "x": null}}"#);
+        let text = from_json(r#"{"connectionParameters": "{\"subdomain\": \"acme\", \"n\": 3}"}"#);
+        let expected = BTreeMap::from([
+            ("n".into(), "3".into()),
+            ("subdomain".into(), "acme".into()),
+        ]);
+        assert_eq!(object.connection_parameters, expected);
+        assert_eq!(text.connection_parameters, expected);
+        assert!(
+            from_json(r#"{"connectionParameters": "not json"}"#)
+                .connection_parameters
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_query_string_deserializes_the_same_way() {
+        let pairs = [
+            ("integrationKey", "hubspot"),
+            ("allowMultipleConnections", "false"),
+            ("connectionParameters", r#"{"region":"eu"}"#),
+        ];
+        let r = StartRequest::deserialize(serde::de::value::MapDeserializer::<
+            _,
+            serde::de::value::Error,
+        >::new(pairs.into_iter()))
+        .unwrap();
+        assert_eq!(r.integration_key.as_deref(), Some("hubspot"));
+        assert!(!r.allow_multiple_connections);
+        assert_eq!(r.connection_parameters["region"], "eu");
+    }
+}

@@ -1,0 +1,51 @@
+//! The popup's input: a query string, a JSON body, or a form whose `payload` field holds
+//! the JSON, deserialized into the connect service's [`StartRequest`].
+
+use std::collections::BTreeMap;
+
+use latchkey_connect::flow::StartRequest;
+use latchkey_web::{Request, query_params};
+use serde::Deserialize;
+use serde::de::value::{Error, MapDeserializer};
+use serde_json::{Map, Value};
+
+/// The start parameters of a query string (last value of a name wins).
+pub fn from_query(request: &Request) -> StartRequest {
+    // Every field reads text leniently: this cannot fail.
+    StartRequest::deserialize(MapDeserializer::<_, Error>::new(
+        query_params(request).into_iter(),
+    ))
+    .unwrap_or_default()
+}
+
+/// A JSON body, or a form body whose `payload` field holds the JSON; query parameters
+/// fill what the body leaves out. A body that is not a JSON object counts as empty.
+pub fn from_body(request: &Request) -> StartRequest {
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let body: &[u8] = request.body().as_ref();
+    let fields = if content_type.starts_with("application/x-www-form-urlencoded") {
+        url::form_urlencoded::parse(body)
+            .find(|(k, _)| k == "payload")
+            .and_then(|(_, v)| serde_json::from_str::<Map<String, Value>>(&v).ok())
+    } else {
+        serde_json::from_slice::<Map<String, Value>>(body).ok()
+    };
+    let mut merged: Map<String, Value> = query_params(request)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    merged.extend(fields.unwrap_or_default());
+    StartRequest::deserialize(Value::Object(merged)).unwrap_or_default()
+}
+
+/// An `application/x-www-form-urlencoded` body as a map (last value wins).
+pub fn form_body(request: &Request) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(request.body().as_ref())
+        .into_owned()
+        .collect()
+}
