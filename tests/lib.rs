@@ -37,9 +37,10 @@ impl Harness {
 
     /// A harness whose links point at `public_url` (a real gateway's address).
     pub async fn with_public_url(table: Arc<dyn Table>, public_url: &str) -> Self {
-        let (store, clock) = testing::store(table);
+        let clock = Arc::new(ManualClock::new(testing::T0));
         let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
-        let mut app = App::from_parts(store, vault, url::Url::parse(public_url).unwrap());
+        let url = url::Url::parse(public_url).unwrap();
+        let mut app = App::from_parts(table, clock.clone(), vault, url);
         // Test peers (the OAuth server, fake token endpoints) live on loopback.
         app.allow_loopback = true;
         let (account, key) = create_account(&app.store, &app.vault, "Acme")

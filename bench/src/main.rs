@@ -390,12 +390,8 @@ fn sizes(lambda_dir: &Path) -> Value {
 
 async fn gateway_load(reps: usize) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = latchkey_store::Store::new(
-        Arc::new(
-            latchkey_store::sqlite::SqliteTable::open(&dir.path().join("latchkey.db"))
-                .expect("sqlite"),
-        ),
-        Arc::new(latchkey_domain::SystemClock),
+    let table = Arc::new(
+        latchkey_store::sqlite::SqliteTable::open(&dir.path().join("latchkey.db")).expect("sqlite"),
     );
     let vault = latchkey_vault::Vault::sealed(latchkey_vault::SealingKey::from_bytes(
         latchkey_domain::token::random_bytes::<32>(),
@@ -404,7 +400,8 @@ async fn gateway_load(reps: usize) -> Value {
         .await
         .expect("bind");
     let app = App::from_parts(
-        store,
+        table,
+        Arc::new(latchkey_domain::SystemClock),
         vault,
         url::Url::parse(&format!("http://{addr}/")).unwrap(),
     );

@@ -12,7 +12,6 @@ use latchkey_core::accounts::create_account;
 use latchkey_core::catalog::create_integration;
 use latchkey_domain::SystemClock;
 use latchkey_domain::token::random_bytes;
-use latchkey_store::Store;
 use latchkey_store::sqlite::SqliteTable;
 use latchkey_vault::{SealingKey, Vault};
 
@@ -33,13 +32,11 @@ async fn setup() -> (App, String, String, tokio::task::JoinHandle<()>) {
         )
     })
     .await;
-    let store = Store::new(
-        Arc::new(SqliteTable::in_memory().expect("sqlite")),
-        Arc::new(SystemClock),
-    );
+    let table = Arc::new(SqliteTable::in_memory().expect("sqlite"));
     let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
     let mut app = App::from_parts(
-        store,
+        table,
+        Arc::new(SystemClock),
         vault,
         url::Url::parse("https://bench.example/").unwrap(),
     );

@@ -1,3 +1,4 @@
+use latchkey_store::Accounts;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! marketplace, signs in at the real OAuth server, and lands on the vendor's page with a
 //! `connectionId`; the popup's security headers are checked on the way.
 
+use latchkey_store::Connections;
 use std::process::Command;
 use std::sync::Arc;
 

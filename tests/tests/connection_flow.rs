@@ -2,6 +2,7 @@
 //! required, refresh-token rotation): activation link → popup → provider → callback →
 //! the vendor's redirect, plus every way it must refuse safely.
 
+use latchkey_store::Connections;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

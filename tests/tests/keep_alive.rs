@@ -4,6 +4,7 @@
 //! endpoint, the proxy's refresh-and-retry, disconnect with revocation, signed webhooks,
 //! and server-side install.
 
+use latchkey_store::Connections;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

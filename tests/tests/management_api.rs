@@ -2,6 +2,7 @@
 //! dispatch the gateway and the Lambda functions use, on SQLite and on DynamoDB (moto).
 //! Each case runs twice: `sqlite::<case>` and `dynamodb::<case>`.
 
+use latchkey_store::{Integrations, Links};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@ use crate::catalog::{CatalogError, seed_builtins};
 use latchkey_domain::Secret;
 use latchkey_domain::token::{new_id, new_token, token_hash};
 use latchkey_domain::{Account, ApiKey};
+use latchkey_store::Accounts;
 use latchkey_store::{Store, StoreError};
 use latchkey_vault::Vault;
 

@@ -4,12 +4,16 @@
 
 use std::sync::Arc;
 
-use latchkey_store::Store;
+use latchkey_domain::Clock;
+use latchkey_store::{Store, Table};
 use latchkey_vault::Vault;
 use url::Url;
 
 pub struct App {
     pub store: Store,
+    /// The one clock: use-cases read it through [`App::now`], the store checks expiry
+    /// against it.
+    clock: Arc<dyn Clock>,
     pub vault: Arc<Vault>,
     /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
     pub public_url: Url,
@@ -23,10 +27,16 @@ pub struct App {
 }
 
 impl App {
-    /// An app over parts built elsewhere (tests build their own table and vault).
-    pub fn from_parts(store: Store, vault: Vault, public_url: Url) -> Self {
+    /// An app over its parts: the composition root's, or a test's own table and vault.
+    pub fn from_parts(
+        table: Arc<dyn Table>,
+        clock: Arc<dyn Clock>,
+        vault: Vault,
+        public_url: Url,
+    ) -> Self {
         Self {
-            store,
+            store: Store::new(table, clock.clone()),
+            clock,
             vault: Arc::new(vault),
             public_url,
             http: std::sync::OnceLock::new(),
@@ -36,7 +46,7 @@ impl App {
 
     /// The current time, epoch seconds: the one clock every use-case reads.
     pub fn now(&self) -> i64 {
-        self.store.now()
+        self.clock.now()
     }
 
     /// The one outbound HTTP client. It never follows redirects: a token endpoint or API

@@ -4,6 +4,7 @@
 use latchkey_domain::token::new_id;
 use latchkey_domain::{ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus};
 use latchkey_domain::{Credentials, SecretScope};
+use latchkey_store::Integrations;
 use latchkey_store::{Store, StoreError};
 use latchkey_vault::{Vault, VaultError};
 

@@ -1,6 +1,7 @@
 //! Helpers for the workspace tests and benchmarks (feature `testing`).
 
 use latchkey_domain::token::new_id;
+use latchkey_store::Connections;
 
 /// An OAuth 2.0 connection to `integration` (auth option `oauth`) stored directly, with a
 /// refresh token and an access token that expires `expires_in` seconds from now and was
@@ -15,7 +16,7 @@ pub async fn oauth_connection(
     use latchkey_domain::{Connection, ConnectionStatus, RefreshState};
     use latchkey_domain::{Credentials as Stored, SecretScope};
 
-    let now = app.store.now();
+    let now = app.now();
     let id = new_id("con");
     let credentials = Stored::Oauth2 {
         access_token: Secret::new("old-access"),

@@ -9,6 +9,7 @@
 //! Signature: header `Latchkey-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
 //! `"<t>.<body>"` with the account's webhook secret (`POST /v1/account/webhook-secret`).
 
+use latchkey_store::{Accounts, Outbox};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,7 +86,7 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
     if account.value.webhook_url.is_none() {
         return Ok(());
     }
-    let now = app.store.now();
+    let now = app.now();
     let id = new_id("evt");
     let mut body = serde_json::json!({
         "id": id,
@@ -123,7 +124,7 @@ pub async fn deliver_due(app: &App) -> Result<usize, DeliveryError> {
     let mut delivered = 0;
     // Failed attempts move into the future, so each page holds new work.
     loop {
-        let page = app.store.due_webhooks(app.store.now(), 100).await?;
+        let page = app.store.due_webhooks(app.now(), 100).await?;
         let count = page.items.len();
         for current in page.items {
             match sender.attempt(current).await {

@@ -8,7 +8,8 @@
 
 mod cursor;
 pub mod dynamo;
-mod records;
+pub mod keys;
+mod repo;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -17,7 +18,11 @@ pub mod testing;
 use async_trait::async_trait;
 
 pub use cursor::Cursor;
-pub use records::{Lease, Listing, SCHEDULE_SHARDS, Store, Versioned};
+pub use keys::SCHEDULE_SHARDS;
+pub use repo::{
+    Accounts, Connections, Consumers, Integrations, Lease, Leases, Links, Listing, Outbox, Store,
+    Versioned,
+};
 
 /// The primary key of an item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

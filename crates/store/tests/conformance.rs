@@ -1,6 +1,7 @@
 //! One conformance suite, run against both stores: the embedded SQLite store and DynamoDB
 //! (through moto). Every case is generated twice, as `sqlite::<case>` and `dynamodb::<case>`.
 
+use latchkey_store::{Accounts, Connections, Consumers, Links};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 use crate::{ApiError, Request};
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
+use latchkey_store::Accounts;
 
 /// The id of the account whose API key is in `Authorization: Bearer …`. Keys are looked
 /// up by their SHA-256, so the stored form cannot be replayed and no comparison leaks

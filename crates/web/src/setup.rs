@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use latchkey_core::App;
 use latchkey_domain::{Clock, SystemClock};
+use latchkey_store::Table;
 use latchkey_store::dynamo::DynamoTable;
 #[cfg(feature = "sqlite")]
 use latchkey_store::sqlite::SqliteTable;
-use latchkey_store::{Store, Table};
 use latchkey_vault::{DataKey, SealingKey, SecretsManager, Vault, VaultMode};
 use url::Url;
 
@@ -203,11 +203,7 @@ pub async fn app_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result
             Vault::secrets_manager(m, key)
         }
     };
-    Ok(App::from_parts(
-        Store::new(table, clock),
-        vault,
-        settings.public_url,
-    ))
+    Ok(App::from_parts(table, clock, vault, settings.public_url))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use latchkey_core::catalog::{
 use latchkey_domain::{
     ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
 };
+use latchkey_store::Integrations;
 use latchkey_store::Versioned;
 use latchkey_web::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
@@ -168,7 +169,7 @@ async fn replace(
         id.to_owned(),
         account_id.to_owned(),
         current.value.builtin.clone(),
-        app.store.now(),
+        app.now(),
     )?;
     next.created_at = current.value.created_at;
     save(app, current, next).await
@@ -233,7 +234,7 @@ async fn patch(
             .into());
         }
     }
-    next.updated_at = app.store.now();
+    next.updated_at = app.now();
     next.validate()?;
     save(app, current, next).await
 }

@@ -4,6 +4,7 @@
 use latchkey_connect::flow::install as install_connection;
 use latchkey_core::App;
 use latchkey_domain::{FieldError, FlowError, InstallConnection, IntegrationStatus};
+use latchkey_store::{Consumers, Integrations};
 use latchkey_web::{ApiError, Request, Response, StatusCode, json_body, json_value};
 
 pub async fn install(

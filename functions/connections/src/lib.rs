@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use latchkey_connect::connections::{Fresh, Need, Renewal, disconnect, ensure_fresh};
 use latchkey_core::App;
 use latchkey_domain::Credentials;
+use latchkey_store::Connections as _;
 use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate,
     json_value, no_content,

@@ -5,6 +5,7 @@
 
 use latchkey_connect::connections::{Need, Outbound, access_token, ensure_fresh, send};
 use latchkey_core::App;
+use latchkey_store::Integrations;
 use latchkey_web::{ApiError, Body, Request, Response};
 
 /// Lambda answers at most 6 MB; larger upstream bodies are refused, not truncated.

@@ -10,6 +10,7 @@ use latchkey_domain::token::{new_id, new_token};
 use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Versioned;
+use latchkey_store::{Accounts, Connections, Consumers as _};
 use latchkey_web::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, json_value, no_content, query_params,
@@ -32,7 +33,7 @@ impl Handler for Consumers {
         match operation {
             Operation::CreateConsumer => {
                 let input: NewConsumer = json_body(&request)?;
-                let consumer = input.into_consumer(new_id("csm"), account_id, app.store.now())?;
+                let consumer = input.into_consumer(new_id("csm"), account_id, app.now())?;
                 app.store.create_consumer(&consumer).await?;
                 Ok(json_value(StatusCode::CREATED, consumer_view(&consumer)))
             }
@@ -44,7 +45,7 @@ impl Handler for Consumers {
             Operation::PatchConsumer => {
                 let patch: ConsumerPatch = json_body(&request)?;
                 let current = find(app, &account_id, id).await?;
-                let next = current.value.patched(patch, app.store.now())?;
+                let next = current.value.patched(patch, app.now())?;
                 app.store.update_consumer(&current, &next).await?;
                 Ok(json_value(StatusCode::OK, consumer_view(&next)))
             }
@@ -73,7 +74,7 @@ impl Handler for Consumers {
             Operation::PatchAccount => {
                 let patch: AccountPatch = json_body(&request)?;
                 let account = account(app, &account_id).await?;
-                let next = account.value.patched(patch, app.store.now())?;
+                let next = account.value.patched(patch, app.now())?;
                 app.store
                     .update_account(&Versioned {
                         value: next.clone(),
@@ -117,7 +118,7 @@ async fn rotate_key(
     } else {
         next.jwt_secret = Some(reference);
     }
-    next.updated_at = app.store.now();
+    next.updated_at = app.now();
     app.store
         .update_account(&Versioned {
             value: next,

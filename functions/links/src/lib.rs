@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use latchkey_core::App;
 use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{ActivationLink, FieldError, IntegrationStatus, NewActivation};
+use latchkey_store::{Connections, Consumers, Integrations, Links as _};
 use latchkey_web::{
     ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, json_value, query_params,
@@ -65,7 +66,7 @@ impl Handler for Links {
                     token_hash(token.expose()),
                     account_id,
                     consumer.id,
-                    app.store.now(),
+                    app.now(),
                 )?;
                 app.store.create_activation(&activation).await?;
                 let url = app

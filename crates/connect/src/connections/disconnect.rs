@@ -2,6 +2,7 @@
 //! endpoint, then delete the credentials and the connection. A refresh running at the
 //! same moment finds the connection gone and removes what it wrote (see `refresh`).
 
+use latchkey_store::{Connections, Integrations};
 use std::time::Duration;
 
 use crate::flow::app_client;

@@ -3,6 +3,7 @@
 //! refresh another worker just did is reused, the rotated refresh token persisted before
 //! the new access token is handed out.
 
+use latchkey_store::{Connections, Integrations, Leases};
 use std::time::{Duration, Instant};
 
 use crate::flow::{app_client, grants};
@@ -107,7 +108,7 @@ pub async fn ensure_fresh(
     loop {
         let (current, credentials) = load(app, account_id, id).await?;
         usable(&current.value)?;
-        if !wanted(&current.value, &credentials, need, app.store.now()) {
+        if !wanted(&current.value, &credentials, need, app.now()) {
             return Ok(Fresh {
                 connection: current.value,
                 credentials,
@@ -139,7 +140,7 @@ async fn refresh_leased(
     // Another worker may have refreshed between our read and our lease.
     let (current, credentials) = load(app, account_id, id).await?;
     usable(&current.value)?;
-    if !wanted(&current.value, &credentials, need, app.store.now()) {
+    if !wanted(&current.value, &credentials, need, app.now()) {
         return Ok(Fresh {
             connection: current.value,
             credentials,
@@ -171,7 +172,7 @@ async fn store_renewal(
     credentials: Credentials,
     expires_at: Option<i64>,
 ) -> Result<Fresh, ConnectionError> {
-    let now = app.store.now();
+    let now = app.now();
     let c = &current.value;
     let scope = SecretScope::new(&c.account_id, &c.id);
     let reference = app.vault.put(&scope, &credentials).await?;
@@ -222,7 +223,7 @@ async fn record_failure(
     credentials: Credentials,
     error: FlowError,
 ) -> Result<Fresh, ConnectionError> {
-    let now = app.store.now();
+    let now = app.now();
     let reauth = matches!(&error, FlowError::ProviderDenied(code) if code == "invalid_grant");
     let code = match &error {
         FlowError::ProviderDenied(code) => code.clone(),
@@ -279,7 +280,7 @@ async fn renew(
         .iter()
         .find(|o| o.key == connection.auth_option_key)
         .ok_or(FlowError::IntegrationUnavailable)?;
-    let now = app.store.now();
+    let now = app.now();
     let params = &connection.parameters;
     match (&option.method, credentials) {
         (

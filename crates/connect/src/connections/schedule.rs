@@ -2,6 +2,7 @@
 //! `schedule` index shard by shard (never a scan), refreshed with bounded concurrency.
 //! Then the webhook outbox's due deliveries.
 
+use latchkey_store::Connections;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
@@ -110,7 +111,7 @@ pub enum RunError {
 }
 
 pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, RunError> {
-    let until = app.store.now();
+    let until = app.now();
     let mut report = RunReport::default();
     let results = due_items(app, until)
         .map(|item| async move {

@@ -119,7 +119,7 @@ pub async fn send(
                 &consumer,
                 Some((token.expose(), token_secret.expose())),
                 &[],
-                app.store.now(),
+                app.now(),
             );
             auth_header = Some(("authorization".into(), header));
         }

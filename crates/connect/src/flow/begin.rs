@@ -3,6 +3,7 @@
 //! and answer where to send the browser; the callback finishes them (`finish`). Every
 //! other mode connects here and now.
 
+use latchkey_store::Links;
 use std::collections::BTreeMap;
 
 use super::{

@@ -2,6 +2,7 @@
 //! (replacing the consumer's earlier one unless multiple are allowed) or re-authorised, the
 //! activation link used up.
 
+use latchkey_store::{Connections, Links};
 use std::collections::BTreeMap;
 
 use crate::connections::disconnect;

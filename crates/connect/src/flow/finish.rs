@@ -3,6 +3,7 @@
 //! the browser that started it, the flow is consumed atomically (a replay finds nothing),
 //! the code or verifier is exchanged once, and the connection completes.
 
+use latchkey_store::{Accounts, Integrations, Links};
 use std::collections::BTreeMap;
 
 use super::flow_cookie_name;

@@ -2,6 +2,7 @@
 //! workspace token, plus Integration.App's popup parameters) resolved into the account,
 //! consumer and integration it may connect, and how the attempt will end.
 
+use latchkey_store::{Accounts, Consumers, Integrations, Links};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};

@@ -6,6 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use latchkey_store::{Accounts, Consumers};
 use serde::Deserialize;
 
 use latchkey_core::App;
@@ -65,7 +66,7 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
     )
     .map_err(|_| FlowError::InvalidLink)?
     .claims;
-    let now = app.store.now();
+    let now = app.now();
     if claims.iss != account.id || claims.exp <= now || claims.exp > now + MAX_LIFETIME_SECONDS {
         return Err(FlowError::InvalidLink);
     }

@@ -1,0 +1,49 @@
+//! Accounts and their API keys.
+
+use async_trait::async_trait;
+
+use super::{Store, Versioned, encode};
+use crate::{Record, StoreResult, keys};
+use latchkey_domain::{Account, ApiKey};
+
+#[async_trait]
+pub trait Accounts {
+    async fn create_account(&self, account: &Account) -> StoreResult<()>;
+    async fn account(&self, id: &str) -> StoreResult<Option<Versioned<Account>>>;
+    /// Replaces the account if it is still at `current.version`.
+    async fn update_account(&self, current: &Versioned<Account>) -> StoreResult<u64>;
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    /// The API key with this SHA-256 hash.
+    async fn api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
+}
+
+fn account_record(account: &Account) -> Record {
+    Record::new(keys::account(&account.id), "account", encode(account))
+}
+
+#[async_trait]
+impl Accounts for Store {
+    async fn create_account(&self, account: &Account) -> StoreResult<()> {
+        self.create(vec![account_record(account)], "id").await
+    }
+
+    async fn account(&self, id: &str) -> StoreResult<Option<Versioned<Account>>> {
+        self.get(keys::account(id), "account").await
+    }
+
+    async fn update_account(&self, current: &Versioned<Account>) -> StoreResult<u64> {
+        self.replace(account_record(&current.value), current.version, vec![])
+            .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        let record = Record::new(keys::api_key(&key.hash), "api_key", encode(key))
+            .lookup(keys::api_keys_lookup(&key.account_id), &key.id);
+        self.create(vec![record], "key").await
+    }
+
+    async fn api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
+        let found: Option<Versioned<ApiKey>> = self.get(keys::api_key(hash), "api_key").await?;
+        Ok(found.map(|v| v.value))
+    }
+}

@@ -1,0 +1,111 @@
+//! Integrations, with their `key` unique per account through a guard item.
+
+use async_trait::async_trait;
+
+use super::{Listing, Store, Versioned, encode, guard};
+use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
+use latchkey_domain::Integration;
+
+#[async_trait]
+pub trait Integrations {
+    async fn create_integration(&self, integration: &Integration) -> StoreResult<()>;
+    async fn integration(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Versioned<Integration>>>;
+    /// The integration with this key, through its uniqueness guard.
+    async fn integration_by_key(
+        &self,
+        account_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Versioned<Integration>>>;
+    /// Replaces an integration at `current.version`; its `key` cannot change.
+    async fn update_integration(&self, current: &Versioned<Integration>) -> StoreResult<u64>;
+    async fn delete_integration(&self, integration: &Integration) -> StoreResult<()>;
+    async fn list_integrations(
+        &self,
+        account_id: &str,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> StoreResult<Listing<Versioned<Integration>>>;
+}
+
+fn record(integration: &Integration) -> Record {
+    Record::new(
+        keys::integration(&integration.account_id, &integration.id),
+        "integration",
+        encode(integration),
+    )
+}
+
+fn key_guard(integration: &Integration) -> Record {
+    guard(
+        keys::integration_key_guard(&integration.account_id, &integration.key),
+        &integration.id,
+    )
+}
+
+#[async_trait]
+impl Integrations for Store {
+    async fn create_integration(&self, integration: &Integration) -> StoreResult<()> {
+        self.create(vec![key_guard(integration), record(integration)], "key")
+            .await
+    }
+
+    async fn integration(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<Versioned<Integration>>> {
+        self.get(keys::integration(account_id, id), "integration")
+            .await
+    }
+
+    async fn integration_by_key(
+        &self,
+        account_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<Versioned<Integration>>> {
+        match self
+            .guard_owner(keys::integration_key_guard(account_id, key))
+            .await?
+        {
+            Some(owner) => self.integration(account_id, &owner).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn update_integration(&self, current: &Versioned<Integration>) -> StoreResult<u64> {
+        let value = &current.value;
+        // The guard must still be there: a changed key would leave it stale.
+        let guard_kept = WriteOp::Put(key_guard(value), Condition::Present);
+        self.replace(record(value), current.version, vec![guard_kept])
+            .await
+    }
+
+    async fn delete_integration(&self, integration: &Integration) -> StoreResult<()> {
+        let guard = keys::integration_key_guard(&integration.account_id, &integration.key);
+        self.remove(vec![
+            WriteOp::Delete(
+                keys::integration(&integration.account_id, &integration.id),
+                Condition::Present,
+            ),
+            WriteOp::Delete(guard, Condition::Always),
+        ])
+        .await
+    }
+
+    async fn list_integrations(
+        &self,
+        account_id: &str,
+        limit: usize,
+        cursor: Option<&Cursor>,
+    ) -> StoreResult<Listing<Versioned<Integration>>> {
+        let query = Query::Partition {
+            pk: keys::account_partition(account_id),
+            sk_prefix: keys::INTEGRATION_PREFIX.into(),
+        };
+        self.list(query, "integration", limit, cursor).await
+    }
+}
