@@ -3,7 +3,7 @@
 //!
 //! Every event goes to an outbox item first, then one delivery attempt is made off the
 //! caller's path; failed attempts are retried with jittered backoff by the scheduled job
-//! (`refresh`) until [`WEBHOOK_MAX_ATTEMPTS`]. Delivery is at least once: receivers
+//! (`refresh`) until `WEBHOOK_MAX_ATTEMPTS`. Delivery is at least once: receivers
 //! deduplicate on `id`.
 //!
 //! Signature: header `Latchkey-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
@@ -17,11 +17,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::App;
-use latchkey_domain::backoff::backoff_seconds;
 use latchkey_domain::clock::rfc3339_timestamps;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::{hex, new_id};
-use latchkey_domain::{Connection, EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
+use latchkey_domain::{Connection, EventType, WebhookDelivery};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
 use latchkey_vault::{Vault, VaultError};
@@ -141,6 +140,11 @@ pub async fn deliver_due(app: &App) -> Result<usize, DeliveryError> {
 
 impl Sender {
     /// One attempt; `true` when the receiver took it.
+    #[tracing::instrument(
+        name = "webhook",
+        skip_all,
+        fields(account_id = %current.value.account_id, event_id = %current.value.id)
+    )]
     async fn attempt(&self, current: Versioned<WebhookDelivery>) -> Result<bool, DeliveryError> {
         let d = &current.value;
         let account = self.store.account(&d.account_id).await?;
@@ -176,13 +180,11 @@ impl Sender {
             return Ok(true);
         }
         let mut next = current.clone();
-        next.value.attempts += 1;
-        if next.value.attempts >= WEBHOOK_MAX_ATTEMPTS {
+        if next.value.after_failed_attempt(now) {
+            self.store.update_webhook(&next).await?;
+        } else {
             tracing::warn!(event = %d.id, attempts = next.value.attempts, "webhook abandoned");
             self.store.delete_webhook(&current).await?;
-        } else {
-            next.value.next_attempt_at = now + backoff_seconds(next.value.attempts, 30, 6 * 3600);
-            self.store.update_webhook(&next).await?;
         }
         Ok(false)
     }

@@ -22,6 +22,17 @@ pub enum ConnectionStatus {
     Revoked,
 }
 
+/// What a failed refresh left the connection with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshFailure {
+    /// Only the user can fix it: the connection needs re-authorisation.
+    NeedsReauth,
+    /// Retried later; the current access token still works meanwhile.
+    TokenStillValid,
+    /// Retried later; the current access token has expired.
+    Expired,
+}
+
 /// Refresh bookkeeping, kept on the connection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RefreshState {
@@ -103,6 +114,42 @@ impl Connection {
     pub fn needs_refresh(&self, now: i64) -> bool {
         let expired = self.access_expires_at.is_some_and(|e| e <= now);
         self.refresh_due_at().is_some_and(|due| due <= now) || (self.refreshable && expired)
+    }
+
+    /// A refresh succeeded at `now`: the new credentials are in the vault at `reference`,
+    /// failures are forgotten, and the schedule follows the new expiry.
+    pub fn record_renewal(&mut self, now: i64, expires_at: Option<i64>, reference: SecretRef) {
+        self.access_expires_at = expires_at;
+        self.access_issued_at = Some(now);
+        self.credentials = Some(reference);
+        self.refresh.last_success_at = Some(now);
+        self.refresh.consecutive_failures = 0;
+        self.refresh.last_error = None;
+        self.refresh.retry_at = None;
+        self.updated_at = now;
+    }
+
+    /// A refresh failed at `now` with the stable `code`. A refused grant (`invalid_grant`)
+    /// means only the user can fix it: the connection needs re-authorisation and leaves
+    /// the schedule. Anything else is retried with jittered exponential backoff (one
+    /// minute, doubling, capped at an hour), the current token kept while it works.
+    pub fn record_refresh_failure(&mut self, now: i64, code: &str) -> RefreshFailure {
+        self.refresh.last_failure_at = Some(now);
+        self.refresh.consecutive_failures += 1;
+        self.refresh.last_error = Some(code.to_owned());
+        self.updated_at = now;
+        if code == "invalid_grant" {
+            self.status = ConnectionStatus::NeedsReauth;
+            self.refresh.retry_at = None;
+            return RefreshFailure::NeedsReauth;
+        }
+        let wait = crate::backoff::backoff_seconds(self.refresh.consecutive_failures, 60, 3600);
+        self.refresh.retry_at = Some(now + wait);
+        if self.access_expires_at.is_some_and(|e| e > now) {
+            RefreshFailure::TokenStillValid
+        } else {
+            RefreshFailure::Expired
+        }
     }
 
     /// The connection as API clients and webhooks see it: no vault reference, no account.
@@ -212,5 +259,96 @@ mod tests {
         c.access_expires_at = Some(1_000 + 7_200);
         assert_eq!(c.refresh_due_at(), Some(8_200 - REFRESH_MARGIN_SECONDS));
         assert_eq!(c.view()["short_lived_token"], false);
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// An active refreshable connection whose hour-long token expires in ten minutes.
+    fn expiring() -> Connection {
+        Connection {
+            id: "con_1".into(),
+            account_id: "acc_1".into(),
+            consumer_id: "csm_1".into(),
+            integration_id: "int_1".into(),
+            auth_option_key: "oauth".into(),
+            name: "Test".into(),
+            parameters: BTreeMap::new(),
+            status: ConnectionStatus::Active,
+            access_expires_at: Some(NOW + 600),
+            access_issued_at: Some(NOW + 600 - 3600),
+            refreshable: true,
+            refresh: RefreshState::default(),
+            credentials: Some(SecretRef::Sealed { blob: "old".into() }),
+            created_at: NOW - 3600,
+            updated_at: NOW - 3600,
+        }
+    }
+
+    #[test]
+    fn a_token_inside_its_margin_is_due() {
+        let c = expiring();
+        assert_eq!(c.refresh_due_at(), Some(NOW + 600 - REFRESH_MARGIN_SECONDS));
+        assert!(c.needs_refresh(NOW));
+        assert!(!c.needs_refresh(NOW + 600 - REFRESH_MARGIN_SECONDS - 1));
+    }
+
+    #[test]
+    fn a_renewal_forgets_failures_and_reschedules_from_the_new_expiry() {
+        let mut c = expiring();
+        c.record_refresh_failure(NOW - 120, "provider_unavailable");
+        c.record_refresh_failure(NOW - 60, "provider_unavailable");
+        let fresh = SecretRef::Sealed { blob: "new".into() };
+        c.record_renewal(NOW, Some(NOW + 3600), fresh.clone());
+        assert_eq!(c.credentials, Some(fresh));
+        assert_eq!(c.refresh.consecutive_failures, 0);
+        assert_eq!(
+            (c.refresh.last_error.clone(), c.refresh.retry_at),
+            (None, None)
+        );
+        assert_eq!(c.refresh.last_success_at, Some(NOW));
+        assert_eq!(c.token_lifetime(), Some(3600));
+        assert_eq!(
+            c.refresh_due_at(),
+            Some(NOW + 3600 - REFRESH_MARGIN_SECONDS)
+        );
+        assert!(!c.needs_refresh(NOW));
+    }
+
+    #[test]
+    fn a_refused_grant_needs_the_user_and_leaves_the_schedule() {
+        let mut c = expiring();
+        assert_eq!(
+            c.record_refresh_failure(NOW, "invalid_grant"),
+            RefreshFailure::NeedsReauth
+        );
+        assert_eq!(c.status, ConnectionStatus::NeedsReauth);
+        assert_eq!(c.refresh_due_at(), None);
+        assert_eq!(c.refresh.last_error.as_deref(), Some("invalid_grant"));
+    }
+
+    #[test]
+    fn a_temporary_failure_backs_off_and_keeps_a_working_token() {
+        let mut c = expiring();
+        assert_eq!(
+            c.record_refresh_failure(NOW, "provider_unavailable"),
+            RefreshFailure::TokenStillValid
+        );
+        assert_eq!(c.status, ConnectionStatus::Active);
+        let first = c.refresh.retry_at.unwrap() - NOW;
+        assert!((30..=60).contains(&first), "first retry after {first} s");
+        // Not due again before the retry, due at it.
+        assert!(!c.needs_refresh(NOW + first - 1));
+        assert_eq!(c.refresh_due_at(), Some(NOW + first));
+        let later = NOW + first;
+        c.record_refresh_failure(later, "provider_unavailable");
+        c.record_refresh_failure(later, "provider_unavailable");
+        let third = c.refresh.retry_at.unwrap() - later;
+        assert!((120..=240).contains(&third), "third retry after {third} s");
+        assert_eq!(c.refresh.consecutive_failures, 3);
+        // Once the token has expired, a failure says so.
+        assert_eq!(
+            c.record_refresh_failure(NOW + 600, "provider_unavailable"),
+            RefreshFailure::Expired
+        );
     }
 }

@@ -24,7 +24,7 @@ pub use account::{Account, AccountPatch, ApiKey, SigningSecret};
 pub use activation::{ACTIVATION_TTL_SECONDS, Activation, ActivationLink, NewActivation};
 pub use connection::{
     Connection, ConnectionStatus, ImportedTokens, InstallConnection, REFRESH_MARGIN_SECONDS,
-    RefreshState, SHORT_LIVED_SECONDS,
+    RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
 };
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};

@@ -32,3 +32,17 @@ pub struct WebhookDelivery {
     pub next_attempt_at: i64,
     pub created_at: i64,
 }
+
+impl WebhookDelivery {
+    /// Records a failed attempt at `now`: the next one waits with jittered exponential
+    /// backoff (30 s, doubling, capped at six hours). `false` once the delivery has had
+    /// [`WEBHOOK_MAX_ATTEMPTS`] and is given up.
+    pub fn after_failed_attempt(&mut self, now: i64) -> bool {
+        self.attempts += 1;
+        if self.attempts >= WEBHOOK_MAX_ATTEMPTS {
+            return false;
+        }
+        self.next_attempt_at = now + crate::backoff::backoff_seconds(self.attempts, 30, 6 * 3600);
+        true
+    }
+}

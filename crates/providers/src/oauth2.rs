@@ -31,6 +31,30 @@ pub struct TokenSet {
 impl TokenSet {
     /// The credentials to store; `own_client` is the consumer's own client id and secret
     /// when the token came from it rather than the account's app.
+    /// The credentials after refreshing `previous`: a rotated refresh token replaces the
+    /// old one; without one, the old one stays valid (RFC 6749 §6), as do the old token
+    /// type and scope when the answer leaves them out.
+    pub fn renewing(self, previous: &Credentials) -> Credentials {
+        let (refresh_token, token_type, scope) = match previous {
+            Credentials::Oauth2 {
+                refresh_token,
+                token_type,
+                scope,
+                ..
+            } => (refresh_token.clone(), token_type.clone(), scope.clone()),
+            _ => (None, None, None),
+        };
+        Credentials::Oauth2 {
+            access_token: self.access_token,
+            refresh_token: self.refresh_token.or(refresh_token),
+            token_type: self.token_type.or(token_type),
+            scope: self.scope.or(scope),
+            expires_at: self.expires_at,
+            client_id: None,
+            client_secret: None,
+        }
+    }
+
     pub fn into_credentials(self, own_client: Option<(String, Option<Secret>)>) -> Credentials {
         let (client_id, client_secret) = own_client.map_or((None, None), |(id, s)| (Some(id), s));
         Credentials::Oauth2 {

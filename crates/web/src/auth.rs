@@ -24,5 +24,6 @@ pub async fn authenticate(request: &Request, app: &App) -> Result<String, ApiErr
         .api_key(&token_hash(key))
         .await?
         .ok_or(ApiError::Unauthorized)?;
+    tracing::Span::current().record("account_id", api_key.account_id.as_str());
     Ok(api_key.account_id)
 }

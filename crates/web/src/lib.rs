@@ -40,7 +40,32 @@ pub trait Handler: Send + Sync {
 
 /// Routes `request` to `handler` if the route belongs to `function`; every error becomes
 /// a problem response here, once. Used by both the Lambda mains and the local gateway.
+/// Everything logged while answering carries the request's span: route, Lambda request
+/// id, and the account once the API key names it.
 pub async fn dispatch(
+    function: Option<Function>,
+    handler: &dyn Handler,
+    request: Request,
+    app: &latchkey_core::App,
+) -> Response {
+    use lambda_http::RequestExt;
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        account_id = tracing::field::Empty,
+    );
+    if let Some(context) = request.lambda_context_ref() {
+        span.record("request_id", context.request_id.as_str());
+    }
+    route(function, handler, request, app)
+        .instrument(span)
+        .await
+}
+
+async fn route(
     function: Option<Function>,
     handler: &dyn Handler,
     request: Request,
@@ -52,6 +77,7 @@ pub async fn dispatch(
             Err(ApiError::NotFound("route"))
         }
         Ok((route, params)) => {
+            tracing::Span::current().record("route", route.path);
             if request.body().len() > MAX_BODY_BYTES {
                 Err(ApiError::PayloadTooLarge)
             } else {

@@ -17,6 +17,11 @@ use latchkey_store::StoreError;
 
 /// Returns whether the provider confirmed the revocation (`false` when there is nothing
 /// to revoke or no revoke endpoint). The connection is deleted either way.
+#[tracing::instrument(
+    name = "disconnect",
+    skip_all,
+    fields(account_id = %connection.account_id, connection_id = %connection.id)
+)]
 pub async fn disconnect(app: &App, connection: &Connection) -> Result<bool, ConnectionError> {
     let scope = SecretScope::new(&connection.account_id, &connection.id);
     let credentials = match &connection.credentials {

@@ -12,9 +12,10 @@ use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
-use latchkey_domain::backoff::backoff_seconds;
 use latchkey_domain::error::Chain;
-use latchkey_domain::{AuthMethod, Connection, ConnectionStatus, EventType, Integration};
+use latchkey_domain::{
+    AuthMethod, Connection, ConnectionStatus, EventType, Integration, RefreshFailure,
+};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_providers::oauth2;
 use latchkey_providers::oauth2::{Client, TokenEndpoint};
@@ -97,6 +98,7 @@ fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, no
 
 /// Returns usable credentials, refreshing first when `need` says so. When another worker
 /// holds the lease, waits for it (`wait`) and uses its result, or answers `Busy`.
+#[tracing::instrument(name = "refresh", skip(app, need), fields(account_id = %account_id, connection_id = %id))]
 pub async fn ensure_fresh(
     app: &App,
     account_id: &str,
@@ -177,14 +179,7 @@ async fn store_renewal(
     let scope = SecretScope::new(&c.account_id, &c.id);
     let reference = app.vault.put(&scope, &credentials).await?;
     let mut next = c.clone();
-    next.access_expires_at = expires_at;
-    next.access_issued_at = Some(now);
-    next.credentials = Some(reference.clone());
-    next.refresh.last_success_at = Some(now);
-    next.refresh.consecutive_failures = 0;
-    next.refresh.last_error = None;
-    next.refresh.retry_at = None;
-    next.updated_at = now;
+    next.record_renewal(now, expires_at, reference.clone());
     let update = Versioned {
         value: next,
         version: current.version,
@@ -208,6 +203,7 @@ async fn store_renewal(
     {
         tracing::warn!(connection = %c.id, "short-lived access token: only on-demand refresh keeps it fresh");
     }
+    tracing::info!(expires_at = ?update.value.access_expires_at, "credentials refreshed");
     Ok(Fresh {
         connection: update.value,
         credentials,
@@ -224,48 +220,34 @@ async fn record_failure(
     error: FlowError,
 ) -> Result<Fresh, ConnectionError> {
     let now = app.now();
-    let reauth = matches!(&error, FlowError::ProviderDenied(code) if code == "invalid_grant");
     let code = match &error {
         FlowError::ProviderDenied(code) => code.clone(),
         FlowError::TokenExchange(reason) => (*reason).to_owned(),
         other => other.code().to_owned(),
     };
     let mut next = current.value.clone();
-    next.refresh.last_failure_at = Some(now);
-    next.refresh.consecutive_failures += 1;
-    next.refresh.last_error = Some(code.clone());
-    if reauth {
-        next.status = ConnectionStatus::NeedsReauth;
-        next.refresh.retry_at = None;
-    } else {
-        next.refresh.retry_at =
-            Some(now + backoff_seconds(next.refresh.consecutive_failures, 60, 3600));
-    }
-    next.updated_at = now;
+    let failure = next.record_refresh_failure(now, &code);
     app.store
         .update_connection(&Versioned {
             value: next.clone(),
             version: current.version,
         })
         .await?;
-    tracing::warn!(connection = %next.id, error = %code, failures = next.refresh.consecutive_failures, "refresh failed");
-    let event = if reauth {
-        EventType::NeedsReauth
-    } else {
-        EventType::RefreshFailed
+    tracing::warn!(error = %code, failures = next.refresh.consecutive_failures, "refresh failed");
+    let event = match failure {
+        RefreshFailure::NeedsReauth => EventType::NeedsReauth,
+        _ => EventType::RefreshFailed,
     };
     webhooks::emit(app, event, &next).await;
-    if reauth {
-        return Err(ConnectionError::NeedsReauth);
-    }
-    if next.access_expires_at.is_some_and(|e| e > now) {
-        return Ok(Fresh {
+    match failure {
+        RefreshFailure::NeedsReauth => Err(ConnectionError::NeedsReauth),
+        RefreshFailure::TokenStillValid => Ok(Fresh {
             connection: next,
             credentials,
             renewal: Renewal::KeptAfterFailure,
-        });
+        }),
+        RefreshFailure::Expired => Err(ConnectionError::RefreshFailed(code)),
     }
-    Err(ConnectionError::RefreshFailed(code))
 }
 
 /// Fetches the next credentials the way the connection's auth option allows.
@@ -293,8 +275,6 @@ async fn renew(
             },
             Credentials::Oauth2 {
                 refresh_token: Some(refresh_token),
-                token_type,
-                scope,
                 ..
             },
         ) => {
@@ -326,19 +306,7 @@ async fn renew(
             )
             .await?;
             let expires_at = tokens.expires_at;
-            Ok((
-                Credentials::Oauth2 {
-                    access_token: tokens.access_token,
-                    // RFC 6749 §6: no new refresh token means the old one stays valid.
-                    refresh_token: tokens.refresh_token.or_else(|| Some(refresh_token.clone())),
-                    token_type: tokens.token_type.or_else(|| token_type.clone()),
-                    scope: tokens.scope.or_else(|| scope.clone()),
-                    expires_at,
-                    client_id: None,
-                    client_secret: None,
-                },
-                expires_at,
-            ))
+            Ok((tokens.renewing(credentials), expires_at))
         }
         (
             AuthMethod::Oauth2ClientCredentials { .. },

@@ -110,6 +110,7 @@ pub enum RunError {
     Webhooks(#[from] DeliveryError),
 }
 
+#[tracing::instrument(name = "refresh_run", skip_all)]
 pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, RunError> {
     let until = app.now();
     let mut report = RunReport::default();

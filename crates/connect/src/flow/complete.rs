@@ -60,6 +60,16 @@ impl Issued {
     }
 }
 
+#[tracing::instrument(
+    name = "complete",
+    skip_all,
+    fields(
+        account_id = %c.account_id,
+        consumer_id = %c.consumer_id,
+        integration_id = %c.integration.id,
+        connection_id = tracing::field::Empty,
+    )
+)]
 pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, FlowError> {
     // Secret parameters live in the vault with the credentials, never on the connection.
     let secret_names: Vec<&str> = c
@@ -112,6 +122,8 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                     version: current.version,
                 })
                 .await?;
+            tracing::Span::current().record("connection_id", next.id.as_str());
+            tracing::info!("connection re-authorised");
             webhooks::emit(app, EventType::ConnectionUpdated, &next).await;
             Ok(next)
         }
@@ -137,6 +149,8 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 updated_at: now,
             };
             app.store.create_connection(&connection).await?;
+            tracing::Span::current().record("connection_id", connection.id.as_str());
+            tracing::info!("connection created");
             webhooks::emit(app, EventType::ConnectionCreated, &connection).await;
             if !c.allow_multiple {
                 replace_earlier(app, &connection).await?;
