@@ -17,7 +17,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::App;
-use latchkey_domain::clock::rfc3339_timestamps;
+use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::{hex, new_id};
 use latchkey_domain::{Connection, EventType, WebhookDelivery};
@@ -87,18 +87,13 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
     }
     let now = app.now();
     let id = new_id("evt");
-    let mut body = serde_json::json!({
-        "id": id,
-        "type": event,
-        "created_at": now,
-        "data": { "connection": connection.view() },
-    });
-    rfc3339_timestamps(&mut body);
+    let body = serde_json::to_string(&WebhookEvent::new(&id, event, now, connection))
+        .expect("webhook events serialize");
     let delivery = WebhookDelivery {
         id,
         account_id: connection.account_id.clone(),
         event,
-        body: body.to_string(),
+        body,
         attempts: 0,
         next_attempt_at: now,
         created_at: now,

@@ -5,7 +5,7 @@ use crate::validate::{Checked, FieldError, optional_text, present, required_text
 use crate::{validate_origin, validate_public_url};
 
 /// A vendor's workspace (one per environment). Its secrets live in the vault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
     pub name: String,
@@ -19,10 +19,8 @@ pub struct Account {
     pub append_result_params: bool,
     pub webhook_url: Option<String>,
     /// HMAC-SHA256 key for webhook signatures.
-    #[schemars(skip)]
     pub webhook_secret: Option<SecretRef>,
     /// HS256 key for workspace JWTs that start a connection popup.
-    #[schemars(skip)]
     pub jwt_secret: Option<SecretRef>,
     pub created_at: i64,
     pub updated_at: i64,

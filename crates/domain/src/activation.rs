@@ -23,13 +23,6 @@ pub struct Activation {
     pub expires_at: i64,
 }
 
-/// The answer to `POST /v1/consumers/{id}/connections`: the link to send the consumer.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ActivationLink {
-    pub url: String,
-    pub expires_at: i64,
-}
-
 /// `POST /v1/consumers/{id}/connections`.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -34,7 +34,7 @@ pub enum RefreshFailure {
 }
 
 /// Refresh bookkeeping, kept on the connection.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RefreshState {
     pub last_success_at: Option<i64>,
     pub last_failure_at: Option<i64>,
@@ -46,22 +46,10 @@ pub struct RefreshState {
     pub retry_at: Option<i64>,
 }
 
-/// Responses also say whether the access token lives under five minutes.
-fn with_short_lived_flag(schema: &mut schemars::Schema) {
-    if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
-        properties.insert(
-            "short_lived_token".into(),
-            serde_json::json!({"type": "boolean"}),
-        );
-    }
-}
-
 /// A consumer's live link to an integration. Secrets are only referenced, never held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(transform = with_short_lived_flag)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connection {
     pub id: String,
-    #[schemars(skip)]
     pub account_id: String,
     pub consumer_id: String,
     pub integration_id: String,
@@ -82,7 +70,6 @@ pub struct Connection {
     pub refreshable: bool,
     #[serde(default)]
     pub refresh: RefreshState,
-    #[schemars(skip)]
     pub credentials: Option<SecretRef>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -150,21 +137,6 @@ impl Connection {
         } else {
             RefreshFailure::Expired
         }
-    }
-
-    /// The connection as API clients and webhooks see it: no vault reference, no account.
-    pub fn view(&self) -> serde_json::Value {
-        let mut value = serde_json::to_value(self).expect("connections serialize");
-        let object = value.as_object_mut().expect("object");
-        object.remove("credentials");
-        object.remove("account_id");
-        object.insert(
-            "short_lived_token".into(),
-            self.token_lifetime()
-                .is_some_and(|l| l < SHORT_LIVED_SECONDS)
-                .into(),
-        );
-        value
     }
 }
 
@@ -254,11 +226,10 @@ mod tests {
         c.access_issued_at = Some(1_000);
         assert_eq!(c.refresh_due_at(), Some(1_120));
         assert!(!c.needs_refresh(1_119) && c.needs_refresh(1_120));
-        assert_eq!(c.view()["short_lived_token"], true);
-        assert!(c.view().get("credentials").is_none());
+        assert!(c.token_lifetime().is_some_and(|l| l < SHORT_LIVED_SECONDS));
         c.access_expires_at = Some(1_000 + 7_200);
         assert_eq!(c.refresh_due_at(), Some(8_200 - REFRESH_MARGIN_SECONDS));
-        assert_eq!(c.view()["short_lived_token"], false);
+        assert!(c.token_lifetime().is_some_and(|l| l >= SHORT_LIVED_SECONDS));
     }
 
     const NOW: i64 = 1_800_000_000;

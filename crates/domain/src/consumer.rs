@@ -4,10 +4,9 @@ use crate::validate::{Checked, FieldError, email, optional_text, present, requir
 use crate::validate_public_url;
 
 /// One of the vendor's end-customers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Consumer {
     pub id: String,
-    #[schemars(skip)]
     pub account_id: String,
     pub name: String,
     pub redirect_url: Option<String>,

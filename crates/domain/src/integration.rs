@@ -11,25 +11,12 @@ use crate::validate::{
 };
 use crate::validate_public_url;
 
-/// In responses the logo is served at its own URL (`logo_url`), not inline.
-fn logo_behind_url(schema: &mut schemars::Schema) {
-    if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
-        properties.remove("logo");
-        properties.insert(
-            "logo_url".into(),
-            serde_json::json!({"type": ["string", "null"]}),
-        );
-    }
-}
-
 /// A connector: how to authenticate a consumer against one third-party API, and how to
 /// call it afterwards. Any string in `auth_options` and `api` may hold `{parameterName}`
 /// placeholders filled from the connection's parameters (`https://{subdomain}.zendesk.com`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(transform = logo_behind_url)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Integration {
     pub id: String,
-    #[schemars(skip)]
     pub account_id: String,
     /// Unique per account, letters and digits only.
     pub key: String,

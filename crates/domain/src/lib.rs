@@ -21,7 +21,7 @@ mod validate;
 mod webhook;
 
 pub use account::{Account, AccountPatch, ApiKey, SigningSecret};
-pub use activation::{ACTIVATION_TTL_SECONDS, Activation, ActivationLink, NewActivation};
+pub use activation::{ACTIVATION_TTL_SECONDS, Activation, NewActivation};
 pub use connection::{
     Connection, ConnectionStatus, ImportedTokens, InstallConnection, REFRESH_MARGIN_SECONDS,
     RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,

@@ -17,7 +17,7 @@ pub use lambda_http::Body;
 pub use lambda_http::http::{Method, StatusCode};
 pub use problem::{ApiError, log_error};
 pub use request::{PageParams, json_body, query_params};
-pub use response::{Listed, json, json_value, no_content};
+pub use response::{json, no_content};
 pub use routes::{Function, Operation, PathParams, ROUTES, Route};
 
 pub type Request = lambda_http::http::Request<Body>;

@@ -4,6 +4,7 @@
 mod openapi;
 
 use async_trait::async_trait;
+use latchkey_api::{IntegrationView, Listed};
 use latchkey_core::App;
 use latchkey_core::catalog::{
     CatalogError, create_integration, forget_client_secrets, inherit_client_secrets,
@@ -15,11 +16,10 @@ use latchkey_domain::{
 use latchkey_store::Integrations;
 use latchkey_store::Versioned;
 use latchkey_web::{
-    ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, json_value, no_content, query_params,
+    ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, json, json_body, no_content, query_params,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 pub struct Catalog;
 
@@ -39,9 +39,9 @@ impl Handler for Catalog {
         let id = params.get("id");
         match operation {
             Operation::ListIntegrations => list(&request, app, &account_id).await,
-            Operation::GetIntegration => Ok(json_value(
+            Operation::GetIntegration => Ok(json(
                 StatusCode::OK,
-                view(&find(app, &account_id, id).await?.value),
+                &IntegrationView::from(&find(app, &account_id, id).await?.value),
             )),
             Operation::GetIntegrationLogo => {
                 let integration = find(app, &account_id, id).await?.value;
@@ -53,7 +53,7 @@ impl Handler for Catalog {
                 let created = create_integration(&app.store, &app.vault, &account_id, input, None)
                     .await
                     .map_err(catalog_error)?;
-                Ok(json_value(StatusCode::CREATED, view(&created)))
+                Ok(json(StatusCode::CREATED, &IntegrationView::from(&created)))
             }
             Operation::ReplaceIntegration => replace(&request, app, &account_id, id).await,
             Operation::PatchIntegration => patch(&request, app, &account_id, id).await,
@@ -83,40 +83,6 @@ async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Integra
         .ok_or(ApiError::NotFound("integration"))
 }
 
-/// The integration as clients see it: OAuth client secrets masked, the logo behind its
-/// own URL, no internal ids.
-pub fn view(integration: &Integration) -> Value {
-    let mut value = serde_json::to_value(integration).expect("integrations serialize");
-    mask_client_secrets(&mut value);
-    let object = value.as_object_mut().expect("an integration is an object");
-    object.remove("account_id");
-    object.remove("logo");
-    let logo_url = integration
-        .logo
-        .as_ref()
-        .map(|_| format!("/v1/integrations/{}/logo", integration.id));
-    object.insert("logo_url".into(), json!(logo_url));
-    value
-}
-
-fn mask_client_secrets(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if key == "client_secret" {
-                    if !v.is_null() {
-                        *v = json!("********");
-                    }
-                } else {
-                    mask_client_secrets(v);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_client_secrets),
-        _ => {}
-    }
-}
-
 async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response, ApiError> {
     let query = query_params(request);
     let page = PageParams::from_query(&query)?;
@@ -140,15 +106,14 @@ async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response
         .iter()
         .map(|v| &v.value)
         .filter(|i| status.is_none_or(|s| i.status == s))
-        .map(view)
+        .map(IntegrationView::from)
         .collect();
-    Ok(json_value(
+    Ok(json(
         StatusCode::OK,
-        Listed {
+        &Listed {
             data,
             next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-        }
-        .into(),
+        },
     ))
 }
 
@@ -260,5 +225,5 @@ async fn save(
         .auth_options
         .retain(|o| next.auth_option(&o.key).is_none());
     forget_client_secrets(&dropped, &app.vault).await?;
-    Ok(json_value(StatusCode::OK, view(&next)))
+    Ok(json(StatusCode::OK, &IntegrationView::from(&next)))
 }

@@ -4,13 +4,16 @@
 
 use std::sync::OnceLock;
 
+use latchkey_api::{
+    AccountView, ActivationLinkView, ConnectionView, ConsumerView, CredentialsView, InstalledView,
+    IntegrationView, Listed,
+};
 use latchkey_core::App;
 use latchkey_domain::{
-    Account, AccountPatch, ActivationLink, Connection, Consumer, ConsumerPatch,
-    InstallConnection as InstallConnectionInput, Integration, IntegrationInput, IntegrationStatus,
-    Logo, NewActivation, NewConsumer, SigningSecret,
+    AccountPatch, ConsumerPatch, InstallConnection as InstallConnectionInput, IntegrationInput,
+    IntegrationStatus, Logo, NewActivation, NewConsumer, SigningSecret,
 };
-use latchkey_web::{Listed, Operation, ROUTES, Response, StatusCode, json};
+use latchkey_web::{Operation, ROUTES, Response, StatusCode, json};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
@@ -65,10 +68,10 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             ..doc(
                 "List the account's integrations",
                 200,
-                schema::<Listed<Integration>>(g),
+                schema::<Listed<IntegrationView>>(g),
             )
         },
-        GetIntegration => doc("Get an integration", 200, schema::<Integration>(g)),
+        GetIntegration => doc("Get an integration", 200, schema::<IntegrationView>(g)),
         GetIntegrationLogo => doc(
             "Get an integration's logo as base64",
             200,
@@ -76,14 +79,18 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         ),
         CreateIntegration => Doc {
             request: schema::<IntegrationInput>(g),
-            ..doc("Create a custom integration", 201, schema::<Integration>(g))
+            ..doc(
+                "Create a custom integration",
+                201,
+                schema::<IntegrationView>(g),
+            )
         },
         ReplaceIntegration => Doc {
             request: schema::<IntegrationInput>(g),
             ..doc(
                 "Replace an integration (its key cannot change)",
                 200,
-                schema::<Integration>(g),
+                schema::<IntegrationView>(g),
             )
         },
         PatchIntegration => Doc {
@@ -91,7 +98,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             ..doc(
                 "Change status, name, logo or OAuth app (enables a built-in)",
                 200,
-                schema::<Integration>(g),
+                schema::<IntegrationView>(g),
             )
         },
         DeleteIntegration => doc("Delete an integration", 204, None),
@@ -105,7 +112,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         },
         CreateConsumer => Doc {
             request: schema::<NewConsumer>(g),
-            ..doc("Create a consumer", 201, schema::<Consumer>(g))
+            ..doc("Create a consumer", 201, schema::<ConsumerView>(g))
         },
         ListConsumers => Doc {
             query: &[(
@@ -113,22 +120,26 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 "only the consumer with this reference",
             )],
             list: true,
-            ..doc("List consumers", 200, schema::<Listed<Consumer>>(g))
+            ..doc("List consumers", 200, schema::<Listed<ConsumerView>>(g))
         },
-        GetConsumer => doc("Get a consumer", 200, schema::<Consumer>(g)),
+        GetConsumer => doc("Get a consumer", 200, schema::<ConsumerView>(g)),
         PatchConsumer => Doc {
             request: schema::<ConsumerPatch>(g),
             ..doc(
                 "Change a consumer (null clears a field)",
                 200,
-                schema::<Consumer>(g),
+                schema::<ConsumerView>(g),
             )
         },
         DeleteConsumer => doc("Delete a consumer", 204, None),
-        GetAccount => doc("Get the account's settings", 200, schema::<Account>(g)),
+        GetAccount => doc("Get the account's settings", 200, schema::<AccountView>(g)),
         PatchAccount => Doc {
             request: schema::<AccountPatch>(g),
-            ..doc("Change the account's settings", 200, schema::<Account>(g))
+            ..doc(
+                "Change the account's settings",
+                200,
+                schema::<AccountView>(g),
+            )
         },
         RotateJwtSecret => doc(
             "Rotate the HS256 secret for workspace tokens (shown once)",
@@ -140,7 +151,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             ..doc(
                 "Create an activation link (valid 30 minutes)",
                 201,
-                schema::<ActivationLink>(g),
+                schema::<ActivationLinkView>(g),
             )
         },
         ListConsumerConnections => Doc {
@@ -148,7 +159,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             ..doc(
                 "List a consumer's connections",
                 200,
-                schema::<Listed<Connection>>(g),
+                schema::<Listed<ConnectionView>>(g),
             )
         },
         RotateWebhookSecret => doc(
@@ -161,32 +172,18 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             ..doc(
                 "Install a connection from known credentials (API key, username:password, OAuth tokens); `authenticated` says whether the verification call succeeded",
                 201,
-                schema::<Connection>(g),
+                schema::<InstalledView>(g),
             )
         },
         GetConnection => doc(
             "Get a connection (no secrets)",
             200,
-            schema::<Connection>(g),
+            schema::<ConnectionView>(g),
         ),
         GetConnectionCredentials => doc(
             "Usable credentials, refreshed first when the token is within its refresh margin (never the refresh token)",
             200,
-            Some(schemars::json_schema!({
-                "type": "object",
-                "required": ["type", "connection_id", "parameters", "refreshed"],
-                "properties": {
-                    "type": {"enum": ["oauth2", "token", "api_key", "basic", "oauth1"]},
-                    "connection_id": {"type": "string"},
-                    "access_token": {"type": "string"}, "token_type": {"type": ["string", "null"]},
-                    "scope": {"type": ["string", "null"]}, "expires_at": {"type": ["integer", "null"]},
-                    "token": {"type": "string"}, "api_key": {"type": "string"},
-                    "username": {"type": "string"}, "password": {"type": "string"},
-                    "token_secret": {"type": "string"},
-                    "parameters": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "refreshed": {"type": "boolean"}
-                }
-            })),
+            schema::<CredentialsView>(g),
         ),
         ProxyConnection => doc(
             "Call the integration's API as this connection: the answer is the provider's (refreshed and retried once on 401/403)",
@@ -316,7 +313,7 @@ fn build(server_url: &str) -> Value {
             }
         }),
     );
-    let mut document = json!({
+    json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Latchkey management API",
@@ -334,33 +331,7 @@ fn build(server_url: &str) -> Value {
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
             }}
         }
-    });
-    timestamps_as_date_time(&mut document);
-    document
-}
-
-/// The domain keeps `*_at` as epoch seconds; responses render them as RFC 3339 (see
-/// `http::json`), so the schemas say so too.
-fn timestamps_as_date_time(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::Object(properties)) = map.get_mut("properties") {
-                for (name, property) in properties.iter_mut() {
-                    if name.ends_with("_at") {
-                        let nullable = property.to_string().contains("null");
-                        *property = if nullable {
-                            json!({"type": ["string", "null"], "format": "date-time"})
-                        } else {
-                            json!({"type": "string", "format": "date-time"})
-                        };
-                    }
-                }
-            }
-            map.values_mut().for_each(timestamps_as_date_time);
-        }
-        Value::Array(items) => items.iter_mut().for_each(timestamps_as_date_time),
-        _ => {}
-    }
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! `POST /v1/consumers/{id}/connections/install`: a connection from credentials the vendor
 //! already has; the connect service does the work (`latchkey_connect::flow::install`).
 
+use latchkey_api::{ConnectionView, InstalledView};
 use latchkey_connect::flow::install as install_connection;
 use latchkey_core::App;
 use latchkey_domain::{FieldError, FlowError, InstallConnection, IntegrationStatus};
 use latchkey_store::{Consumers, Integrations};
-use latchkey_web::{ApiError, Request, Response, StatusCode, json_body, json_value};
+use latchkey_web::{ApiError, Request, Response, StatusCode, json, json_body};
 
 pub async fn install(
     app: &App,
@@ -38,7 +39,9 @@ pub async fn install(
             FlowError::InvalidParameter(field) => ApiError::Invalid(field),
             other => ApiError::Internal(Box::new(other)),
         })?;
-    let mut body = installed.connection.view();
-    body["authenticated"] = installed.authenticated.into();
-    Ok(json_value(StatusCode::CREATED, body))
+    let view = InstalledView {
+        connection: ConnectionView::from(&installed.connection),
+        authenticated: installed.authenticated,
+    };
+    Ok(json(StatusCode::CREATED, &view))
 }

@@ -1,6 +1,7 @@
 //! `consumers`: the vendor's end-customers, and the account's own settings.
 
 use async_trait::async_trait;
+use latchkey_api::{AccountView, ConsumerView, Listed};
 use latchkey_connect::connections::disconnect;
 use latchkey_connect::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_core::App;
@@ -12,10 +13,9 @@ use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Versioned;
 use latchkey_store::{Accounts, Connections, Consumers as _};
 use latchkey_web::{
-    ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, json_value, no_content, query_params,
+    ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, json, json_body, no_content, query_params,
 };
-use serde_json::Value;
 
 pub struct Consumers;
 
@@ -35,19 +35,19 @@ impl Handler for Consumers {
                 let input: NewConsumer = json_body(&request)?;
                 let consumer = input.into_consumer(new_id("csm"), account_id, app.now())?;
                 app.store.create_consumer(&consumer).await?;
-                Ok(json_value(StatusCode::CREATED, consumer_view(&consumer)))
+                Ok(json(StatusCode::CREATED, &ConsumerView::from(&consumer)))
             }
             Operation::ListConsumers => list(&request, app, &account_id).await,
-            Operation::GetConsumer => Ok(json_value(
+            Operation::GetConsumer => Ok(json(
                 StatusCode::OK,
-                consumer_view(&find(app, &account_id, id).await?.value),
+                &ConsumerView::from(&find(app, &account_id, id).await?.value),
             )),
             Operation::PatchConsumer => {
                 let patch: ConsumerPatch = json_body(&request)?;
                 let current = find(app, &account_id, id).await?;
                 let next = current.value.patched(patch, app.now())?;
                 app.store.update_consumer(&current, &next).await?;
-                Ok(json_value(StatusCode::OK, consumer_view(&next)))
+                Ok(json(StatusCode::OK, &ConsumerView::from(&next)))
             }
             Operation::DeleteConsumer => {
                 let consumer = find(app, &account_id, id).await?.value;
@@ -67,9 +67,9 @@ impl Handler for Consumers {
                 app.store.delete_consumer(&consumer).await?;
                 Ok(no_content())
             }
-            Operation::GetAccount => Ok(json_value(
+            Operation::GetAccount => Ok(json(
                 StatusCode::OK,
-                account_view(&account(app, &account_id).await?.value),
+                &AccountView::from(&account(app, &account_id).await?.value),
             )),
             Operation::PatchAccount => {
                 let patch: AccountPatch = json_body(&request)?;
@@ -81,7 +81,7 @@ impl Handler for Consumers {
                         version: account.version,
                     })
                     .await?;
-                Ok(json_value(StatusCode::OK, account_view(&next)))
+                Ok(json(StatusCode::OK, &AccountView::from(&next)))
             }
             Operation::RotateJwtSecret => {
                 rotate_key(app, &account(app, &account_id).await?, JWT_SECRET_OWNER).await
@@ -145,54 +145,32 @@ async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Consume
         .ok_or(ApiError::NotFound("consumer"))
 }
 
-fn consumer_view(consumer: &Consumer) -> Value {
-    let mut value = serde_json::to_value(consumer).expect("consumers serialize");
-    value.as_object_mut().expect("object").remove("account_id");
-    value
-}
-
-/// The account without its vault references.
-fn account_view(account: &Account) -> Value {
-    let mut value = serde_json::to_value(account).expect("accounts serialize");
-    let object = value.as_object_mut().expect("object");
-    let webhook_secret_set = object
-        .remove("webhook_secret")
-        .is_some_and(|v| !v.is_null());
-    object.remove("jwt_secret");
-    // Whether deliveries can be signed: without a secret no webhook is sent.
-    object.insert("webhook_secret_set".into(), webhook_secret_set.into());
-    value
-}
-
 /// `GET /v1/consumers`, or the one consumer with `internal_reference`.
 async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response, ApiError> {
     let query = query_params(request);
     let page = PageParams::from_query(&query)?;
-    let listed = match query.get("internal_reference") {
-        Some(reference) => Listed {
-            data: app
+    let (consumers, next_cursor) = match query.get("internal_reference") {
+        Some(reference) => {
+            let found = app
                 .store
                 .consumer_by_reference(account_id, reference)
-                .await?
-                .map(|c| consumer_view(&c.value))
-                .into_iter()
-                .collect(),
-            next_cursor: None,
-        },
+                .await?;
+            (found.into_iter().collect(), None)
+        }
         None => {
             let listing = app
                 .store
                 .list_consumers(account_id, page.limit, page.cursor.as_ref())
                 .await?;
-            Listed {
-                data: listing
-                    .items
-                    .iter()
-                    .map(|c| consumer_view(&c.value))
-                    .collect(),
-                next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-            }
+            (listing.items, listing.next.map(|c| c.as_str().to_owned()))
         }
     };
-    Ok(json_value(StatusCode::OK, listed.into()))
+    let listed = Listed {
+        data: consumers
+            .iter()
+            .map(|c| ConsumerView::from(&c.value))
+            .collect(),
+        next_cursor,
+    };
+    Ok(json(StatusCode::OK, &listed))
 }

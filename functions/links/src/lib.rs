@@ -2,13 +2,14 @@
 //! of a consumer's connections.
 
 use async_trait::async_trait;
+use latchkey_api::{ActivationLinkView, ConnectionView, Listed};
 use latchkey_core::App;
 use latchkey_domain::token::{new_token, token_hash};
-use latchkey_domain::{ActivationLink, FieldError, IntegrationStatus, NewActivation};
+use latchkey_domain::{FieldError, IntegrationStatus, NewActivation};
 use latchkey_store::{Connections, Consumers, Integrations, Links as _};
 use latchkey_web::{
-    ApiError, Handler, Listed, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, json_value, query_params,
+    ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, json, json_body, query_params,
 };
 
 pub struct Links;
@@ -73,9 +74,9 @@ impl Handler for Links {
                     .public_url
                     .join(&format!("connect/{}", token.expose()))
                     .map_err(|e| ApiError::Internal(Box::new(e)))?;
-                let link = ActivationLink {
+                let link = ActivationLinkView {
                     url: url.into(),
-                    expires_at: activation.expires_at,
+                    expires_at: activation.expires_at.into(),
                 };
                 Ok(json(StatusCode::CREATED, &link))
             }
@@ -92,14 +93,15 @@ impl Handler for Links {
                         page.cursor.as_ref(),
                     )
                     .await?;
-                Ok(json_value(
-                    StatusCode::OK,
-                    Listed {
-                        data: listing.items.iter().map(|c| c.value.view()).collect(),
-                        next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-                    }
-                    .into(),
-                ))
+                let listed = Listed {
+                    data: listing
+                        .items
+                        .iter()
+                        .map(|c| ConnectionView::from(&c.value))
+                        .collect(),
+                    next_cursor: listing.next.map(|c| c.as_str().to_owned()),
+                };
+                Ok(json(StatusCode::OK, &listed))
             }
             _ => Err(ApiError::NotFound("route")),
         }

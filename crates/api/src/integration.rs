@@ -1,0 +1,60 @@
+use serde::Serialize;
+
+use crate::Timestamp;
+use latchkey_domain::{
+    ApiDefinition, AuthOption, ClientSecret, Integration, IntegrationStatus, ParameterSpec, Secret,
+};
+
+/// An integration as clients see it: OAuth client secrets masked, the logo behind its own
+/// URL, no account id.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Integration")]
+pub struct IntegrationView<'a> {
+    pub id: &'a str,
+    pub key: &'a str,
+    pub name: &'a str,
+    pub status: IntegrationStatus,
+    /// The built-in this integration was seeded from.
+    pub builtin: Option<&'a str>,
+    /// `GET` it for the logo (`null` when there is none).
+    pub logo_url: Option<String>,
+    pub parameters: &'a [ParameterSpec],
+    pub auth_options: Vec<AuthOption>,
+    pub api: &'a ApiDefinition,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What a set client secret shows as: that it is set, never what it is.
+const MASK: &str = "********";
+
+fn masked(option: &AuthOption) -> AuthOption {
+    let mut option = option.clone();
+    if let Some(Some(client)) = option.method.client_mut()
+        && client.client_secret.is_some()
+    {
+        client.client_secret = Some(ClientSecret::Plain(Secret::new(MASK)));
+    }
+    option
+}
+
+impl<'a> From<&'a Integration> for IntegrationView<'a> {
+    fn from(i: &'a Integration) -> Self {
+        Self {
+            id: &i.id,
+            key: &i.key,
+            name: &i.name,
+            status: i.status,
+            builtin: i.builtin.as_deref(),
+            logo_url: i
+                .logo
+                .as_ref()
+                .map(|_| format!("/v1/integrations/{}/logo", i.id)),
+            parameters: &i.parameters,
+            auth_options: i.auth_options.iter().map(masked).collect(),
+            api: &i.api,
+            created_at: i.created_at.into(),
+            updated_at: i.updated_at.into(),
+        }
+    }
+}
