@@ -4,12 +4,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use crate::Secret;
-use crate::SecretRef;
 use crate::validate::{
     Checked, FieldError, alphanumeric_key, identifier, optional_text, placeholders, required_text,
 };
 use crate::validate_public_url;
+use crate::{AuthMethod, AuthOption, ClientSecret, OAuthClient};
 
 /// A connector: how to authenticate a consumer against one third-party API, and how to
 /// call it afterwards. Any string in `auth_options` and `api` may hold `{parameterName}`
@@ -67,289 +66,6 @@ impl ParameterSpec {
         match &self.pattern {
             Some(p) => regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(value)),
             None => !value.is_empty(),
-        }
-    }
-}
-
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum HttpVerb {
-    Get,
-    #[default]
-    Post,
-}
-
-/// How the OAuth client authenticates at the token endpoint.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientAuth {
-    /// HTTP Basic (`client_secret_basic`).
-    #[default]
-    Basic,
-    /// `client_id` and `client_secret` in the request body (`client_secret_post`).
-    Body,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CaptureSource {
-    TokenResponse,
-    CallbackQuery,
-}
-
-/// A value copied into the connection's parameters during the flow (Salesforce
-/// `instance_url` from the token response, QuickBooks `realmId` from the callback).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Capture {
-    pub parameter: String,
-    pub source: CaptureSource,
-    pub field: String,
-    /// A regular expression whose first group is the value to keep (e.g. the
-    /// subdomain out of Salesforce's `instance_url`); absent: the whole value.
-    #[serde(default)]
-    pub pattern: Option<String>,
-}
-
-/// The account's OAuth app for an integration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct OAuthClient {
-    pub client_id: String,
-    pub client_secret: Option<ClientSecret>,
-}
-
-/// An OAuth client secret: plain only on its way in from the API, a vault reference
-/// everywhere else. Never rendered in a response (see `mask_client_secrets`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(untagged)]
-pub enum ClientSecret {
-    Stored(SecretRef),
-    Plain(Secret),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct AuthOption {
-    /// Unique within the integration, letters and digits only.
-    pub key: String,
-    pub label: Option<String>,
-    #[serde(flatten)]
-    pub method: AuthMethod,
-}
-
-fn space() -> String {
-    " ".into()
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn access_token() -> String {
-    "access_token".into()
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// OAuth 2.0 authorization code (with PKCE S256 unless `pkce` is false).
-    Oauth2 {
-        authorization_url: String,
-        token_url: String,
-        #[serde(default)]
-        token_method: HttpVerb,
-        #[serde(default)]
-        client_auth: ClientAuth,
-        #[serde(default)]
-        scopes: Vec<String>,
-        #[serde(default = "space")]
-        scope_separator: String,
-        #[serde(default = "yes")]
-        pkce: bool,
-        #[serde(default)]
-        authorization_params: BTreeMap<String, String>,
-        #[serde(default)]
-        token_params: BTreeMap<String, String>,
-        revoke_url: Option<String>,
-        /// The provider's issuer identifier; when set, an `iss` in the authorization
-        /// response must equal it (RFC 9207, mix-up defence).
-        #[serde(default)]
-        issuer: Option<String>,
-        #[serde(default)]
-        capture: Vec<Capture>,
-        client: Option<OAuthClient>,
-    },
-    /// OAuth 2.0 client credentials: the integration's app, or the consumer's own
-    /// client id and secret entered in the popup when the integration has none.
-    Oauth2ClientCredentials {
-        token_url: String,
-        #[serde(default)]
-        token_method: HttpVerb,
-        #[serde(default)]
-        client_auth: ClientAuth,
-        #[serde(default)]
-        scopes: Vec<String>,
-        #[serde(default = "space")]
-        scope_separator: String,
-        #[serde(default)]
-        token_params: BTreeMap<String, String>,
-        client: Option<OAuthClient>,
-    },
-    /// A key the consumer pastes into the popup.
-    ApiKey {},
-    /// Username and password.
-    Basic {},
-    /// A token fetched from an endpoint with a configured verb and parameters (Airkit).
-    CustomToken {
-        token_url: String,
-        #[serde(default)]
-        token_method: HttpVerb,
-        #[serde(default)]
-        token_params: BTreeMap<String, String>,
-        #[serde(default = "access_token")]
-        token_field: String,
-        expires_in_field: Option<String>,
-    },
-    /// OAuth 1.0a with HMAC-SHA1.
-    Oauth1 {
-        request_token_url: String,
-        authorization_url: String,
-        access_token_url: String,
-        client: Option<OAuthClient>,
-    },
-}
-
-/// A credential the consumer types into the popup, by the name the connect service reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredentialField {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub secret: bool,
-}
-
-const API_KEY_FIELDS: &[CredentialField] = &[CredentialField {
-    name: "api_key",
-    label: "API key",
-    secret: true,
-}];
-
-const BASIC_FIELDS: &[CredentialField] = &[
-    CredentialField {
-        name: "username",
-        label: "User name",
-        secret: false,
-    },
-    CredentialField {
-        name: "password",
-        label: "Password",
-        secret: true,
-    },
-];
-
-const OWN_CLIENT_FIELDS: &[CredentialField] = &[
-    CredentialField {
-        name: "client_id",
-        label: "Client ID",
-        secret: false,
-    },
-    CredentialField {
-        name: "client_secret",
-        label: "Client secret",
-        secret: true,
-    },
-];
-
-impl AuthOption {
-    /// The integration's parameters the consumer is asked for: all but those this option
-    /// captures during the flow.
-    pub fn asked_parameters<'a>(
-        &self,
-        integration: &'a Integration,
-    ) -> impl Iterator<Item = &'a ParameterSpec> + use<'a> {
-        let captured: Vec<String> = match &self.method {
-            AuthMethod::Oauth2 { capture, .. } => {
-                capture.iter().map(|c| c.parameter.clone()).collect()
-            }
-            _ => Vec::new(),
-        };
-        integration
-            .parameters
-            .iter()
-            .filter(move |p| !captured.contains(&p.name))
-    }
-}
-
-impl AuthMethod {
-    /// What the consumer types in for this method (client credentials without the
-    /// account's app take the consumer's own client).
-    pub fn credential_fields(&self) -> &'static [CredentialField] {
-        match self {
-            AuthMethod::ApiKey {} => API_KEY_FIELDS,
-            AuthMethod::Basic {} => BASIC_FIELDS,
-            AuthMethod::Oauth2ClientCredentials { client: None, .. } => OWN_CLIENT_FIELDS,
-            _ => &[],
-        }
-    }
-
-    pub fn client(&self) -> Option<&OAuthClient> {
-        match self {
-            AuthMethod::Oauth2 { client, .. }
-            | AuthMethod::Oauth2ClientCredentials { client, .. }
-            | AuthMethod::Oauth1 { client, .. } => client.as_ref(),
-            _ => None,
-        }
-    }
-
-    pub fn client_mut(&mut self) -> Option<&mut Option<OAuthClient>> {
-        match self {
-            AuthMethod::Oauth2 { client, .. }
-            | AuthMethod::Oauth2ClientCredentials { client, .. }
-            | AuthMethod::Oauth1 { client, .. } => Some(client),
-            _ => None,
-        }
-    }
-
-    /// Whether the method needs the account's OAuth app (client credentials may instead
-    /// use the consumer's own client, entered in the popup).
-    pub fn needs_app(&self) -> bool {
-        matches!(self, AuthMethod::Oauth2 { .. } | AuthMethod::Oauth1 { .. })
-    }
-
-    /// The URL-valued fields of this method, named as in the JSON.
-    fn urls(&self) -> Vec<(&'static str, &str)> {
-        match self {
-            AuthMethod::Oauth2 {
-                authorization_url,
-                token_url,
-                revoke_url,
-                ..
-            } => {
-                let mut urls = vec![
-                    ("authorization_url", authorization_url.as_str()),
-                    ("token_url", token_url.as_str()),
-                ];
-                if let Some(r) = revoke_url {
-                    urls.push(("revoke_url", r.as_str()));
-                }
-                urls
-            }
-            AuthMethod::Oauth2ClientCredentials { token_url, .. }
-            | AuthMethod::CustomToken { token_url, .. } => {
-                vec![("token_url", token_url.as_str())]
-            }
-            AuthMethod::Oauth1 {
-                request_token_url,
-                authorization_url,
-                access_token_url,
-                ..
-            } => vec![
-                ("request_token_url", request_token_url.as_str()),
-                ("authorization_url", authorization_url.as_str()),
-                ("access_token_url", access_token_url.as_str()),
-            ],
-            AuthMethod::ApiKey {} | AuthMethod::Basic {} => vec![],
         }
     }
 }
@@ -525,7 +241,7 @@ impl Integration {
             for (name, url) in option.method.urls() {
                 validate_url_template(&format!("{field}.{name}"), url)?;
             }
-            if let AuthMethod::Oauth2 { capture, .. } = &option.method {
+            if let AuthMethod::Oauth2(crate::auth::OAuth2 { capture, .. }) = &option.method {
                 for (j, c) in capture.iter().enumerate() {
                     if !names.contains(c.parameter.as_str()) {
                         return Err(FieldError::new(
@@ -710,14 +426,11 @@ mod tests {
         let i = parse(zendesk());
         i.validate().unwrap();
         assert_eq!(i.api.value_template, "Bearer {token}");
-        let AuthMethod::Oauth2 {
-            pkce, token_method, ..
-        } = &i.auth_options[0].method
-        else {
+        let AuthMethod::Oauth2(m) = &i.auth_options[0].method else {
             panic!()
         };
-        assert!(*pkce);
-        assert_eq!(*token_method, HttpVerb::Post);
+        assert!(m.pkce);
+        assert_eq!(m.token_method, crate::HttpVerb::Post);
         assert!(i.parameters[0].accepts("acme"));
         assert!(!i.parameters[0].accepts("acme.evil.example/"));
     }

@@ -3,6 +3,7 @@
 //! connection attempt fails. Pure: no I/O, no AWS, HTTP or page types; the compiler holds
 //! this line, as none of those crates is a dependency.
 
+pub mod auth;
 pub mod backoff;
 pub mod clock;
 mod credentials;
@@ -22,6 +23,10 @@ mod webhook;
 
 pub use account::{Account, AccountPatch, ApiKey, SigningSecret};
 pub use activation::{ACTIVATION_TTL_SECONDS, Activation, NewActivation};
+pub use auth::{
+    AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, ClientSecret, CredentialField,
+    HttpVerb, OAuthClient,
+};
 pub use connection::{
     Connection, ConnectionStatus, ImportedTokens, InstallConnection, REFRESH_MARGIN_SECONDS,
     RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
@@ -29,9 +34,8 @@ pub use connection::{
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
 pub use integration::{
-    ApiDefinition, AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, ClientSecret,
-    CredentialField, HttpVerb, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
-    ParameterSpec, TokenPlacement,
+    ApiDefinition, Integration, IntegrationInput, IntegrationStatus, Logo, ParameterSpec,
+    TokenPlacement,
 };
 pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};
 pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};

@@ -13,6 +13,7 @@ use crate::template::{fill, fill_url};
 use latchkey_domain::Credentials;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
+use latchkey_domain::auth::{ClientCredentials, OAuth2};
 use latchkey_domain::{Capture, CaptureSource, ClientAuth, HttpVerb, ParameterSpec};
 
 /// What a token endpoint returned.
@@ -111,6 +112,28 @@ pub struct TokenEndpoint<'a> {
     pub method: HttpVerb,
     pub client_auth: ClientAuth,
     pub extra_params: &'a BTreeMap<String, String>,
+}
+
+impl<'a> From<&'a OAuth2> for TokenEndpoint<'a> {
+    fn from(m: &'a OAuth2) -> Self {
+        Self {
+            url: &m.token_url,
+            method: m.token_method,
+            client_auth: m.client_auth,
+            extra_params: &m.token_params,
+        }
+    }
+}
+
+impl<'a> From<&'a ClientCredentials> for TokenEndpoint<'a> {
+    fn from(m: &'a ClientCredentials) -> Self {
+        Self {
+            url: &m.token_url,
+            method: m.token_method,
+            client_auth: m.client_auth,
+            extra_params: &m.token_params,
+        }
+    }
 }
 
 pub struct Client<'a> {

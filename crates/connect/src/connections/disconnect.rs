@@ -9,6 +9,7 @@ use crate::flow::app_client;
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;
+use latchkey_domain::auth::OAuth2;
 use latchkey_domain::{AuthMethod, ClientAuth, Connection, EventType};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_providers::oauth2::{Client, basic_client_auth};
@@ -69,11 +70,11 @@ async fn revoke(app: &App, connection: &Connection, credentials: &Credentials) -
     else {
         return false;
     };
-    let AuthMethod::Oauth2 {
+    let AuthMethod::Oauth2(OAuth2 {
         revoke_url: Some(revoke_url),
         client_auth,
         ..
-    } = &option.method
+    }) = &option.method
     else {
         return false;
     };

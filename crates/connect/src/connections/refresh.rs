@@ -266,13 +266,7 @@ async fn renew(
     let params = &connection.parameters;
     match (&option.method, credentials) {
         (
-            AuthMethod::Oauth2 {
-                token_url,
-                token_method,
-                client_auth,
-                token_params,
-                ..
-            },
+            AuthMethod::Oauth2(method),
             Credentials::Oauth2 {
                 refresh_token: Some(refresh_token),
                 ..
@@ -281,12 +275,7 @@ async fn renew(
             let (id, secret) = app_client(app, integration, option)
                 .await?
                 .ok_or(FlowError::IntegrationUnavailable)?;
-            let endpoint = TokenEndpoint {
-                url: token_url,
-                method: *token_method,
-                client_auth: *client_auth,
-                extra_params: token_params,
-            };
+            let endpoint = TokenEndpoint::from(method);
             let grant = vec![
                 ("grant_type", "refresh_token".to_owned()),
                 ("refresh_token", refresh_token.expose().to_owned()),
@@ -309,7 +298,7 @@ async fn renew(
             Ok((tokens.renewing(credentials), expires_at))
         }
         (
-            AuthMethod::Oauth2ClientCredentials { .. },
+            AuthMethod::Oauth2ClientCredentials(method),
             Credentials::Oauth2 {
                 client_id,
                 client_secret,
@@ -320,16 +309,16 @@ async fn renew(
                 let id = client_id.clone().ok_or(FlowError::IntegrationUnavailable)?;
                 Ok((id, client_secret.clone()))
             };
-            grants::client_credentials(app, integration, option, own, params, now).await
+            grants::client_credentials(app, integration, option, method, own, params).await
         }
-        (AuthMethod::CustomToken { .. }, Credentials::Token { parameters, .. }) => {
+        (AuthMethod::CustomToken(method), Credentials::Token { parameters, .. }) => {
             let mut values = params.clone();
             values.extend(
                 parameters
                     .iter()
                     .map(|(k, v)| (k.clone(), v.expose().to_owned())),
             );
-            let (token, expires_at) = grants::custom_token(app, option, &values, now).await?;
+            let (token, expires_at) = grants::custom_token(app, method, &values).await?;
             Ok((
                 Credentials::Token {
                     token,

@@ -103,7 +103,7 @@ pub async fn send(
                 .iter()
                 .find(|o| {
                     o.key == connection.auth_option_key
-                        && matches!(o.method, AuthMethod::Oauth1 { .. })
+                        && matches!(o.method, AuthMethod::Oauth1(_))
                 })
                 .ok_or_else(|| ConnectionError::Integration("no OAuth 1.0a option".into()))?;
             let (key, secret) = app_client(app, integration, option)

@@ -11,6 +11,7 @@ use super::{
 };
 use super::{flow_cookie_name, grants};
 use latchkey_core::App;
+use latchkey_domain::auth::{OAuth1, OAuth2};
 use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{
     AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow, Credentials, FieldError,
@@ -55,37 +56,37 @@ pub async fn connect(
     parameters: BTreeMap<String, String>,
     form: &BTreeMap<String, String>,
 ) -> Result<Step, FlowError> {
-    let now = app.now();
     let issued = match &option.method {
-        AuthMethod::Oauth2 { .. } => {
-            return begin_oauth2(app, start, integration, option, parameters)
+        AuthMethod::Oauth2(method) => {
+            return begin_oauth2(app, start, integration, option, method, parameters)
                 .await
                 .map(Step::Redirect);
         }
-        AuthMethod::Oauth1 { .. } => {
-            return begin_oauth1(app, start, integration, option, parameters)
+        AuthMethod::Oauth1(method) => {
+            return begin_oauth1(app, start, integration, option, method, parameters)
                 .await
                 .map(Step::Redirect);
         }
-        AuthMethod::ApiKey {} => Issued::lasting(Credentials::ApiKey {
+        AuthMethod::ApiKey(_) => Issued::lasting(Credentials::ApiKey {
             api_key: required(form, "api_key")?,
         }),
-        AuthMethod::Basic {} => {
+        AuthMethod::Basic(_) => {
             let username = required(form, "username")?.expose().to_owned();
             let password = required(form, "password")?;
             Issued::lasting(Credentials::Basic { username, password })
         }
-        AuthMethod::Oauth2ClientCredentials { .. } => {
+        AuthMethod::Oauth2ClientCredentials(method) => {
             let own = || {
                 let id = required(form, "client_id")?.expose().to_owned();
                 Ok((id, Some(required(form, "client_secret")?)))
             };
             let (credentials, expires_at) =
-                grants::client_credentials(app, integration, option, own, &parameters, now).await?;
+                grants::client_credentials(app, integration, option, method, own, &parameters)
+                    .await?;
             Issued::renewable(credentials, expires_at)
         }
-        AuthMethod::CustomToken { .. } => {
-            let (token, expires_at) = grants::custom_token(app, option, &parameters, now).await?;
+        AuthMethod::CustomToken(method) => {
+            let (token, expires_at) = grants::custom_token(app, method, &parameters).await?;
             // Secret parameters travel with the credentials, never on the connection.
             let secret_parameters = integration
                 .parameters
@@ -139,37 +140,27 @@ async fn begin_oauth2(
     start: &Start,
     integration: &Integration,
     option: &AuthOption,
+    method: &OAuth2,
     parameters: BTreeMap<String, String>,
 ) -> Result<Redirect, FlowError> {
-    let AuthMethod::Oauth2 {
-        authorization_url,
-        scopes,
-        scope_separator,
-        pkce,
-        authorization_params,
-        ..
-    } = &option.method
-    else {
-        return Err(FlowError::IntegrationUnavailable);
-    };
     let (client_id, _) = app_client(app, integration, option)
         .await?
         .ok_or(FlowError::IntegrationUnavailable)?;
     let state = new_token("");
-    let pkce = pkce.then(Pkce::new);
+    let pkce = method.pkce.then(Pkce::new);
     let redirect_uri = app
         .public_url
         .join(OAUTH_CALLBACK_PATH)
         .map_err(FlowError::internal)?;
     let url = oauth2::authorization_url(
-        authorization_url,
+        &method.authorization_url,
         &client_id,
         redirect_uri.as_str(),
-        scopes,
-        scope_separator,
+        &method.scopes,
+        &method.scope_separator,
         state.expose(),
         pkce.as_ref().map(|p| p.challenge.as_str()),
-        authorization_params,
+        &method.authorization_params,
         &parameters,
         app.allow_loopback,
     )?;
@@ -188,16 +179,9 @@ async fn begin_oauth1(
     start: &Start,
     integration: &Integration,
     option: &AuthOption,
+    method: &OAuth1,
     parameters: BTreeMap<String, String>,
 ) -> Result<Redirect, FlowError> {
-    let AuthMethod::Oauth1 {
-        request_token_url,
-        authorization_url,
-        ..
-    } = &option.method
-    else {
-        return Err(FlowError::IntegrationUnavailable);
-    };
     let (key, secret) = app_client(app, integration, option)
         .await?
         .ok_or(FlowError::IntegrationUnavailable)?;
@@ -206,7 +190,7 @@ async fn begin_oauth1(
         .public_url
         .join(OAUTH1_CALLBACK_PATH)
         .map_err(FlowError::internal)?;
-    let request_url = fill_url(request_token_url, &parameters, app.allow_loopback)?;
+    let request_url = fill_url(&method.request_token_url, &parameters, app.allow_loopback)?;
     let consumer = oauth1::Consumer {
         key: &key,
         secret: secret.expose(),
@@ -221,7 +205,7 @@ async fn begin_oauth1(
     )
     .await?;
     let (request_token, request_token_secret) = oauth1::token_pair(&fields);
-    let mut url = fill_url(authorization_url, &parameters, app.allow_loopback)?;
+    let mut url = fill_url(&method.authorization_url, &parameters, app.allow_loopback)?;
     url.query_pairs_mut()
         .append_pair("oauth_token", &request_token);
     let pending = Pending {

@@ -136,20 +136,12 @@ async fn exchange_code(
         return Err(FlowError::provider(error));
     }
     let (integration, option) = flow_integration(app, flow).await?;
-    let AuthMethod::Oauth2 {
-        token_url,
-        token_method,
-        client_auth,
-        token_params,
-        capture,
-        issuer,
-        ..
-    } = &option.method
-    else {
+    // The integration may have changed since the flow began.
+    let AuthMethod::Oauth2(method) = &option.method else {
         return Err(FlowError::IntegrationUnavailable);
     };
     // RFC 9207: a response from another issuer is a mix-up attack.
-    if let (Some(expected), Some(got)) = (issuer, query.get("iss"))
+    if let (Some(expected), Some(got)) = (&method.issuer, query.get("iss"))
         && expected != got
     {
         return Err(FlowError::IssuerMismatch);
@@ -173,12 +165,7 @@ async fn exchange_code(
     if let Some(verifier) = &flow.pkce_verifier {
         grant.push(("code_verifier", verifier.expose().to_owned()));
     }
-    let endpoint = TokenEndpoint {
-        url: token_url,
-        method: *token_method,
-        client_auth: *client_auth,
-        extra_params: token_params,
-    };
+    let endpoint = TokenEndpoint::from(method);
     let client = Client {
         id: &client_id,
         secret: secret.as_ref(),
@@ -195,7 +182,7 @@ async fn exchange_code(
     .await?;
     let mut parameters = flow.parameters.clone();
     oauth2::capture(
-        capture,
+        &method.capture,
         &tokens.extra,
         query,
         &integration.parameters,
@@ -219,10 +206,7 @@ async fn exchange_verifier(
         return Err(FlowError::provider("access_denied"));
     };
     let (integration, option) = flow_integration(app, flow).await?;
-    let AuthMethod::Oauth1 {
-        access_token_url, ..
-    } = &option.method
-    else {
+    let AuthMethod::Oauth1(method) = &option.method else {
         return Err(FlowError::IntegrationUnavailable);
     };
     let (key, secret) = app_client(app, &integration, &option)
@@ -234,7 +218,11 @@ async fn exchange_verifier(
         .request_token_secret
         .as_ref()
         .ok_or(FlowError::InvalidState)?;
-    let url = fill_url(access_token_url, &flow.parameters, app.allow_loopback)?;
+    let url = fill_url(
+        &method.access_token_url,
+        &flow.parameters,
+        app.allow_loopback,
+    )?;
     let consumer = oauth1::Consumer {
         key: &key,
         secret: secret.expose(),

@@ -7,7 +7,8 @@ use latchkey_core::App;
 use latchkey_domain::Credentials;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
-use latchkey_domain::{AuthMethod, AuthOption, Integration};
+use latchkey_domain::auth::{ClientCredentials, CustomToken};
+use latchkey_domain::{AuthOption, Integration};
 use latchkey_providers::custom_token;
 use latchkey_providers::custom_token::CustomTokenEndpoint;
 use latchkey_providers::oauth2;
@@ -20,22 +21,10 @@ pub async fn client_credentials(
     app: &App,
     integration: &Integration,
     option: &AuthOption,
+    method: &ClientCredentials,
     own: impl FnOnce() -> Result<(String, Option<Secret>), FlowError>,
     parameters: &BTreeMap<String, String>,
-    now: i64,
 ) -> Result<(Credentials, Option<i64>), FlowError> {
-    let AuthMethod::Oauth2ClientCredentials {
-        token_url,
-        token_method,
-        client_auth,
-        scopes,
-        scope_separator,
-        token_params,
-        ..
-    } = &option.method
-    else {
-        return Err(FlowError::IntegrationUnavailable);
-    };
     let (id, secret, own) = match app_client(app, integration, option).await? {
         Some((id, secret)) => (id, secret, false),
         None => {
@@ -43,15 +32,10 @@ pub async fn client_credentials(
             (id, secret, true)
         }
     };
-    let endpoint = TokenEndpoint {
-        url: token_url,
-        method: *token_method,
-        client_auth: *client_auth,
-        extra_params: token_params,
-    };
+    let endpoint = TokenEndpoint::from(method);
     let mut grant = vec![("grant_type", "client_credentials".to_owned())];
-    if !scopes.is_empty() {
-        grant.push(("scope", scopes.join(scope_separator)));
+    if !method.scopes.is_empty() {
+        grant.push(("scope", method.scopes.join(&method.scope_separator)));
     }
     let client = Client {
         id: &id,
@@ -64,7 +48,7 @@ pub async fn client_credentials(
         grant,
         parameters,
         app.allow_loopback,
-        now,
+        app.now(),
     )
     .await?;
     let expires_at = tokens.expires_at;
@@ -78,26 +62,15 @@ pub async fn client_credentials(
 /// parameters, secret ones included). Answers the token and its expiry.
 pub async fn custom_token(
     app: &App,
-    option: &AuthOption,
+    method: &CustomToken,
     values: &BTreeMap<String, String>,
-    now: i64,
 ) -> Result<(Secret, Option<i64>), FlowError> {
-    let AuthMethod::CustomToken {
-        token_url,
-        token_method,
-        token_params,
-        token_field,
-        expires_in_field,
-    } = &option.method
-    else {
-        return Err(FlowError::IntegrationUnavailable);
-    };
     let endpoint = CustomTokenEndpoint {
-        url: token_url,
-        method: *token_method,
-        params: token_params,
-        token_field,
-        expires_in_field: expires_in_field.as_deref(),
+        url: &method.token_url,
+        method: method.token_method,
+        params: &method.token_params,
+        token_field: &method.token_field,
+        expires_in_field: method.expires_in_field.as_deref(),
     };
-    custom_token::fetch(app.http(), &endpoint, values, app.allow_loopback, now).await
+    custom_token::fetch(app.http(), &endpoint, values, app.allow_loopback, app.now()).await
 }

@@ -77,11 +77,9 @@ pub async fn install(
 
 fn takes(method: &AuthMethod, input: &InstallConnection) -> bool {
     match method {
-        AuthMethod::ApiKey {} | AuthMethod::Basic {} => input.auth_value.is_some(),
-        AuthMethod::Oauth2 { .. } | AuthMethod::Oauth2ClientCredentials { .. } => {
-            input.tokens.is_some()
-        }
-        AuthMethod::CustomToken { .. } | AuthMethod::Oauth1 { .. } => false,
+        AuthMethod::ApiKey(_) | AuthMethod::Basic(_) => input.auth_value.is_some(),
+        AuthMethod::Oauth2(_) | AuthMethod::Oauth2ClientCredentials(_) => input.tokens.is_some(),
+        AuthMethod::CustomToken(_) | AuthMethod::Oauth1(_) => false,
     }
 }
 
@@ -117,8 +115,8 @@ fn choose_option<'a>(
     };
     if !takes(&option.method, input) {
         let field = match option.method {
-            AuthMethod::ApiKey {} | AuthMethod::Basic {} => "auth_value",
-            AuthMethod::Oauth2 { .. } | AuthMethod::Oauth2ClientCredentials { .. } => "tokens",
+            AuthMethod::ApiKey(_) | AuthMethod::Basic(_) => "auth_value",
+            AuthMethod::Oauth2(_) | AuthMethod::Oauth2ClientCredentials(_) => "tokens",
             _ => "auth_option_key",
         };
         return Err(FieldError::new(
@@ -144,8 +142,8 @@ fn issued(option: &AuthOption, input: &InstallConnection, now: i64) -> Result<Is
             .ok_or_else(|| FieldError::new("auth_value", "is required"))
     };
     match &option.method {
-        AuthMethod::ApiKey {} => Ok(Issued::lasting(Credentials::ApiKey { api_key: value()? })),
-        AuthMethod::Basic {} => {
+        AuthMethod::ApiKey(_) => Ok(Issued::lasting(Credentials::ApiKey { api_key: value()? })),
+        AuthMethod::Basic(_) => {
             let invalid = || FieldError::new("auth_value", "must be base64 of username:password");
             let decoded = STANDARD
                 .decode(value()?.expose().trim())
@@ -176,13 +174,7 @@ fn issued(option: &AuthOption, input: &InstallConnection, now: i64) -> Result<Is
             }
             let expires_at = tokens.expires_in.map(|s| now + s);
             let refreshable = tokens.refresh_token.is_some()
-                || matches!(
-                    method,
-                    AuthMethod::Oauth2ClientCredentials {
-                        client: Some(_),
-                        ..
-                    }
-                );
+                || matches!(method, AuthMethod::Oauth2ClientCredentials(m) if m.client.is_some());
             Ok(Issued {
                 credentials: Credentials::Oauth2 {
                     access_token: tokens.access_token.clone(),
