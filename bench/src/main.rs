@@ -9,6 +9,7 @@ mod cost;
 mod load;
 mod peer;
 mod refresh;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,9 +89,7 @@ async fn deployment() -> Deployment {
     aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()
         .name(&data_key)
-        .secret_string(latchkey_domain::token::hex(
-            &latchkey_domain::token::random_bytes::<32>(),
-        ))
+        .secret_string(hex::encode(latchkey_domain::token::random_bytes::<32>()))
         .send()
         .await
         .expect("data key secret");
@@ -388,101 +387,6 @@ fn sizes(lambda_dir: &Path) -> Value {
     Value::Object(out)
 }
 
-async fn gateway_load(reps: usize) -> Value {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let table = Arc::new(
-        latchkey_store::sqlite::SqliteTable::open(&dir.path().join("latchkey.db")).expect("sqlite"),
-    );
-    let vault = latchkey_vault::Vault::sealed(latchkey_vault::SealingKey::from_bytes(
-        latchkey_domain::token::random_bytes::<32>(),
-    ));
-    let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("bind");
-    let app = App::from_parts(
-        table,
-        Arc::new(latchkey_domain::SystemClock),
-        vault,
-        url::Url::parse(&format!("http://{addr}/")).unwrap(),
-    );
-    let (_, key) = create_account(&app.store, &app.vault, "Bench")
-        .await
-        .expect("account");
-    let key = key.expose().to_owned();
-    tokio::spawn(latchkey::gateway::serve(listener, Arc::new(app)));
-    let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
-    let consumer: Value = client
-        .post(format!("{base}/v1/consumers"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "Bench"}))
-        .send()
-        .await
-        .expect("consumer")
-        .json()
-        .await
-        .expect("consumer json");
-    let consumer = consumer["id"].as_str().expect("consumer id").to_owned();
-    let rate = count("LATCHKEY_BENCH_RATE", 200) as u32;
-    let duration = Duration::from_secs(count("LATCHKEY_BENCH_SECONDS", 5) as u64);
-    let scenario = |name, method, path: String, body, ok| load::Scenario {
-        name,
-        method,
-        url: format!("{base}{path}"),
-        body,
-        ok,
-    };
-    let scenarios = [
-        // The same server answering a route it does not have: the floor for the others.
-        scenario(
-            "baseline_unknown_route",
-            Method::GET,
-            "/v1/nope".into(),
-            None,
-            StatusCode::NOT_FOUND,
-        ),
-        scenario(
-            "catalog_list",
-            Method::GET,
-            "/v1/integrations".into(),
-            None,
-            StatusCode::OK,
-        ),
-        scenario(
-            "link_creation",
-            Method::POST,
-            format!("/v1/consumers/{consumer}/connections"),
-            Some(json!({"name": "Bench"})),
-            StatusCode::CREATED,
-        ),
-    ];
-    let mut out = serde_json::Map::new();
-    let mut baseline_p50 = 1.0;
-    for s in &scenarios {
-        let mut results = Vec::new();
-        for _ in 0..reps {
-            results.push(load::fixed_rate(&client, &key, s, rate, duration).await);
-        }
-        let name = s.name;
-        let p50 = median(results.iter().map(|r| r.p50_ms).collect());
-        if name.starts_with("baseline") {
-            baseline_p50 = p50;
-        }
-        out.insert(
-            name.into(),
-            json!({
-                "rate": rate,
-                "throughput_per_s": median(results.iter().map(|r| r.throughput).collect()),
-                "p50_ms": p50,
-                "p99_ms": median(results.iter().map(|r| r.p99_ms).collect()),
-                "errors": results.iter().map(|r| r.errors).sum::<usize>(),
-                "p50_ratio_to_baseline": p50 / baseline_p50,
-            }),
-        );
-    }
-    Value::Object(out)
-}
-
 async fn refresh_throughput(reps: usize) -> Value {
     let due = count("LATCHKEY_BENCH_DUE", 10_000);
     let sequential = count("LATCHKEY_BENCH_SEQUENTIAL", 100);
@@ -507,133 +411,6 @@ async fn refresh_throughput(reps: usize) -> Value {
         "scheduled_per_s": scheduled, "one_at_a_time_per_s": one,
         "ratio": scheduled / one, "items_read_per_due_max": read_ratio,
     })
-}
-
-fn targets(report: &Value) -> Vec<(String, bool)> {
-    let mut t = Vec::new();
-    if let Some(functions) = report["cold_start"]["functions"].as_object() {
-        for (name, f) in functions {
-            t.push((
-                format!("{name}: init ≤ 1.3× hello"),
-                f["init_ratio"].as_f64().unwrap() <= 1.3,
-            ));
-            t.push((
-                format!("{name}: first response ≤ 1.6× hello"),
-                f["first_response_ratio"].as_f64().unwrap() <= 1.6,
-            ));
-        }
-    }
-    if let Some(sizes) = report["sizes"].as_object() {
-        for (name, s) in sizes.iter().filter(|(n, _)| *n != "hello") {
-            t.push((
-                format!("{name}: zipped ≤ 4 MB"),
-                s["zip_bytes"].as_u64().unwrap() <= 4_000_000,
-            ));
-        }
-    }
-    let r = &report["refresh"];
-    if !r.is_null() {
-        t.push((
-            "refresh ≥ 50× one at a time".into(),
-            r["ratio"].as_f64().unwrap() >= 50.0,
-        ));
-        t.push((
-            "items read ≤ 1.1× due".into(),
-            r["items_read_per_due_max"].as_f64().unwrap() <= 1.1,
-        ));
-    }
-    if let Some(load) = report["load"].as_object() {
-        t.push((
-            "zero errors under load".into(),
-            load.values().all(|l| l["errors"] == 0),
-        ));
-    }
-    t
-}
-
-fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
-    let mut md = String::from(
-        "# Latchkey benchmarks\n\nMedians of repeated runs; ratios are to a baseline measured in the same run.\n",
-    );
-    let c = &report["cold_start"];
-    if !c.is_null() {
-        md += "\n## Cold start (vs hello-world `lambda_runtime`)\n\nA warm response is the same event answered again by the same process: on moto it is mostly the store's round trips, which a first response pays too. The last column is (first − warm) against hello's.\n\n| function | init ms | ×hello | first response ms | ×hello | warm response ms | first − warm ×hello |\n| --- | --- | --- | --- | --- | --- | --- |\n";
-        let h = &c["hello"];
-        md += &format!(
-            "| hello | {:.1} | 1.00 | {:.1} | 1.00 | {:.2} | 1.00 |\n",
-            h["init_ms"].as_f64().unwrap(),
-            h["first_response_ms"].as_f64().unwrap(),
-            h["warm_response_ms"].as_f64().unwrap()
-        );
-        for (name, f) in c["functions"].as_object().into_iter().flatten() {
-            md += &format!(
-                "| {name} | {:.1} | {:.2} | {:.1} | {:.2} | {:.2} | {:.2} |\n",
-                f["init_ms"].as_f64().unwrap(),
-                f["init_ratio"].as_f64().unwrap(),
-                f["first_response_ms"].as_f64().unwrap(),
-                f["first_response_ratio"].as_f64().unwrap(),
-                f["warm_response_ms"].as_f64().unwrap(),
-                f["cold_overhead_ratio"].as_f64().unwrap()
-            );
-        }
-    }
-    if let Some(sizes) = report["sizes"].as_object() {
-        md += "\n## Artefact size\n\n| function | binary | zipped |\n| --- | --- | --- |\n";
-        for (name, s) in sizes {
-            md += &format!(
-                "| {name} | {:.2} MB | {:.2} MB |\n",
-                s["binary_bytes"].as_f64().unwrap() / 1e6,
-                s["zip_bytes"].as_f64().unwrap() / 1e6
-            );
-        }
-    }
-    let c = &report["cost"];
-    if !c.is_null() {
-        md += &format!(
-            "\n## Cost per request (valgrind callgrind, local gateway, stores on moto)\n\nInstructions per warm request: ({} + {} requests) − ({} requests), over {}; medians.\n\n| scenario | instructions | ×unknown route |\n| --- | --- | --- |\n",
-            c["warm"], c["requests"], c["warm"], c["requests"]
-        );
-        for (name, s) in c["scenarios"].as_object().into_iter().flatten() {
-            md += &format!(
-                "| {name} | {:.0} | {:.2} |\n",
-                s["instructions"].as_f64().unwrap(),
-                s["ratio_to_baseline"].as_f64().unwrap()
-            );
-        }
-    }
-    if let Some(load) = report["load"].as_object() {
-        md += "\n## Gateway load (fixed rate, open loop)\n\n| scenario | rate/s | throughput/s | p50 ms | p99 ms | errors | p50 ×baseline |\n| --- | --- | --- | --- | --- | --- | --- |\n";
-        for (name, l) in load {
-            md += &format!(
-                "| {name} | {} | {:.1} | {:.2} | {:.2} | {} | {:.2} |\n",
-                l["rate"],
-                l["throughput_per_s"].as_f64().unwrap(),
-                l["p50_ms"].as_f64().unwrap(),
-                l["p99_ms"].as_f64().unwrap(),
-                l["errors"],
-                l["p50_ratio_to_baseline"].as_f64().unwrap()
-            );
-        }
-    }
-    let r = &report["refresh"];
-    if !r.is_null() {
-        md += &format!(
-            "\n## Refresh throughput\n\n{} due (+{} not due), token endpoint latency {} ms, concurrency {}: {:.1}/s scheduled vs {:.2}/s one at a time = **{:.1}×**; items read per due item: {:.3}.\n",
-            r["due"],
-            r["not_due"],
-            r["token_latency_ms"],
-            r["concurrency"],
-            r["scheduled_per_s"].as_f64().unwrap(),
-            r["one_at_a_time_per_s"].as_f64().unwrap(),
-            r["ratio"].as_f64().unwrap(),
-            r["items_read_per_due_max"].as_f64().unwrap()
-        );
-    }
-    md += "\n## Targets\n\n";
-    for (what, met) in targets {
-        md += &format!("- {} — {what}\n", if *met { "met" } else { "**not met**" });
-    }
-    md
 }
 
 #[tokio::main]
@@ -662,13 +439,13 @@ async fn main() {
     }
     if runs("load") {
         eprintln!("bench: gateway load");
-        report["load"] = gateway_load(reps).await;
+        report["load"] = load::gateway_load(reps).await;
     }
     if runs("refresh") {
         eprintln!("bench: refresh throughput");
         report["refresh"] = refresh_throughput(reps).await;
     }
-    let targets = targets(&report);
+    let targets = report::targets(&report);
     report["targets"] = targets
         .iter()
         .map(|(w, m)| json!({"target": w, "met": m}))
@@ -679,7 +456,7 @@ async fn main() {
         serde_json::to_string_pretty(&report).unwrap(),
     )
     .expect("write");
-    let md = markdown(&report, &targets);
+    let md = report::markdown(&report, &targets);
     std::fs::write(out.join("report.md"), &md).expect("write");
     println!("{md}");
 }

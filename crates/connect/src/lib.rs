@@ -6,3 +6,4 @@
 
 pub mod connections;
 pub mod flow;
+pub mod grants;

@@ -19,7 +19,7 @@ use sha2::Sha256;
 use crate::App;
 use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
-use latchkey_domain::token::{hex, new_id};
+use latchkey_domain::token::new_id;
 use latchkey_domain::{Connection, EventType, WebhookDelivery};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
@@ -37,7 +37,10 @@ pub fn sign(key: &[u8], timestamp: i64, body: &str) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    format!("t={timestamp},v1={}", hex(&mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 /// Why the outbox could not be worked through.

@@ -1,4 +1,5 @@
-//! A string that must never reach a log line: its `Debug` and `Display` are redacted.
+//! A string that must never reach a log line: its `Debug` and `Display` are redacted, and
+//! its memory is zeroed when it is dropped.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,6 +19,12 @@ impl Secret {
     /// credentials endpoint). Grep for this to audit every use.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

@@ -42,18 +42,7 @@ pub fn new_token(prefix: &str) -> Secret {
 /// The SHA-256 of a token, hex encoded: what the stores keep instead of the token.
 /// Tokens carry 256 random bits, so an unsalted fast hash is the right tool here.
 pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

@@ -12,18 +12,19 @@ use url::Url;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
 use latchkey_domain::token::new_token;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-/// RFC 3986 percent-encoding of everything but unreserved characters (RFC 5849 §3.6).
+/// Everything but RFC 3986's unreserved characters.
+const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// RFC 3986 percent-encoding of everything but unreserved characters, hex in upper case
+/// (RFC 5849 §3.6).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, RESERVED).to_string()
 }
 
 /// The HMAC-SHA1 signature of a request (RFC 5849 §3.4). `params` holds the oauth_*

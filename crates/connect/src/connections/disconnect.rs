@@ -5,7 +5,7 @@
 use latchkey_store::{Connections, Integrations};
 use std::time::Duration;
 
-use crate::flow::app_client;
+use crate::grants::app_client;
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;

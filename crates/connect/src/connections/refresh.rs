@@ -6,7 +6,7 @@
 use latchkey_store::{Connections, Integrations, Leases};
 use std::time::{Duration, Instant};
 
-use crate::flow::{app_client, grants};
+use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;

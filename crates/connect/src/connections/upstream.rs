@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use url::Url;
 
-use crate::flow::app_client;
+use crate::grants::app_client;
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_domain::Credentials;
@@ -102,8 +102,7 @@ pub async fn send(
                 .auth_options
                 .iter()
                 .find(|o| {
-                    o.key == connection.auth_option_key
-                        && matches!(o.method, AuthMethod::Oauth1(_))
+                    o.key == connection.auth_option_key && matches!(o.method, AuthMethod::Oauth1(_))
                 })
                 .ok_or_else(|| ConnectionError::Integration("no OAuth 1.0a option".into()))?;
             let (key, secret) = app_client(app, integration, option)

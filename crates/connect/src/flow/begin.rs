@@ -6,10 +6,9 @@
 use latchkey_store::Links;
 use std::collections::BTreeMap;
 
-use super::{
-    Completion, Issued, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Start, app_client, complete,
-};
-use super::{flow_cookie_name, grants};
+use super::flow_cookie_name;
+use super::{Completion, Issued, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Start, complete};
+use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_domain::auth::{OAuth1, OAuth2};
 use latchkey_domain::token::{new_token, token_hash};

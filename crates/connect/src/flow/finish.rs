@@ -7,7 +7,8 @@ use latchkey_store::{Accounts, Integrations, Links};
 use std::collections::BTreeMap;
 
 use super::flow_cookie_name;
-use super::{Completion, Ending, Issued, OAUTH_CALLBACK_PATH, Outcome, app_client, complete};
+use super::{Completion, Ending, Issued, OAUTH_CALLBACK_PATH, Outcome, complete};
+use crate::grants::app_client;
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
 use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Credentials, FlowError};

@@ -1,18 +1,50 @@
-//! Token grants that need no browser, used both to connect and to renew a connection.
+//! The account's OAuth apps and the token grants that need no browser, used both to
+//! connect and to renew a connection.
 
 use std::collections::BTreeMap;
 
-use crate::flow::app_client;
 use latchkey_core::App;
-use latchkey_domain::Credentials;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
 use latchkey_domain::auth::{ClientCredentials, CustomToken};
 use latchkey_domain::{AuthOption, Integration};
+use latchkey_domain::{ClientSecret, Credentials, SecretScope};
 use latchkey_providers::custom_token;
 use latchkey_providers::custom_token::CustomTokenEndpoint;
 use latchkey_providers::oauth2;
 use latchkey_providers::oauth2::{Client, TokenEndpoint};
+
+/// The account's OAuth app for an auth option: client id and, from the vault, its secret.
+pub async fn app_client(
+    app: &App,
+    integration: &Integration,
+    option: &AuthOption,
+) -> Result<Option<(String, Option<Secret>)>, FlowError> {
+    let Some(client) = option.method.client() else {
+        return Ok(None);
+    };
+    let secret = match &client.client_secret {
+        Some(ClientSecret::Stored(reference)) => {
+            let scope = SecretScope::new(
+                &integration.account_id,
+                format!("{}.{}", integration.id, option.key),
+            );
+            match app.vault.get(&scope, reference).await? {
+                Credentials::ClientSecret { client_secret } => Some(client_secret),
+                _ => {
+                    return Err(FlowError::internal(
+                        "the OAuth app secret has the wrong shape",
+                    ));
+                }
+            }
+        }
+        Some(ClientSecret::Plain(_)) => {
+            return Err(FlowError::internal("an unsealed client secret was stored"));
+        }
+        None => None,
+    };
+    Ok(Some((client.client_id.clone(), secret)))
+}
 
 /// The client-credentials grant (RFC 6749 §4.4) with the account's OAuth app or, when the
 /// integration has none, the consumer's own client from `own`, which is then kept with the
