@@ -11,6 +11,7 @@ use lambda_http::http::{self, StatusCode};
 use latchkey::gateway::handler_for;
 use latchkey_core::App;
 use latchkey_core::accounts::create_account;
+use latchkey_domain::AccountId;
 use latchkey_domain::ManualClock;
 use latchkey_domain::token::random_bytes;
 use latchkey_store::Table;
@@ -25,7 +26,7 @@ pub struct Harness {
     pub app: Arc<App>,
     pub clock: Arc<ManualClock>,
     pub key: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     /// A second account, to prove isolation.
     pub other_key: String,
 }

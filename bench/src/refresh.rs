@@ -12,6 +12,7 @@ use latchkey_core::accounts::create_account;
 use latchkey_core::catalog::create_integration;
 use latchkey_domain::SystemClock;
 use latchkey_domain::token::random_bytes;
+use latchkey_domain::{AccountId, IntegrationId};
 use latchkey_store::sqlite::SqliteTable;
 use latchkey_vault::{SealingKey, Vault};
 
@@ -21,7 +22,7 @@ pub const TOKEN_LATENCY: Duration = Duration::from_millis(150);
 
 /// An app over a fresh in-memory store, an account, and an integration whose token
 /// endpoint answers after [`TOKEN_LATENCY`].
-async fn setup() -> (App, String, String, tokio::task::JoinHandle<()>) {
+async fn setup() -> (App, AccountId, IntegrationId, tokio::task::JoinHandle<()>) {
     let (addr, server) = serve(|_| async {
         tokio::time::sleep(TOKEN_LATENCY).await;
         (

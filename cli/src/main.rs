@@ -10,6 +10,7 @@ use latchkey_connect::connections::{RunOptions, run as run_refresh};
 use latchkey_core::App;
 use latchkey_core::accounts::{create_account, create_api_key};
 use latchkey_core::catalog::create_integration;
+use latchkey_domain::AccountId;
 use latchkey_domain::IntegrationInput;
 use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env};
 use url::Url;
@@ -203,6 +204,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: ApiKeysCommand::Create { account, label },
         } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
+            let account = &AccountId::from(account.as_str());
             if app
                 .store
                 .account(account)
@@ -256,7 +258,7 @@ async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
     let (account, key) = create_account(&app.store, &app.vault, "Local")
         .await
         .map_err(|e| e.to_string())?;
-    std::fs::write(&marker, &account.id).map_err(|e| e.to_string())?;
+    std::fs::write(&marker, account.id.as_str()).map_err(|e| e.to_string())?;
     println!(
         "Created local account {}.\nAPI key (shown once): {}",
         account.id,
@@ -266,6 +268,7 @@ async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
 }
 
 async fn import(app: &App, file: &Path, account: &str) -> Result<(), String> {
+    let account = &AccountId::from(account);
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -3,6 +3,7 @@
 //! marketplace, signs in at the real OAuth server, and lands on the vendor's page with a
 //! `connectionId`; the popup's security headers are checked on the way.
 
+use latchkey_domain::ConnectionId;
 use latchkey_store::Connections;
 use std::process::Command;
 use std::sync::Arc;
@@ -101,7 +102,10 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
     let connection = h
         .app
         .store
-        .connection(&h.account_id, &q["connectionId"])
+        .connection(
+            &h.account_id,
+            &ConnectionId::from(q["connectionId"].as_str()),
+        )
         .await
         .unwrap()
         .unwrap()

@@ -2,6 +2,7 @@
 //! required, refresh-token rotation): activation link → popup → provider → callback →
 //! the vendor's redirect, plus every way it must refuse safely.
 
+use latchkey_domain::{ConnectionId, ConsumerId};
 use latchkey_store::Connections;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,7 +76,7 @@ async fn authorization_code_flow_end_to_end() {
     let connection = h
         .app
         .store
-        .connection(&h.account_id, connection_id)
+        .connection(&h.account_id, &ConnectionId::from(connection_id.as_str()))
         .await
         .unwrap()
         .unwrap()
@@ -117,7 +118,13 @@ async fn authorization_code_flow_end_to_end() {
     assert_eq!(
         h.app
             .store
-            .consumer_connections(&h.account_id, &consumer, None, 10, None)
+            .consumer_connections(
+                &h.account_id,
+                &ConsumerId::from(consumer.as_str()),
+                None,
+                10,
+                None
+            )
             .await
             .unwrap()
             .items
@@ -179,7 +186,13 @@ async fn forged_and_cookieless_callbacks_change_nothing() {
     assert!(
         h.app
             .store
-            .consumer_connections(&h.account_id, &consumer, None, 10, None)
+            .consumer_connections(
+                &h.account_id,
+                &ConsumerId::from(consumer.as_str()),
+                None,
+                10,
+                None
+            )
             .await
             .unwrap()
             .items
@@ -226,7 +239,13 @@ async fn concurrent_callbacks_exchange_the_code_once() {
     let connections = h
         .app
         .store
-        .consumer_connections(&h.account_id, &consumer, None, 10, None)
+        .consumer_connections(
+            &h.account_id,
+            &ConsumerId::from(consumer.as_str()),
+            None,
+            10,
+            None,
+        )
         .await
         .unwrap()
         .items;
@@ -289,7 +308,13 @@ async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text() {
     assert!(
         h.app
             .store
-            .consumer_connections(&h.account_id, &consumer, None, 10, None)
+            .consumer_connections(
+                &h.account_id,
+                &ConsumerId::from(consumer.as_str()),
+                None,
+                10,
+                None
+            )
             .await
             .unwrap()
             .items
@@ -386,7 +411,10 @@ async fn custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vau
     let c = h
         .app
         .store
-        .connection(&h.account_id, &q["connectionId"])
+        .connection(
+            &h.account_id,
+            &ConnectionId::from(q["connectionId"].as_str()),
+        )
         .await
         .unwrap()
         .unwrap()
@@ -532,7 +560,10 @@ async fn client_credentials_connect_without_a_form() {
     let c = h
         .app
         .store
-        .connection(&h.account_id, &q["connectionId"])
+        .connection(
+            &h.account_id,
+            &ConnectionId::from(q["connectionId"].as_str()),
+        )
         .await
         .unwrap()
         .unwrap()
@@ -644,7 +675,10 @@ async fn api_key_and_basic_are_asked_for_and_stored() {
     let c = h
         .app
         .store
-        .connection(&h.account_id, &q["connectionId"])
+        .connection(
+            &h.account_id,
+            &ConnectionId::from(q["connectionId"].as_str()),
+        )
         .await
         .unwrap()
         .unwrap()
@@ -682,7 +716,13 @@ async fn api_key_and_basic_are_asked_for_and_stored() {
     let all = h
         .app
         .store
-        .consumer_connections(&h.account_id, &consumer, None, 10, None)
+        .consumer_connections(
+            &h.account_id,
+            &ConsumerId::from(consumer.as_str()),
+            None,
+            10,
+            None,
+        )
         .await
         .unwrap()
         .items;
@@ -892,7 +932,10 @@ async fn connection_popup_opens_with_a_workspace_token() {
     let c = h
         .app
         .store
-        .connection(&h.account_id, &q["connectionId"])
+        .connection(
+            &h.account_id,
+            &ConnectionId::from(q["connectionId"].as_str()),
+        )
         .await
         .unwrap()
         .unwrap()
@@ -1124,7 +1167,10 @@ async fn oauth1_request_token_authorize_and_access_token() {
     let c = h
         .app
         .store
-        .connection(&h.account_id, &q["connectionId"])
+        .connection(
+            &h.account_id,
+            &ConnectionId::from(q["connectionId"].as_str()),
+        )
         .await
         .unwrap()
         .unwrap()
@@ -1191,7 +1237,13 @@ async fn a_link_with_connection_id_reauthorises_that_connection() {
     let all = h
         .app
         .store
-        .consumer_connections(&h.account_id, &consumer, None, 10, None)
+        .consumer_connections(
+            &h.account_id,
+            &ConsumerId::from(consumer.as_str()),
+            None,
+            10,
+            None,
+        )
         .await
         .unwrap()
         .items;

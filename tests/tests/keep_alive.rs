@@ -4,6 +4,7 @@
 //! endpoint, the proxy's refresh-and-retry, disconnect with revocation, signed webhooks,
 //! and server-side install.
 
+use latchkey_domain::{ConnectionId, IntegrationId};
 use latchkey_store::Connections;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +29,7 @@ async fn stored(h: &Harness, id: &str) -> Credentials {
     let c = h
         .app
         .store
-        .connection(&h.account_id, id)
+        .connection(&h.account_id, &ConnectionId::from(id))
         .await
         .unwrap()
         .expect("the connection exists")
@@ -303,7 +304,10 @@ async fn proxy_refreshes_once_and_retries_once_on_401() {
 
 /// A connection stored directly, expiring `expires_in` seconds from now.
 async fn stored_connection(h: &Harness, integration: &str, expires_in: i64) -> String {
-    latchkey_core::testing::oauth_connection(&h.app, &h.account_id, integration, expires_in).await
+    let integration = IntegrationId::from(integration);
+    latchkey_core::testing::oauth_connection(&h.app, &h.account_id, &integration, expires_in)
+        .await
+        .to_string()
 }
 
 async fn fake_provider_integration(h: &Harness, token_url: &str) -> String {
@@ -410,7 +414,7 @@ async fn disconnect_during_a_refresh_leaves_the_connection_deleted() {
     assert!(
         h.app
             .store
-            .connection(&h.account_id, &id)
+            .connection(&h.account_id, &ConnectionId::from(id.as_str()))
             .await
             .unwrap()
             .is_none()

@@ -2,6 +2,7 @@
 //! dispatch the gateway and the Lambda functions use, on SQLite and on DynamoDB (moto).
 //! Each case runs twice: `sqlite::<case>` and `dynamodb::<case>`.
 
+use latchkey_domain::IntegrationId;
 use latchkey_store::{Integrations, Links};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -140,7 +141,7 @@ async fn custom_integration_lifecycle(h: Harness) {
     let stored = h
         .app
         .store
-        .integration(&h.account_id, &id)
+        .integration(&h.account_id, &IntegrationId::from(id.as_str()))
         .await
         .unwrap()
         .unwrap()
@@ -172,7 +173,7 @@ async fn custom_integration_lifecycle(h: Harness) {
     let stored = h
         .app
         .store
-        .integration(&h.account_id, &id)
+        .integration(&h.account_id, &IntegrationId::from(id.as_str()))
         .await
         .unwrap()
         .unwrap()
@@ -314,7 +315,10 @@ async fn enabling_a_builtin_takes_the_accounts_oauth_app(h: Harness) {
     let stored = h
         .app
         .store
-        .integration(&h.account_id, github["id"].as_str().unwrap())
+        .integration(
+            &h.account_id,
+            &IntegrationId::from(github["id"].as_str().unwrap()),
+        )
         .await
         .unwrap()
         .unwrap();

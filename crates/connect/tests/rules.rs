@@ -11,7 +11,8 @@ use latchkey_core::catalog::create_integration;
 use latchkey_core::{App, ConnectionError};
 use latchkey_domain::token::random_bytes;
 use latchkey_domain::{
-    ConnectionStatus, Credentials, Integration, ManualClock, NewConsumer, Secret,
+    AccountId, ConnectionId, ConnectionStatus, ConsumerId, Credentials, Integration, ManualClock,
+    NewConsumer, Secret,
 };
 use latchkey_store::sqlite::SqliteTable;
 use latchkey_store::{Connections, Consumers, SCHEDULE_SHARDS};
@@ -25,7 +26,7 @@ const T0: i64 = 1_800_000_000;
 struct World {
     app: App,
     clock: Arc<ManualClock>,
-    account_id: String,
+    account_id: AccountId,
 }
 
 async fn world() -> World {
@@ -77,24 +78,24 @@ impl World {
 
     /// An OAuth connection with refresh token `old-refresh` whose hour-long access token
     /// expires in ten minutes: due for refresh.
-    async fn due_connection(&self, integration: &Integration) -> String {
+    async fn due_connection(&self, integration: &Integration) -> ConnectionId {
         latchkey_core::testing::oauth_connection(&self.app, &self.account_id, &integration.id, 600)
             .await
     }
 
-    async fn refresh(&self, id: &str) -> Result<Renewal, ConnectionError> {
+    async fn refresh(&self, id: &ConnectionId) -> Result<Renewal, ConnectionError> {
         ensure_fresh(&self.app, &self.account_id, id, Need::Due, false)
             .await
             .map(|fresh| fresh.renewal)
     }
 
-    async fn stored(&self, id: &str) -> (latchkey_domain::Connection, Credentials) {
+    async fn stored(&self, id: &ConnectionId) -> (latchkey_domain::Connection, Credentials) {
         let (connection, credentials) = load(&self.app, &self.account_id, id).await.unwrap();
         (connection.value, credentials)
     }
 
     /// Whether the scheduler would find `id` due at `until` (the `schedule` index).
-    async fn scheduled_by(&self, id: &str, until: i64) -> bool {
+    async fn scheduled_by(&self, id: &ConnectionId, until: i64) -> bool {
         for shard in 0..SCHEDULE_SHARDS {
             let page = self
                 .app
@@ -102,7 +103,7 @@ impl World {
                 .due_connections(shard, until, 100, None)
                 .await
                 .unwrap();
-            if page.items.iter().any(|c| c.value.id == id) {
+            if page.items.iter().any(|c| &c.value.id == id) {
                 return true;
             }
         }
@@ -231,7 +232,7 @@ async fn a_temporary_failure_backs_off_and_keeps_the_working_token() {
 }
 
 /// An API-key integration and a consumer, and a completion for them.
-async fn api_key_setup(w: &World) -> (Integration, String) {
+async fn api_key_setup(w: &World) -> (Integration, ConsumerId) {
     let integration = w
         .integration(json!({
             "key": "helpdesk", "name": "Helpdesk",
@@ -241,7 +242,7 @@ async fn api_key_setup(w: &World) -> (Integration, String) {
         .await;
     let consumer: NewConsumer = serde_json::from_value(json!({"name": "Globex"})).unwrap();
     let consumer = consumer
-        .into_consumer("csm_1".into(), w.account_id.clone(), T0)
+        .into_consumer(ConsumerId::generate(), w.account_id.clone(), T0)
         .unwrap();
     w.app.store.create_consumer(&consumer).await.unwrap();
     (integration, consumer.id)
@@ -250,10 +251,10 @@ async fn api_key_setup(w: &World) -> (Integration, String) {
 async fn connect_key(
     w: &World,
     integration: &Integration,
-    consumer_id: &str,
+    consumer_id: &ConsumerId,
     key: &str,
     allow_multiple: bool,
-) -> String {
+) -> ConnectionId {
     let completion = Completion {
         account_id: &w.account_id,
         consumer_id,

@@ -3,7 +3,7 @@
 use crate::catalog::{CatalogError, seed_builtins};
 use latchkey_domain::Secret;
 use latchkey_domain::token::{new_id, new_token, token_hash};
-use latchkey_domain::{Account, ApiKey};
+use latchkey_domain::{Account, AccountId, ApiKey};
 use latchkey_store::Accounts;
 use latchkey_store::{Store, StoreError};
 use latchkey_vault::Vault;
@@ -11,13 +11,13 @@ use latchkey_vault::Vault;
 /// A fresh API key for `account_id`. The key is returned once and stored only as its hash.
 pub async fn create_api_key(
     store: &Store,
-    account_id: &str,
+    account_id: &AccountId,
     label: Option<String>,
 ) -> Result<(ApiKey, Secret), StoreError> {
     let secret = new_token("lk");
     let key = ApiKey {
         id: new_id("key"),
-        account_id: account_id.to_owned(),
+        account_id: account_id.clone(),
         hash: token_hash(secret.expose()),
         label,
         created_at: store.now(),
@@ -32,7 +32,11 @@ pub async fn create_account(
     vault: &Vault,
     name: &str,
 ) -> Result<(Account, Secret), CatalogError> {
-    let account = Account::new(new_id("acc"), name.trim().to_owned(), store.now());
+    let account = Account::new(
+        latchkey_domain::AccountId::generate(),
+        name.trim().to_owned(),
+        store.now(),
+    );
     account.validate()?;
     store.create_account(&account).await?;
     seed_builtins(store, vault, &account.id).await?;

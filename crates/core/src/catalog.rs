@@ -1,7 +1,7 @@
 //! The built-in catalog (`shared/catalog/builtin.json`) and the integration operations
 //! both the API and the CLI use: seeding an account, sealing OAuth app secrets, importing.
 
-use latchkey_domain::token::new_id;
+use latchkey_domain::AccountId;
 use latchkey_domain::{ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Integrations;
@@ -99,12 +99,16 @@ pub async fn forget_client_secrets(
 pub async fn create_integration(
     store: &Store,
     vault: &Vault,
-    account_id: &str,
+    account_id: &AccountId,
     input: IntegrationInput,
     builtin: Option<String>,
 ) -> Result<Integration, CatalogError> {
-    let mut integration =
-        input.into_integration(new_id("int"), account_id.to_owned(), builtin, store.now())?;
+    let mut integration = input.into_integration(
+        latchkey_domain::IntegrationId::generate(),
+        account_id.clone(),
+        builtin,
+        store.now(),
+    )?;
     require_apps_when_active(&integration)?;
     seal_client_secrets(&mut integration, vault).await?;
     if let Err(e) = store.create_integration(&integration).await {
@@ -131,7 +135,7 @@ pub fn require_apps_when_active(integration: &Integration) -> Result<(), FieldEr
 pub async fn seed_builtins(
     store: &Store,
     vault: &Vault,
-    account_id: &str,
+    account_id: &AccountId,
 ) -> Result<usize, CatalogError> {
     for template in builtins() {
         let mut input = template.clone();

@@ -1,6 +1,6 @@
 //! Helpers for the workspace tests and benchmarks (feature `testing`).
 
-use latchkey_domain::token::new_id;
+use latchkey_domain::{AccountId, ConnectionId, IntegrationId};
 use latchkey_store::Connections;
 
 /// An OAuth 2.0 connection to `integration` (auth option `oauth`) stored directly, with a
@@ -8,16 +8,16 @@ use latchkey_store::Connections;
 /// issued an hour before that. For tests and benchmarks that need many connections.
 pub async fn oauth_connection(
     app: &crate::App,
-    account_id: &str,
-    integration: &str,
+    account_id: &AccountId,
+    integration: &IntegrationId,
     expires_in: i64,
-) -> String {
+) -> ConnectionId {
     use latchkey_domain::Secret;
     use latchkey_domain::{Connection, ConnectionStatus, RefreshState};
     use latchkey_domain::{Credentials as Stored, SecretScope};
 
     let now = app.now();
-    let id = new_id("con");
+    let id = latchkey_domain::ConnectionId::generate();
     let credentials = Stored::Oauth2 {
         access_token: Secret::new("old-access"),
         refresh_token: Some(Secret::new("old-refresh")),
@@ -34,9 +34,9 @@ pub async fn oauth_connection(
         .expect("store the credentials");
     let connection = Connection {
         id: id.clone(),
-        account_id: account_id.to_owned(),
+        account_id: account_id.clone(),
         consumer_id: "csm_bulk".into(),
-        integration_id: integration.to_owned(),
+        integration_id: integration.clone(),
         auth_option_key: "oauth".into(),
         name: "Bulk".into(),
         parameters: Default::default(),

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::AccountId;
+
 use crate::SecretRef;
 use crate::validate::{Checked, FieldError, optional_text, present, required_text};
 use crate::{validate_origin, validate_public_url};
@@ -7,7 +9,7 @@ use crate::{validate_origin, validate_public_url};
 /// A vendor's workspace (one per environment). Its secrets live in the vault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     /// Where browsers go after a connection when neither the request nor the consumer says.
     pub redirect_url: Option<String>,
@@ -31,7 +33,7 @@ fn yes() -> bool {
 }
 
 impl Account {
-    pub fn new(id: String, name: String, now: i64) -> Self {
+    pub fn new(id: AccountId, name: String, now: i64) -> Self {
         Self {
             id,
             name,
@@ -113,7 +115,7 @@ pub struct SigningSecret {
 pub struct ApiKey {
     /// Public identifier, safe to list and log (`key_…`).
     pub id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub hash: String,
     pub label: Option<String>,
     pub created_at: i64,

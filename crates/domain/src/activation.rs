@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::{AccountId, ConnectionId, ConsumerId, IntegrationId};
+
 use crate::validate::{Checked, FieldError, optional_text, required_text};
 
 /// Activation links are valid for 30 minutes, checked on every read.
@@ -10,15 +12,15 @@ pub const ACTIVATION_TTL_SECONDS: i64 = 30 * 60;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Activation {
     pub token_hash: String,
-    pub account_id: String,
-    pub consumer_id: String,
+    pub account_id: AccountId,
+    pub consumer_id: ConsumerId,
     /// Absent: the link opens the marketplace.
-    pub integration_id: Option<String>,
+    pub integration_id: Option<IntegrationId>,
     /// Display name of the connection to create.
     pub name: String,
     pub redirect: bool,
     /// Set when the link re-authorises an existing connection.
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -29,10 +31,10 @@ pub struct Activation {
 pub struct NewActivation {
     #[serde(default)]
     pub name: String,
-    pub integration_id: Option<String>,
+    pub integration_id: Option<IntegrationId>,
     #[serde(default)]
     pub redirect: bool,
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
 }
 
 impl NewActivation {
@@ -50,8 +52,8 @@ impl NewActivation {
     pub fn into_activation(
         self,
         token_hash: String,
-        account_id: String,
-        consumer_id: String,
+        account_id: AccountId,
+        consumer_id: ConsumerId,
         now: i64,
     ) -> Result<Activation, FieldError> {
         self.validate()?;

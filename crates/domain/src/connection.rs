@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{AccountId, ConnectionId, ConsumerId, IntegrationId};
+
 use crate::Secret;
 use crate::SecretRef;
 
@@ -49,10 +51,10 @@ pub struct RefreshState {
 /// A consumer's live link to an integration. Secrets are only referenced, never held.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connection {
-    pub id: String,
-    pub account_id: String,
-    pub consumer_id: String,
-    pub integration_id: String,
+    pub id: ConnectionId,
+    pub account_id: AccountId,
+    pub consumer_id: ConsumerId,
+    pub integration_id: IntegrationId,
     pub auth_option_key: String,
     pub name: String,
     /// Non-secret connection parameters (`subdomain`, captured `instance_url`, …).
@@ -144,7 +146,7 @@ impl Connection {
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallConnection {
-    pub integration_id: String,
+    pub integration_id: IntegrationId,
     /// Which of the integration's auth options; default: the first that takes the
     /// credentials given.
     pub auth_option_key: Option<String>,

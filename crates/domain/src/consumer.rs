@@ -1,13 +1,15 @@
 use serde::{Deserialize, Serialize};
 
+use crate::{AccountId, ConsumerId};
+
 use crate::validate::{Checked, FieldError, email, optional_text, present, required_text};
 use crate::validate_public_url;
 
 /// One of the vendor's end-customers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Consumer {
-    pub id: String,
-    pub account_id: String,
+    pub id: ConsumerId,
+    pub account_id: AccountId,
     pub name: String,
     pub redirect_url: Option<String>,
     /// The vendor's own id for this customer; unique per account when given.
@@ -31,8 +33,8 @@ pub struct NewConsumer {
 impl NewConsumer {
     pub fn into_consumer(
         self,
-        id: String,
-        account_id: String,
+        id: ConsumerId,
+        account_id: AccountId,
         now: i64,
     ) -> Result<Consumer, FieldError> {
         let consumer = Consumer {

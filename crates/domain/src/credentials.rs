@@ -59,9 +59,9 @@ pub struct SecretScope {
 }
 
 impl SecretScope {
-    pub fn new(account_id: impl Into<String>, owner_id: impl Into<String>) -> Self {
+    pub fn new(account_id: &str, owner_id: impl Into<String>) -> Self {
         Self {
-            account_id: account_id.into(),
+            account_id: account_id.to_owned(),
             owner_id: owner_id.into(),
         }
     }

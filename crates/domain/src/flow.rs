@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{AccountId, ConnectionId, ConsumerId, IntegrationId};
+
 use crate::Secret;
 
 /// An OAuth `state` is good for 10 minutes and one callback.
@@ -14,13 +16,13 @@ pub struct ConnectionFlow {
     pub state_hash: String,
     /// SHA-256 of the value of the cookie set on the browser that started the flow.
     pub browser_binding: String,
-    pub account_id: String,
-    pub consumer_id: String,
-    pub integration_id: String,
+    pub account_id: AccountId,
+    pub consumer_id: ConsumerId,
+    pub integration_id: IntegrationId,
     pub auth_option_key: String,
     pub name: String,
     /// Connection to re-authorise, if any.
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
     /// Hash of the activation token that started the flow, consumed on success.
     pub activation_hash: Option<String>,
     #[serde(default)]

@@ -4,6 +4,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
+use crate::{AccountId, IntegrationId};
+
 use crate::validate::{
     Checked, FieldError, alphanumeric_key, identifier, optional_text, placeholders, required_text,
 };
@@ -15,8 +17,8 @@ use crate::{AuthMethod, AuthOption, ClientSecret, OAuthClient};
 /// placeholders filled from the connection's parameters (`https://{subdomain}.zendesk.com`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Integration {
-    pub id: String,
-    pub account_id: String,
+    pub id: IntegrationId,
+    pub account_id: AccountId,
     /// Unique per account, letters and digits only.
     pub key: String,
     pub name: String,
@@ -140,8 +142,8 @@ impl IntegrationInput {
     /// The integration this input describes; validated, secrets still plain.
     pub fn into_integration(
         self,
-        id: String,
-        account_id: String,
+        id: IntegrationId,
+        account_id: AccountId,
         builtin: Option<String>,
         now: i64,
     ) -> Result<Integration, FieldError> {

@@ -9,6 +9,7 @@ pub mod clock;
 mod credentials;
 pub mod error;
 mod flow_error;
+mod ids;
 mod secret;
 pub mod token;
 
@@ -43,4 +44,5 @@ pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::{Credentials, SecretRef, SecretScope};
 pub use flow_error::FlowError;
+pub use ids::{AccountId, ConnectionId, ConsumerId, IntegrationId};
 pub use secret::Secret;

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::AccountId;
+
 /// Deliveries are retried this many times, with exponential backoff, then dropped.
 pub const WEBHOOK_MAX_ATTEMPTS: u32 = 8;
 
@@ -24,7 +26,7 @@ pub enum EventType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookDelivery {
     pub id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub event: EventType,
     /// The JSON body sent, exactly as signed.
     pub body: String,

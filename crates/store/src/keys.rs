@@ -13,6 +13,7 @@
 //!   next attempt time.
 
 use crate::Key;
+use latchkey_domain::{AccountId, ConnectionId, ConsumerId, IntegrationId};
 
 /// The refresh schedule is spread over this many index partitions, so no single
 /// partition takes every refresh-time write.
@@ -25,11 +26,11 @@ pub(crate) const INTEGRATION_PREFIX: &str = "INTEGRATION#";
 pub(crate) const CONSUMER_PREFIX: &str = "CONSUMER#";
 
 /// The partition of an account and everything it owns directly.
-pub(crate) fn account_partition(account_id: &str) -> String {
+pub(crate) fn account_partition(account_id: &AccountId) -> String {
     format!("ACCOUNT#{account_id}")
 }
 
-pub(crate) fn account(id: &str) -> Key {
+pub(crate) fn account(id: &AccountId) -> Key {
     Key::new(account_partition(id), "ACCOUNT")
 }
 
@@ -38,32 +39,32 @@ pub(crate) fn api_key(hash: &str) -> Key {
 }
 
 /// The `lookup` partition of an account's API keys.
-pub(crate) fn api_keys_lookup(account_id: &str) -> String {
+pub(crate) fn api_keys_lookup(account_id: &AccountId) -> String {
     format!("{}#APIKEYS", account_partition(account_id))
 }
 
-pub(crate) fn integration(account_id: &str, id: &str) -> Key {
+pub(crate) fn integration(account_id: &AccountId, id: &IntegrationId) -> Key {
     Key::new(
         account_partition(account_id),
         format!("{INTEGRATION_PREFIX}{id}"),
     )
 }
 
-pub(crate) fn integration_key_guard(account_id: &str, key: &str) -> Key {
+pub(crate) fn integration_key_guard(account_id: &AccountId, key: &str) -> Key {
     Key::new(
         account_partition(account_id),
         format!("INTEGRATION_KEY#{key}"),
     )
 }
 
-pub(crate) fn consumer(account_id: &str, id: &str) -> Key {
+pub(crate) fn consumer(account_id: &AccountId, id: &ConsumerId) -> Key {
     Key::new(
         account_partition(account_id),
         format!("{CONSUMER_PREFIX}{id}"),
     )
 }
 
-pub(crate) fn consumer_reference_guard(account_id: &str, reference: &str) -> Key {
+pub(crate) fn consumer_reference_guard(account_id: &AccountId, reference: &str) -> Key {
     Key::new(
         account_partition(account_id),
         format!("CONSUMER_REF#{reference}"),
@@ -78,15 +79,15 @@ pub(crate) fn flow(state_hash: &str) -> Key {
     Key::new(format!("FLOW#{state_hash}"), "FLOW")
 }
 
-pub(crate) fn connection(id: &str) -> Key {
+pub(crate) fn connection(id: &ConnectionId) -> Key {
     Key::new(format!("CONNECTION#{id}"), "CONNECTION")
 }
 
 /// A connection's `lookup` entry: under its consumer, sorted by integration.
 pub(crate) fn connection_lookup(
-    consumer_id: &str,
-    integration_id: &str,
-    id: &str,
+    consumer_id: &ConsumerId,
+    integration_id: &IntegrationId,
+    id: &ConnectionId,
 ) -> (String, String) {
     (
         consumer_connections(consumer_id),
@@ -95,17 +96,17 @@ pub(crate) fn connection_lookup(
 }
 
 /// The `lookup` partition of a consumer's connections.
-pub(crate) fn consumer_connections(consumer_id: &str) -> String {
+pub(crate) fn consumer_connections(consumer_id: &ConsumerId) -> String {
     format!("{CONSUMER_PREFIX}{consumer_id}")
 }
 
 /// The `lookup` sort-key prefix of a consumer's connections to one integration.
-pub(crate) fn integration_connections(integration_id: &str) -> String {
+pub(crate) fn integration_connections(integration_id: &IntegrationId) -> String {
     format!("{integration_id}#")
 }
 
 /// The `schedule` shard a connection's refresh entry goes to.
-pub(crate) fn schedule_shard(connection_id: &str) -> String {
+pub(crate) fn schedule_shard(connection_id: &ConnectionId) -> String {
     // FNV-1a: stable across processes and releases, unlike the std hasher.
     let hash = connection_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
@@ -117,7 +118,7 @@ pub(crate) fn due_shard(shard: u32) -> String {
     format!("due#{shard}")
 }
 
-pub(crate) fn lease(connection_id: &str) -> Key {
+pub(crate) fn lease(connection_id: &ConnectionId) -> Key {
     Key::new(format!("LEASE#{connection_id}"), "LEASE")
 }
 
@@ -133,11 +134,11 @@ mod tests {
     fn connections_spread_over_every_schedule_shard() {
         let mut seen = std::collections::BTreeSet::new();
         for i in 0..200 {
-            seen.insert(schedule_shard(&format!("con_{i}")));
+            seen.insert(schedule_shard(&ConnectionId::from(format!("con_{i}"))));
         }
         assert_eq!(seen.len(), SCHEDULE_SHARDS as usize);
         // Stable across releases: a stored entry must keep its shard. FNV-1a of
         // "con_abc" is 0x88fd3034 (computed independently), 4 modulo 8.
-        assert_eq!(schedule_shard("con_abc"), "due#4");
+        assert_eq!(schedule_shard(&"con_abc".into()), "due#4");
     }
 }

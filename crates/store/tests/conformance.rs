@@ -1,6 +1,7 @@
 //! One conformance suite, run against both stores: the embedded SQLite store and DynamoDB
 //! (through moto). Every case is generated twice, as `sqlite::<case>` and `dynamodb::<case>`.
 
+use latchkey_domain::{AccountId, ConnectionId, ConsumerId, IntegrationId};
 use latchkey_store::{Accounts, Connections, Consumers, Links};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use latchkey_store::{
 
 fn consumer(account: &str, name: &str, reference: Option<&str>) -> Consumer {
     Consumer {
-        id: new_id("csm"),
+        id: ConsumerId::generate(),
         account_id: account.into(),
         name: name.into(),
         redirect_url: None,
@@ -37,7 +38,7 @@ fn connection(
     refreshable: bool,
 ) -> Connection {
     Connection {
-        id: new_id("con"),
+        id: ConnectionId::generate(),
         account_id: account.into(),
         consumer_id: consumer.into(),
         integration_id: integration.into(),
@@ -73,7 +74,7 @@ fn activation(account: &str, consumer: &str, now: i64) -> (String, Activation) {
 
 async fn duplicate_create_is_refused(table: Arc<dyn Table>) {
     let (store, _) = support::store(table.clone());
-    let account = Account::new(new_id("acc"), "Acme".into(), T0);
+    let account = Account::new(AccountId::generate(), "Acme".into(), T0);
     store.create_account(&account).await.unwrap();
     let mut renamed = account.clone();
     renamed.name = "Impostor".into();
@@ -191,7 +192,11 @@ async fn concurrent_updates_of_one_version_exactly_one_wins(table: Arc<dyn Table
     let (store, _) = support::store(table);
     let c = connection("acc_1", "csm_1", "int_1", Some(T0 + 3600), true);
     store.create_connection(&c).await.unwrap();
-    let read = store.connection("acc_1", &c.id).await.unwrap().unwrap();
+    let read = store
+        .connection(&AccountId::from("acc_1"), &c.id)
+        .await
+        .unwrap()
+        .unwrap();
     let tasks: Vec<_> = (0..6)
         .map(|i| {
             let store = store.clone();
@@ -212,7 +217,11 @@ async fn concurrent_updates_of_one_version_exactly_one_wins(table: Arc<dyn Table
         }
     }
     assert_eq!(ok, 1);
-    let now = store.connection("acc_1", &c.id).await.unwrap().unwrap();
+    let now = store
+        .connection(&AccountId::from("acc_1"), &c.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.version, read.version + 1);
     assert!(now.value.name.starts_with("writer "));
 }
@@ -294,7 +303,7 @@ async fn pagination_returns_every_item_once(table: Arc<dyn Table>) {
     let mut pages = 0;
     loop {
         let page = store
-            .list_consumers(&account, 5, cursor.as_ref())
+            .list_consumers(&AccountId::from(account.as_str()), 5, cursor.as_ref())
             .await
             .unwrap();
         assert!(page.items.len() <= 5);
@@ -311,9 +320,12 @@ async fn pagination_returns_every_item_once(table: Arc<dyn Table>) {
     assert_eq!(seen.iter().cloned().collect::<BTreeSet<_>>(), expected);
 
     // A cursor is bound to its query: another account's listing refuses it.
-    let first = store.list_consumers(&account, 5, None).await.unwrap();
+    let first = store
+        .list_consumers(&AccountId::from(account.as_str()), 5, None)
+        .await
+        .unwrap();
     let err = store
-        .list_consumers("acc_other", 5, first.next.as_ref())
+        .list_consumers(&AccountId::from("acc_other"), 5, first.next.as_ref())
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::BadCursor));
@@ -325,7 +337,7 @@ async fn pagination_returns_every_item_once(table: Arc<dyn Table>) {
 
 async fn lookup_index_finds_a_consumers_connections(table: Arc<dyn Table>) {
     let (store, _) = support::store(table);
-    let consumer_id = new_id("csm");
+    let consumer_id = ConsumerId::generate();
     let books = connection("acc_1", &consumer_id, "int_books", None, false);
     let crm1 = connection("acc_1", &consumer_id, "int_crm", None, false);
     let crm2 = connection("acc_1", &consumer_id, "int_crm", None, false);
@@ -334,7 +346,7 @@ async fn lookup_index_finds_a_consumers_connections(table: Arc<dyn Table>) {
         store.create_connection(c).await.unwrap();
     }
     let all = store
-        .consumer_connections("acc_1", &consumer_id, None, 10, None)
+        .consumer_connections(&AccountId::from("acc_1"), &consumer_id, None, 10, None)
         .await
         .unwrap();
     let ids: BTreeSet<_> = all.items.iter().map(|c| c.value.id.clone()).collect();
@@ -343,12 +355,24 @@ async fn lookup_index_finds_a_consumers_connections(table: Arc<dyn Table>) {
         BTreeSet::from([books.id.clone(), crm1.id.clone(), crm2.id.clone()])
     );
     let crm = store
-        .consumer_connections("acc_1", &consumer_id, Some("int_crm"), 1, None)
+        .consumer_connections(
+            &AccountId::from("acc_1"),
+            &consumer_id,
+            Some(&IntegrationId::from("int_crm")),
+            1,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(crm.items.len(), 1);
     let rest = store
-        .consumer_connections("acc_1", &consumer_id, Some("int_crm"), 1, crm.next.as_ref())
+        .consumer_connections(
+            &AccountId::from("acc_1"),
+            &consumer_id,
+            Some(&IntegrationId::from("int_crm")),
+            1,
+            crm.next.as_ref(),
+        )
         .await
         .unwrap();
     assert_eq!(rest.items.len(), 1);
@@ -363,14 +387,14 @@ async fn lookup_index_finds_a_consumers_connections(table: Arc<dyn Table>) {
     // Another account sees none of them, by id or by consumer.
     assert!(
         store
-            .connection("acc_2", &books.id)
+            .connection(&AccountId::from("acc_2"), &books.id)
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .consumer_connections("acc_2", &consumer_id, None, 10, None)
+            .consumer_connections(&AccountId::from("acc_2"), &consumer_id, None, 10, None)
             .await
             .unwrap()
             .items
@@ -431,7 +455,11 @@ async fn refresh_schedule_returns_exactly_the_due_connections(table: Arc<dyn Tab
 
     // After a refresh moves the expiry out, the connection leaves the window.
     let one = due.iter().next().unwrap().clone();
-    let mut read_back = store.connection(&account, &one).await.unwrap().unwrap();
+    let mut read_back = store
+        .connection(&AccountId::from(account.as_str()), &one)
+        .await
+        .unwrap()
+        .unwrap();
     read_back.value.access_expires_at = Some(now + 7200);
     store.update_connection(&read_back).await.unwrap();
     let mut after = BTreeSet::new();
@@ -455,7 +483,13 @@ async fn deleting_a_missing_item_is_stale(table: Arc<dyn Table>) {
     let c = connection("acc_1", "csm_1", "int_1", None, false);
     store.create_connection(&c).await.unwrap();
     store.delete_connection(&c).await.unwrap();
-    assert!(store.connection("acc_1", &c.id).await.unwrap().is_none());
+    assert!(
+        store
+            .connection(&AccountId::from("acc_1"), &c.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
         store.delete_connection(&c).await,
         Err(StoreError::Stale)
@@ -525,7 +559,7 @@ async fn sqlite_answers_the_schedule_from_its_index() {
 async fn sqlite_file_keeps_data_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/latchkey.db");
-    let account = Account::new(new_id("acc"), "Acme".into(), T0);
+    let account = Account::new(AccountId::generate(), "Acme".into(), T0);
     {
         let table = latchkey_store::sqlite::SqliteTable::open(&path).unwrap();
         let (store, _) = support::store(Arc::new(table));

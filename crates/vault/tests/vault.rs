@@ -1,6 +1,7 @@
 //! The credential vault in both modes: `sealed` (AES-256-GCM, key file or a key held in
 //! Secrets Manager) and `secretsmanager` (one secret per owner, through moto).
 
+use latchkey_domain::AccountId;
 use latchkey_domain::Secret;
 use latchkey_domain::token::new_id;
 use latchkey_domain::{Credentials, SecretRef, SecretScope};
@@ -28,7 +29,7 @@ async fn secrets_manager() -> SecretsManager {
 
 /// Round trip, replacement, scope binding: the same contract for both modes.
 async fn vault_contract(vault: &Vault) {
-    let scope = SecretScope::new(new_id("acc"), new_id("con"));
+    let scope = SecretScope::new(&AccountId::generate(), new_id("con"));
     let stored = vault.put(&scope, &oauth("access-1")).await.unwrap();
     assert_eq!(vault.get(&scope, &stored).await.unwrap(), oauth("access-1"));
 
@@ -38,8 +39,8 @@ async fn vault_contract(vault: &Vault) {
         oauth("access-2")
     );
 
-    let other_connection = SecretScope::new(scope.account_id.clone(), new_id("con"));
-    let other_account = SecretScope::new(new_id("acc"), scope.owner_id.clone());
+    let other_connection = SecretScope::new(&scope.account_id.clone(), new_id("con"));
+    let other_account = SecretScope::new(&AccountId::generate(), scope.owner_id.clone());
     for wrong in [&other_connection, &other_account] {
         assert!(matches!(
             vault.get(wrong, &replaced).await,
@@ -125,7 +126,7 @@ async fn secrets_manager_vault_round_trips_and_binds_to_its_scope() {
 async fn secrets_manager_keeps_one_secret_per_owner_and_deletes_it() {
     let manager = secrets_manager().await;
     let vault = Vault::secrets_manager(manager, None);
-    let scope = SecretScope::new(new_id("acc"), new_id("con"));
+    let scope = SecretScope::new(&AccountId::generate(), new_id("con"));
     let first = vault.put(&scope, &oauth("a")).await.unwrap();
     let second = vault.put(&scope, &oauth("b")).await.unwrap();
     assert_eq!(first, second, "one secret per owner, new versions on write");

@@ -1,5 +1,6 @@
 use crate::{ApiError, Request};
 use latchkey_core::App;
+use latchkey_domain::AccountId;
 use latchkey_domain::token::token_hash;
 use latchkey_store::Accounts;
 
@@ -7,7 +8,7 @@ use latchkey_store::Accounts;
 /// up by their SHA-256, so the stored form cannot be replayed and no comparison leaks
 /// timing. One read: the key names its account, and accounts are never deleted, so most
 /// routes need not read the account itself.
-pub async fn authenticate(request: &Request, app: &App) -> Result<String, ApiError> {
+pub async fn authenticate(request: &Request, app: &App) -> Result<AccountId, ApiError> {
     let key = request
         .headers()
         .get("authorization")

@@ -10,6 +10,7 @@ use latchkey_core::catalog::{
     CatalogError, create_integration, forget_client_secrets, inherit_client_secrets,
     require_apps_when_active, seal_client_secrets,
 };
+use latchkey_domain::{AccountId, IntegrationId};
 use latchkey_domain::{
     ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
 };
@@ -36,7 +37,7 @@ impl Handler for Catalog {
             return Ok(openapi::document(app));
         }
         let account_id = authenticate(&request, app).await?;
-        let id = params.get("id");
+        let id = &IntegrationId::from(params.get("id"));
         match operation {
             Operation::ListIntegrations => list(&request, app, &account_id).await,
             Operation::GetIntegration => Ok(json(
@@ -76,14 +77,18 @@ fn catalog_error(e: CatalogError) -> ApiError {
     }
 }
 
-async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Integration>, ApiError> {
+async fn find(
+    app: &App,
+    account_id: &AccountId,
+    id: &IntegrationId,
+) -> Result<Versioned<Integration>, ApiError> {
     app.store
         .integration(account_id, id)
         .await?
         .ok_or(ApiError::NotFound("integration"))
 }
 
-async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response, ApiError> {
+async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Response, ApiError> {
     let query = query_params(request);
     let page = PageParams::from_query(&query)?;
     let status = match query.get("status").map(String::as_str) {
@@ -120,8 +125,8 @@ async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response
 async fn replace(
     request: &Request,
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &IntegrationId,
 ) -> Result<Response, ApiError> {
     let input: IntegrationInput = json_body(request)?;
     let current = find(app, account_id, id).await?;
@@ -159,8 +164,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Logo>
 async fn patch(
     request: &Request,
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &IntegrationId,
 ) -> Result<Response, ApiError> {
     let patch: IntegrationPatch = json_body(request)?;
     if matches!(

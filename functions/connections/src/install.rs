@@ -4,14 +4,15 @@
 use latchkey_api::{ConnectionView, InstalledView};
 use latchkey_connect::flow::install as install_connection;
 use latchkey_core::App;
+use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{FieldError, FlowError, InstallConnection, IntegrationStatus};
 use latchkey_store::{Consumers, Integrations};
 use latchkey_web::{ApiError, Request, Response, StatusCode, json, json_body};
 
 pub async fn install(
     app: &App,
-    account_id: &str,
-    consumer_id: &str,
+    account_id: &AccountId,
+    consumer_id: &ConsumerId,
     request: &Request,
 ) -> Result<Response, ApiError> {
     let input: InstallConnection = json_body(request)?;

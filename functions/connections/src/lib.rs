@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use latchkey_api::{ConnectionView, CredentialsView};
 use latchkey_connect::connections::{Need, Renewal, disconnect, ensure_fresh};
 use latchkey_core::App;
+use latchkey_domain::{AccountId, ConnectionId, ConsumerId};
 use latchkey_store::Connections as _;
 use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate, json,
@@ -26,9 +27,13 @@ impl Handler for Connections {
         app: &App,
     ) -> Result<Response, ApiError> {
         let account_id = authenticate(&request, app).await?;
-        let id = params.get("id");
+        let id = &ConnectionId::from(params.get("id"));
         match operation {
-            Operation::InstallConnection => install::install(app, &account_id, id, &request).await,
+            Operation::InstallConnection => {
+                // Installing names the consumer: `/v1/consumers/{id}/connections/install`.
+                let consumer_id = ConsumerId::from(params.get("id"));
+                install::install(app, &account_id, &consumer_id, &request).await
+            }
             Operation::GetConnection => {
                 let connection = find(app, &account_id, id).await?;
                 Ok(json(StatusCode::OK, &ConnectionView::from(&connection)))
@@ -57,8 +62,8 @@ impl Handler for Connections {
 
 async fn find(
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &ConnectionId,
 ) -> Result<latchkey_domain::Connection, ApiError> {
     Ok(app
         .store

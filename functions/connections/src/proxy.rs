@@ -5,6 +5,7 @@
 
 use latchkey_connect::connections::{Need, Outbound, access_token, ensure_fresh, send};
 use latchkey_core::App;
+use latchkey_domain::{AccountId, ConnectionId};
 use latchkey_store::Integrations;
 use latchkey_web::{ApiError, Body, Request, Response};
 
@@ -51,8 +52,8 @@ fn relayed(name: &str) -> bool {
 
 pub async fn forward(
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &ConnectionId,
     path: &str,
     request: Request,
 ) -> Result<Response, ApiError> {

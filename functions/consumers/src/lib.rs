@@ -7,8 +7,9 @@ use latchkey_connect::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_core::App;
 use latchkey_core::webhooks::WEBHOOK_SECRET_OWNER;
 use latchkey_domain::SigningSecret;
-use latchkey_domain::token::{new_id, new_token};
+use latchkey_domain::token::new_token;
 use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
+use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Versioned;
 use latchkey_store::{Accounts, Connections, Consumers as _};
@@ -29,11 +30,15 @@ impl Handler for Consumers {
         app: &App,
     ) -> Result<Response, ApiError> {
         let account_id = authenticate(&request, app).await?;
-        let id = params.get("id");
+        let id = &ConsumerId::from(params.get("id"));
         match operation {
             Operation::CreateConsumer => {
                 let input: NewConsumer = json_body(&request)?;
-                let consumer = input.into_consumer(new_id("csm"), account_id, app.now())?;
+                let consumer = input.into_consumer(
+                    latchkey_domain::ConsumerId::generate(),
+                    account_id,
+                    app.now(),
+                )?;
                 app.store.create_consumer(&consumer).await?;
                 Ok(json(StatusCode::CREATED, &ConsumerView::from(&consumer)))
             }
@@ -134,11 +139,15 @@ async fn rotate_key(
 }
 
 /// The caller's account (only the account routes read it; API keys name their account).
-async fn account(app: &App, id: &str) -> Result<Versioned<Account>, ApiError> {
+async fn account(app: &App, id: &AccountId) -> Result<Versioned<Account>, ApiError> {
     app.store.account(id).await?.ok_or(ApiError::Unauthorized)
 }
 
-async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Consumer>, ApiError> {
+async fn find(
+    app: &App,
+    account_id: &AccountId,
+    id: &ConsumerId,
+) -> Result<Versioned<Consumer>, ApiError> {
     app.store
         .consumer(account_id, id)
         .await?
@@ -146,7 +155,7 @@ async fn find(app: &App, account_id: &str, id: &str) -> Result<Versioned<Consume
 }
 
 /// `GET /v1/consumers`, or the one consumer with `internal_reference`.
-async fn list(request: &Request, app: &App, account_id: &str) -> Result<Response, ApiError> {
+async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Response, ApiError> {
     let query = query_params(request);
     let page = PageParams::from_query(&query)?;
     let (consumers, next_cursor) = match query.get("internal_reference") {

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use latchkey_api::{ActivationLinkView, ConnectionView, Listed};
 use latchkey_core::App;
+use latchkey_domain::ConsumerId;
 use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{FieldError, IntegrationStatus, NewActivation};
 use latchkey_store::{Connections, Consumers, Integrations, Links as _};
@@ -26,7 +27,7 @@ impl Handler for Links {
         let account_id = authenticate(&request, app).await?;
         let consumer = app
             .store
-            .consumer(&account_id, params.get("id"))
+            .consumer(&account_id, &ConsumerId::from(params.get("id")))
             .await?
             .ok_or(ApiError::NotFound("consumer"))?
             .value;

@@ -10,9 +10,9 @@ use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;
-use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
 use latchkey_domain::error::Chain;
+use latchkey_domain::{AccountId, ConnectionId, FlowError};
 use latchkey_domain::{
     AuthMethod, Connection, ConnectionStatus, EventType, Integration, RefreshFailure,
 };
@@ -57,8 +57,8 @@ pub struct Fresh {
 /// The connection and its credentials, if it belongs to `account_id`.
 pub async fn load(
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &ConnectionId,
 ) -> Result<(Versioned<Connection>, Credentials), ConnectionError> {
     let current = app
         .store
@@ -101,8 +101,8 @@ fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, no
 #[tracing::instrument(name = "refresh", skip(app, need), fields(account_id = %account_id, connection_id = %id))]
 pub async fn ensure_fresh(
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &ConnectionId,
     need: Need<'_>,
     wait: bool,
 ) -> Result<Fresh, ConnectionError> {
@@ -135,8 +135,8 @@ pub async fn ensure_fresh(
 
 async fn refresh_leased(
     app: &App,
-    account_id: &str,
-    id: &str,
+    account_id: &AccountId,
+    id: &ConnectionId,
     need: Need<'_>,
 ) -> Result<Fresh, ConnectionError> {
     // Another worker may have refreshed between our read and our lease.

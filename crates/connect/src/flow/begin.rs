@@ -13,8 +13,8 @@ use latchkey_core::App;
 use latchkey_domain::auth::{OAuth1, OAuth2};
 use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{
-    AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow, Credentials, FieldError,
-    FlowError, Integration, Secret,
+    AuthMethod, AuthOption, CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow, ConnectionId, Credentials,
+    FieldError, FlowError, Integration, Secret,
 };
 use latchkey_providers::pkce::Pkce;
 use latchkey_providers::template::fill_url;
@@ -26,7 +26,7 @@ pub enum Step {
     /// Off to the provider; the callback finishes.
     Redirect(Redirect),
     /// Connected: the connection's id.
-    Done(String),
+    Done(ConnectionId),
 }
 
 /// Where to send the browser, and the cookie that binds the stored flow to it.
@@ -105,6 +105,7 @@ pub async fn connect(
             Issued::renewable(credentials, expires_at)
         }
     };
+    let reauthorised = start.connection_id();
     let connection = complete(
         app,
         Completion {
@@ -114,7 +115,7 @@ pub async fn connect(
             auth_option_key: &option.key,
             name: start.name(),
             parameters,
-            connection_id: start.connection_id(),
+            connection_id: reauthorised.as_ref(),
             allow_multiple: start.request.allow_multiple_connections,
             activation_hash: start.grant.activation_hash.as_deref(),
             issued,
@@ -246,7 +247,7 @@ async fn store_flow(
         integration_id: integration.id.clone(),
         auth_option_key: option.key.clone(),
         name: start.name().to_owned(),
-        connection_id: start.connection_id().map(str::to_owned),
+        connection_id: start.connection_id(),
         activation_hash: start.grant.activation_hash.clone(),
         parameters,
         pkce_verifier: pending.pkce_verifier,

@@ -9,22 +9,21 @@ use crate::connections::disconnect;
 use latchkey_core::App;
 use latchkey_core::webhooks;
 use latchkey_domain::FlowError;
-use latchkey_domain::token::new_id;
+use latchkey_domain::{AccountId, ConnectionId, ConsumerId, Credentials, SecretScope};
 use latchkey_domain::{
     Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
 };
-use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Versioned;
 
 pub struct Completion<'a> {
-    pub account_id: &'a str,
-    pub consumer_id: &'a str,
+    pub account_id: &'a AccountId,
+    pub consumer_id: &'a ConsumerId,
     pub integration: &'a Integration,
     pub auth_option_key: &'a str,
     pub name: &'a str,
     pub parameters: BTreeMap<String, String>,
     /// Re-authorise this connection instead of creating one.
-    pub connection_id: Option<&'a str>,
+    pub connection_id: Option<&'a ConnectionId>,
     pub allow_multiple: bool,
     pub activation_hash: Option<&'a str>,
     pub issued: Issued,
@@ -95,7 +94,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 .connection(c.account_id, id)
                 .await?
                 .filter(|v| {
-                    v.value.consumer_id == c.consumer_id
+                    &v.value.consumer_id == c.consumer_id
                         && v.value.integration_id == c.integration.id
                 })
                 .ok_or_else(|| {
@@ -128,7 +127,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
             Ok(next)
         }
         None => {
-            let id = new_id("con");
+            let id = latchkey_domain::ConnectionId::generate();
             let scope = SecretScope::new(c.account_id, &id);
             let reference = app.vault.put(&scope, &c.issued.credentials).await?;
             let connection = Connection {

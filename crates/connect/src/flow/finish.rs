@@ -12,7 +12,7 @@ use crate::grants::app_client;
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
 use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Credentials, FlowError};
-use latchkey_domain::{Integration, Secret};
+use latchkey_domain::{ConnectionId, Integration, Secret};
 use latchkey_providers::oauth2::{Client, TokenEndpoint};
 use latchkey_providers::template::fill_url;
 use latchkey_providers::{oauth1, oauth2};
@@ -132,7 +132,7 @@ async fn exchange_code(
     app: &App,
     flow: &ConnectionFlow,
     query: &BTreeMap<String, String>,
-) -> Result<String, FlowError> {
+) -> Result<ConnectionId, FlowError> {
     if let Some(error) = query.get("error") {
         return Err(FlowError::provider(error));
     }
@@ -202,7 +202,7 @@ async fn exchange_verifier(
     app: &App,
     flow: &ConnectionFlow,
     query: &BTreeMap<String, String>,
-) -> Result<String, FlowError> {
+) -> Result<ConnectionId, FlowError> {
     let Some(verifier) = query.get("oauth_verifier").filter(|v| !v.is_empty()) else {
         return Err(FlowError::provider("access_denied"));
     };
@@ -257,7 +257,7 @@ async fn completed(
     option: &AuthOption,
     parameters: BTreeMap<String, String>,
     issued: Issued,
-) -> Result<String, FlowError> {
+) -> Result<ConnectionId, FlowError> {
     let connection = complete(
         app,
         Completion {
@@ -267,7 +267,7 @@ async fn completed(
             auth_option_key: &option.key,
             name: &flow.name,
             parameters,
-            connection_id: flow.connection_id.as_deref(),
+            connection_id: flow.connection_id.as_ref(),
             allow_multiple: flow.allow_multiple_connections,
             activation_hash: flow.activation_hash.as_deref(),
             issued,

@@ -4,7 +4,7 @@ use serde_json::json;
 use url::Url;
 
 use latchkey_domain::FlowError;
-use latchkey_domain::{Account, Consumer, validate_origin, validate_public_url};
+use latchkey_domain::{Account, ConnectionId, Consumer, validate_origin, validate_public_url};
 
 /// Which redirect targets and `targetOrigin`s an account accepts: absolute https URLs
 /// (http only on loopback) whose exact origin is in the account's allowlist or is the
@@ -60,7 +60,7 @@ impl RedirectPolicy<'_> {
 /// How an attempt ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Connected { connection_id: String },
+    Connected { connection_id: ConnectionId },
     Failed(FlowError),
 }
 

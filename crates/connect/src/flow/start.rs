@@ -11,7 +11,10 @@ use super::workspace_token;
 use super::{Ending, RedirectPolicy};
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
-use latchkey_domain::{Account, Activation, Consumer, FlowError, Integration, IntegrationStatus};
+use latchkey_domain::{
+    Account, Activation, ConnectionId, Consumer, FlowError, Integration, IntegrationId,
+    IntegrationStatus,
+};
 
 /// The start parameters, with Integration.App's names. Values are taken as text wherever
 /// they come from (a number or a boolean in JSON counts as its text; anything else as
@@ -102,8 +105,8 @@ pub struct Grant {
     pub activation_hash: Option<String>,
     pub name: String,
     pub redirect: bool,
-    pub integration_id: Option<String>,
-    pub connection_id: Option<String>,
+    pub integration_id: Option<IntegrationId>,
+    pub connection_id: Option<ConnectionId>,
 }
 
 impl From<Activation> for Grant {
@@ -153,11 +156,13 @@ impl Start {
     }
 
     /// The connection this attempt re-authorises, if any.
-    pub fn connection_id(&self) -> Option<&str> {
-        self.grant
-            .connection_id
-            .as_deref()
-            .or(self.request.connection_id.as_deref())
+    pub fn connection_id(&self) -> Option<ConnectionId> {
+        self.grant.connection_id.clone().or_else(|| {
+            self.request
+                .connection_id
+                .as_deref()
+                .map(ConnectionId::from)
+        })
     }
 
     /// The new connection's name.
@@ -206,7 +211,7 @@ pub async fn resolve(
             name: request.name.clone().unwrap_or_else(|| "Connection".into()),
             // Integration.App semantics: a popup the vendor's app opened returns to it.
             redirect: true,
-            integration_id: request.integration_id.clone(),
+            integration_id: request.integration_id.as_deref().map(IntegrationId::from),
             connection_id: None,
         };
         (grant, account, consumer)
@@ -230,14 +235,14 @@ pub async fn resolve(
             .value;
         (Grant::from(activation), account, consumer)
     };
-    let integration = match (
-        &grant.integration_id,
-        &request.integration_id,
-        &request.integration_key,
-    ) {
-        (Some(id), _, _) | (None, Some(id), _) => app.store.integration(&account.id, id).await?,
-        (None, None, Some(key)) => app.store.integration_by_key(&account.id, key).await?,
-        (None, None, None) => None,
+    let named = grant
+        .integration_id
+        .clone()
+        .or_else(|| request.integration_id.as_deref().map(IntegrationId::from));
+    let integration = match (named, &request.integration_key) {
+        (Some(id), _) => app.store.integration(&account.id, &id).await?,
+        (None, Some(key)) => app.store.integration_by_key(&account.id, key).await?,
+        (None, None) => None,
     }
     .map(|v| v.value);
     if let Some(i) = &integration

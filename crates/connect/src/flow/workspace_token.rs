@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use latchkey_core::App;
 use latchkey_domain::FlowError;
-use latchkey_domain::{Account, Consumer};
+use latchkey_domain::{Account, AccountId, Consumer, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
 
 /// The vault owner id of an account's workspace-token secret.
@@ -43,7 +43,7 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
         .ok_or(FlowError::InvalidLink)?;
     let account = app
         .store
-        .account(&unverified.iss)
+        .account(&AccountId::from(unverified.iss.as_str()))
         .await?
         .ok_or(FlowError::InvalidLink)?
         .value;
@@ -67,11 +67,15 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
     .map_err(|_| FlowError::InvalidLink)?
     .claims;
     let now = app.now();
-    if claims.iss != account.id || claims.exp <= now || claims.exp > now + MAX_LIFETIME_SECONDS {
+    if account.id != claims.iss.as_str()
+        || claims.exp <= now
+        || claims.exp > now + MAX_LIFETIME_SECONDS
+    {
         return Err(FlowError::InvalidLink);
     }
     let consumer = if claims.sub.starts_with("csm_") {
-        app.store.consumer(&account.id, &claims.sub).await?
+        let id = ConsumerId::from(claims.sub.as_str());
+        app.store.consumer(&account.id, &id).await?
     } else {
         app.store
             .consumer_by_reference(&account.id, &claims.sub)

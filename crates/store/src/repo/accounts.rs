@@ -4,12 +4,12 @@ use async_trait::async_trait;
 
 use super::{Store, Versioned, encode};
 use crate::{Record, StoreResult, keys};
-use latchkey_domain::{Account, ApiKey};
+use latchkey_domain::{Account, AccountId, ApiKey};
 
 #[async_trait]
 pub trait Accounts {
     async fn create_account(&self, account: &Account) -> StoreResult<()>;
-    async fn account(&self, id: &str) -> StoreResult<Option<Versioned<Account>>>;
+    async fn account(&self, id: &AccountId) -> StoreResult<Option<Versioned<Account>>>;
     /// Replaces the account if it is still at `current.version`.
     async fn update_account(&self, current: &Versioned<Account>) -> StoreResult<u64>;
     async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()>;
@@ -27,7 +27,7 @@ impl Accounts for Store {
         self.create(vec![account_record(account)], "id").await
     }
 
-    async fn account(&self, id: &str) -> StoreResult<Option<Versioned<Account>>> {
+    async fn account(&self, id: &AccountId) -> StoreResult<Option<Versioned<Account>>> {
         self.get(keys::account(id), "account").await
     }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{Listing, Store, Versioned, encode};
 use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
-use latchkey_domain::Connection;
+use latchkey_domain::{AccountId, Connection, ConnectionId, ConsumerId, IntegrationId};
 
 #[async_trait]
 pub trait Connections {
@@ -14,8 +14,8 @@ pub trait Connections {
     /// connection is indistinguishable from a missing one).
     async fn connection(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
     ) -> StoreResult<Option<Versioned<Connection>>>;
     /// Replaces the connection if it is still at `current.version`; the schedule entry
     /// follows the new expiry.
@@ -24,9 +24,9 @@ pub trait Connections {
     /// A consumer's connections, optionally to one integration, through `lookup`.
     async fn consumer_connections(
         &self,
-        account_id: &str,
-        consumer_id: &str,
-        integration_id: Option<&str>,
+        account_id: &AccountId,
+        consumer_id: &ConsumerId,
+        integration_id: Option<&IntegrationId>,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Connection>>>;
@@ -67,12 +67,12 @@ impl Connections for Store {
 
     async fn connection(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConnectionId,
     ) -> StoreResult<Option<Versioned<Connection>>> {
         let found: Option<Versioned<Connection>> =
             self.get(keys::connection(id), "connection").await?;
-        Ok(found.filter(|c| c.value.account_id == account_id))
+        Ok(found.filter(|c| &c.value.account_id == account_id))
     }
 
     async fn update_connection(&self, current: &Versioned<Connection>) -> StoreResult<u64> {
@@ -88,9 +88,9 @@ impl Connections for Store {
 
     async fn consumer_connections(
         &self,
-        account_id: &str,
-        consumer_id: &str,
-        integration_id: Option<&str>,
+        account_id: &AccountId,
+        consumer_id: &ConsumerId,
+        integration_id: Option<&IntegrationId>,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Connection>>> {
@@ -103,7 +103,7 @@ impl Connections for Store {
         let mut listing: Listing<Versioned<Connection>> =
             self.list(query, "connection", limit, cursor).await?;
         // Consumer ids are unguessable, but the account check is cheap and absolute.
-        listing.items.retain(|c| c.value.account_id == account_id);
+        listing.items.retain(|c| &c.value.account_id == account_id);
         Ok(listing)
     }
 

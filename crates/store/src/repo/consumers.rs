@@ -4,20 +4,20 @@ use async_trait::async_trait;
 
 use super::{Listing, Store, Versioned, encode, guard, stale};
 use crate::{Condition, Cursor, Query, Record, StoreError, StoreResult, WriteOp, keys};
-use latchkey_domain::Consumer;
+use latchkey_domain::{AccountId, Consumer, ConsumerId};
 
 #[async_trait]
 pub trait Consumers {
     async fn create_consumer(&self, consumer: &Consumer) -> StoreResult<()>;
     async fn consumer(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConsumerId,
     ) -> StoreResult<Option<Versioned<Consumer>>>;
     /// The consumer with this internal reference, through its guard item.
     async fn consumer_by_reference(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         reference: &str,
     ) -> StoreResult<Option<Versioned<Consumer>>>;
     /// Replaces a consumer read at `previous.version` with `next`, moving the
@@ -30,7 +30,7 @@ pub trait Consumers {
     async fn delete_consumer(&self, consumer: &Consumer) -> StoreResult<()>;
     async fn list_consumers(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Consumer>>>;
@@ -63,22 +63,22 @@ impl Consumers for Store {
 
     async fn consumer(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &ConsumerId,
     ) -> StoreResult<Option<Versioned<Consumer>>> {
         self.get(keys::consumer(account_id, id), "consumer").await
     }
 
     async fn consumer_by_reference(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         reference: &str,
     ) -> StoreResult<Option<Versioned<Consumer>>> {
         match self
             .guard_owner(keys::consumer_reference_guard(account_id, reference))
             .await?
         {
-            Some(owner) => self.consumer(account_id, &owner).await,
+            Some(owner) => self.consumer(account_id, &owner.into()).await,
             None => Ok(None),
         }
     }
@@ -125,7 +125,7 @@ impl Consumers for Store {
 
     async fn list_consumers(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Consumer>>> {

@@ -4,20 +4,20 @@ use async_trait::async_trait;
 
 use super::{Listing, Store, Versioned, encode, guard};
 use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
-use latchkey_domain::Integration;
+use latchkey_domain::{AccountId, Integration, IntegrationId};
 
 #[async_trait]
 pub trait Integrations {
     async fn create_integration(&self, integration: &Integration) -> StoreResult<()>;
     async fn integration(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &IntegrationId,
     ) -> StoreResult<Option<Versioned<Integration>>>;
     /// The integration with this key, through its uniqueness guard.
     async fn integration_by_key(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         key: &str,
     ) -> StoreResult<Option<Versioned<Integration>>>;
     /// Replaces an integration at `current.version`; its `key` cannot change.
@@ -25,7 +25,7 @@ pub trait Integrations {
     async fn delete_integration(&self, integration: &Integration) -> StoreResult<()>;
     async fn list_integrations(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Integration>>>;
@@ -55,8 +55,8 @@ impl Integrations for Store {
 
     async fn integration(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &IntegrationId,
     ) -> StoreResult<Option<Versioned<Integration>>> {
         self.get(keys::integration(account_id, id), "integration")
             .await
@@ -64,14 +64,14 @@ impl Integrations for Store {
 
     async fn integration_by_key(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         key: &str,
     ) -> StoreResult<Option<Versioned<Integration>>> {
         match self
             .guard_owner(keys::integration_key_guard(account_id, key))
             .await?
         {
-            Some(owner) => self.integration(account_id, &owner).await,
+            Some(owner) => self.integration(account_id, &owner.into()).await,
             None => Ok(None),
         }
     }
@@ -98,7 +98,7 @@ impl Integrations for Store {
 
     async fn list_integrations(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Integration>>> {

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 
 use super::Store;
 use crate::{Condition, Record, StoreError, StoreResult, WriteOp, keys};
+use latchkey_domain::ConnectionId;
 
 /// A held refresh lease (see [`Leases::take_lease`]).
 #[derive(Debug)]
 pub struct Lease {
-    connection_id: String,
+    connection_id: ConnectionId,
     /// Stored as the lease item's version, so only its holder can release it.
     nonce: u64,
 }
@@ -18,14 +19,22 @@ pub trait Leases {
     /// Takes the connection's refresh lease for `seconds`, unless another holder has a
     /// live one (`None`). An expired lease counts as absent, so a crashed holder blocks
     /// nobody for longer than its lease.
-    async fn take_lease(&self, connection_id: &str, seconds: i64) -> StoreResult<Option<Lease>>;
+    async fn take_lease(
+        &self,
+        connection_id: &ConnectionId,
+        seconds: i64,
+    ) -> StoreResult<Option<Lease>>;
     /// Gives the lease back; a lease that expired and was taken by another stays theirs.
     async fn release_lease(&self, lease: Lease) -> StoreResult<()>;
 }
 
 #[async_trait]
 impl Leases for Store {
-    async fn take_lease(&self, connection_id: &str, seconds: i64) -> StoreResult<Option<Lease>> {
+    async fn take_lease(
+        &self,
+        connection_id: &ConnectionId,
+        seconds: i64,
+    ) -> StoreResult<Option<Lease>> {
         let now = self.now();
         // 52 bits: a positive integer in every backend's number type.
         let nonce = u64::from_le_bytes(latchkey_domain::token::random_bytes::<8>()) >> 12 | 1;
@@ -37,7 +46,7 @@ impl Leases for Store {
             .await
         {
             Ok(()) => Ok(Some(Lease {
-                connection_id: connection_id.to_owned(),
+                connection_id: connection_id.clone(),
                 nonce,
             })),
             Err(StoreError::ConditionFailed) => Ok(None),
