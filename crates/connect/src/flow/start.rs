@@ -5,6 +5,7 @@
 use latchkey_store::{Accounts, Consumers, Integrations, Links};
 use std::collections::BTreeMap;
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::workspace_token;
@@ -46,56 +47,99 @@ pub struct StartRequest {
     pub target_origin: Option<String>,
 }
 
-/// Any JSON value, kept only when it reads as text.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// Any value, kept as text when it reads as text: a string (not empty), a number or a
+/// boolean; anything else is absent. An object is taken as `connectionParameters`.
+/// One visitor instead of `#[serde(untagged)]` enums, which buffer every value and were
+/// most of the popup's added bytes.
 enum Loose {
-    Text(String),
-    Integer(i64),
-    Unsigned(u64),
-    Float(f64),
-    Flag(bool),
-    Other(serde::de::IgnoredAny),
+    Text(Option<String>),
+    Object(BTreeMap<String, String>),
 }
 
-impl Loose {
-    fn into_text(self) -> Option<String> {
-        match self {
-            Loose::Text(s) if !s.is_empty() => Some(s),
-            Loose::Integer(n) => Some(n.to_string()),
-            Loose::Unsigned(n) => Some(n.to_string()),
-            Loose::Float(n) => Some(n.to_string()),
-            Loose::Flag(b) => Some(b.to_string()),
-            Loose::Text(_) | Loose::Other(_) => None,
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose, E> {
+        Ok(Loose::Text(Some(v.to_owned()).filter(|s| !s.is_empty())))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose, E> {
+        Ok(Loose::Text(Some(v.to_string())))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose, E> {
+        Ok(Loose::Text(Some(v.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose, E> {
+        Ok(Loose::Text(Some(v.to_string())))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Loose, E> {
+        Ok(Loose::Text(Some(v.to_string())))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
+        Ok(Loose::Text(None))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Loose, E> {
+        Ok(Loose::Text(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Loose, D::Error> {
+        Loose::deserialize(d)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Loose::Text(None))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
+        let mut object = BTreeMap::new();
+        while let Some((key, value)) = map.next_entry::<String, Loose>()? {
+            if let Loose::Text(Some(text)) = value {
+                object.insert(key, text);
+            }
         }
+        Ok(Loose::Object(object))
     }
 }
 
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Loose::deserialize(d)?.into_text())
+    Ok(match Loose::deserialize(d)? {
+        Loose::Text(text) => text,
+        Loose::Object(_) => None,
+    })
 }
 
 fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(text(d)?.is_some_and(|t| t == "true"))
 }
 
+/// An object, or (in a query string) the same object as JSON text.
 fn parameters<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Json(String),
-        Object(BTreeMap<String, Loose>),
-        Other(serde::de::IgnoredAny),
-    }
-    let object = match Raw::deserialize(d)? {
-        Raw::Json(s) => serde_json::from_str(&s).unwrap_or_default(),
-        Raw::Object(map) => map,
-        Raw::Other(_) => BTreeMap::new(),
-    };
-    Ok(object
-        .into_iter()
-        .filter_map(|(k, v)| v.into_text().map(|t| (k, t)))
-        .collect())
+    Ok(match Loose::deserialize(d)? {
+        Loose::Object(object) => object,
+        Loose::Text(Some(json)) => match serde_json::from_str::<Loose>(&json) {
+            Ok(Loose::Object(object)) => object,
+            _ => BTreeMap::new(),
+        },
+        Loose::Text(None) => BTreeMap::new(),
+    })
 }
 
 /// What the start's token grants.

@@ -1,27 +1,29 @@
 //! Accounts and their API keys.
 
-use async_trait::async_trait;
-
 use super::{Store, Versioned, encode};
 use crate::{Record, StoreResult, keys};
 use latchkey_domain::{Account, AccountId, ApiKey};
 
-#[async_trait]
 pub trait Accounts {
-    async fn create_account(&self, account: &Account) -> StoreResult<()>;
-    async fn account(&self, id: &AccountId) -> StoreResult<Option<Versioned<Account>>>;
+    fn create_account(&self, account: &Account) -> impl Future<Output = StoreResult<()>> + Send;
+    fn account(
+        &self,
+        id: &AccountId,
+    ) -> impl Future<Output = StoreResult<Option<Versioned<Account>>>> + Send;
     /// Replaces the account if it is still at `current.version`.
-    async fn update_account(&self, current: &Versioned<Account>) -> StoreResult<u64>;
-    async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()>;
+    fn update_account(
+        &self,
+        current: &Versioned<Account>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn create_api_key(&self, key: &ApiKey) -> impl Future<Output = StoreResult<()>> + Send;
     /// The API key with this SHA-256 hash.
-    async fn api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>>;
+    fn api_key(&self, hash: &str) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
 }
 
 fn account_record(account: &Account) -> Record {
     Record::new(keys::account(&account.id), "account", encode(account))
 }
 
-#[async_trait]
 impl Accounts for Store {
     async fn create_account(&self, account: &Account) -> StoreResult<()> {
         self.create(vec![account_record(account)], "id").await

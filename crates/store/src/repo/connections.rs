@@ -1,44 +1,50 @@
 //! Connections: one partition each, indexed by consumer (`lookup`) and by refresh due time
 //! (the sparse `schedule` index, spread over [`keys::SCHEDULE_SHARDS`] shards).
 
-use async_trait::async_trait;
-
 use super::{Listing, Store, Versioned, encode};
 use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
 use latchkey_domain::{AccountId, Connection, ConnectionId, ConsumerId, IntegrationId};
 
-#[async_trait]
 pub trait Connections {
-    async fn create_connection(&self, connection: &Connection) -> StoreResult<()>;
+    fn create_connection(
+        &self,
+        connection: &Connection,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The connection, if it exists and belongs to `account_id` (another account's
     /// connection is indistinguishable from a missing one).
-    async fn connection(
+    fn connection(
         &self,
         account_id: &AccountId,
         id: &ConnectionId,
-    ) -> StoreResult<Option<Versioned<Connection>>>;
+    ) -> impl Future<Output = StoreResult<Option<Versioned<Connection>>>> + Send;
     /// Replaces the connection if it is still at `current.version`; the schedule entry
     /// follows the new expiry.
-    async fn update_connection(&self, current: &Versioned<Connection>) -> StoreResult<u64>;
-    async fn delete_connection(&self, connection: &Connection) -> StoreResult<()>;
+    fn update_connection(
+        &self,
+        current: &Versioned<Connection>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn delete_connection(
+        &self,
+        connection: &Connection,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// A consumer's connections, optionally to one integration, through `lookup`.
-    async fn consumer_connections(
+    fn consumer_connections(
         &self,
         account_id: &AccountId,
         consumer_id: &ConsumerId,
         integration_id: Option<&IntegrationId>,
         limit: usize,
         cursor: Option<&Cursor>,
-    ) -> StoreResult<Listing<Versioned<Connection>>>;
+    ) -> impl Future<Output = StoreResult<Listing<Versioned<Connection>>>> + Send;
     /// One page of connections in schedule `shard` (0..SCHEDULE_SHARDS) due at or before
     /// `until`, read from the `schedule` index alone.
-    async fn due_connections(
+    fn due_connections(
         &self,
         shard: u32,
         until: i64,
         limit: usize,
         cursor: Option<&Cursor>,
-    ) -> StoreResult<Listing<Versioned<Connection>>>;
+    ) -> impl Future<Output = StoreResult<Listing<Versioned<Connection>>>> + Send;
 }
 
 fn record(connection: &Connection) -> Record {
@@ -59,7 +65,6 @@ fn record(connection: &Connection) -> Record {
     record
 }
 
-#[async_trait]
 impl Connections for Store {
     async fn create_connection(&self, connection: &Connection) -> StoreResult<()> {
         self.create(vec![record(connection)], "id").await

@@ -1,39 +1,36 @@
 //! Consumers, with their `internal_reference` unique per account through a guard item.
 
-use async_trait::async_trait;
-
 use super::{Listing, Store, Versioned, encode, guard, stale};
 use crate::{Condition, Cursor, Query, Record, StoreError, StoreResult, WriteOp, keys};
 use latchkey_domain::{AccountId, Consumer, ConsumerId};
 
-#[async_trait]
 pub trait Consumers {
-    async fn create_consumer(&self, consumer: &Consumer) -> StoreResult<()>;
-    async fn consumer(
+    fn create_consumer(&self, consumer: &Consumer) -> impl Future<Output = StoreResult<()>> + Send;
+    fn consumer(
         &self,
         account_id: &AccountId,
         id: &ConsumerId,
-    ) -> StoreResult<Option<Versioned<Consumer>>>;
+    ) -> impl Future<Output = StoreResult<Option<Versioned<Consumer>>>> + Send;
     /// The consumer with this internal reference, through its guard item.
-    async fn consumer_by_reference(
+    fn consumer_by_reference(
         &self,
         account_id: &AccountId,
         reference: &str,
-    ) -> StoreResult<Option<Versioned<Consumer>>>;
+    ) -> impl Future<Output = StoreResult<Option<Versioned<Consumer>>>> + Send;
     /// Replaces a consumer read at `previous.version` with `next`, moving the
     /// internal-reference guard when the reference changes.
-    async fn update_consumer(
+    fn update_consumer(
         &self,
         previous: &Versioned<Consumer>,
         next: &Consumer,
-    ) -> StoreResult<u64>;
-    async fn delete_consumer(&self, consumer: &Consumer) -> StoreResult<()>;
-    async fn list_consumers(
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn delete_consumer(&self, consumer: &Consumer) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_consumers(
         &self,
         account_id: &AccountId,
         limit: usize,
         cursor: Option<&Cursor>,
-    ) -> StoreResult<Listing<Versioned<Consumer>>>;
+    ) -> impl Future<Output = StoreResult<Listing<Versioned<Consumer>>>> + Send;
 }
 
 fn record(consumer: &Consumer) -> Record {
@@ -53,7 +50,6 @@ fn reference_guard(consumer: &Consumer) -> Option<Record> {
     })
 }
 
-#[async_trait]
 impl Consumers for Store {
     async fn create_consumer(&self, consumer: &Consumer) -> StoreResult<()> {
         let mut records = vec![record(consumer)];

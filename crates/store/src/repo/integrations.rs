@@ -1,34 +1,40 @@
 //! Integrations, with their `key` unique per account through a guard item.
 
-use async_trait::async_trait;
-
 use super::{Listing, Store, Versioned, encode, guard};
 use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
 use latchkey_domain::{AccountId, Integration, IntegrationId};
 
-#[async_trait]
 pub trait Integrations {
-    async fn create_integration(&self, integration: &Integration) -> StoreResult<()>;
-    async fn integration(
+    fn create_integration(
+        &self,
+        integration: &Integration,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn integration(
         &self,
         account_id: &AccountId,
         id: &IntegrationId,
-    ) -> StoreResult<Option<Versioned<Integration>>>;
+    ) -> impl Future<Output = StoreResult<Option<Versioned<Integration>>>> + Send;
     /// The integration with this key, through its uniqueness guard.
-    async fn integration_by_key(
+    fn integration_by_key(
         &self,
         account_id: &AccountId,
         key: &str,
-    ) -> StoreResult<Option<Versioned<Integration>>>;
+    ) -> impl Future<Output = StoreResult<Option<Versioned<Integration>>>> + Send;
     /// Replaces an integration at `current.version`; its `key` cannot change.
-    async fn update_integration(&self, current: &Versioned<Integration>) -> StoreResult<u64>;
-    async fn delete_integration(&self, integration: &Integration) -> StoreResult<()>;
-    async fn list_integrations(
+    fn update_integration(
+        &self,
+        current: &Versioned<Integration>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn delete_integration(
+        &self,
+        integration: &Integration,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_integrations(
         &self,
         account_id: &AccountId,
         limit: usize,
         cursor: Option<&Cursor>,
-    ) -> StoreResult<Listing<Versioned<Integration>>>;
+    ) -> impl Future<Output = StoreResult<Listing<Versioned<Integration>>>> + Send;
 }
 
 fn record(integration: &Integration) -> Record {
@@ -46,7 +52,6 @@ fn key_guard(integration: &Integration) -> Record {
     )
 }
 
-#[async_trait]
 impl Integrations for Store {
     async fn create_integration(&self, integration: &Integration) -> StoreResult<()> {
         self.create(vec![key_guard(integration), record(integration)], "key")

@@ -1,7 +1,5 @@
 //! Refresh leases: at most one refresher per connection, by create-if-absent.
 
-use async_trait::async_trait;
-
 use super::Store;
 use crate::{Condition, Record, StoreError, StoreResult, WriteOp, keys};
 use latchkey_domain::ConnectionId;
@@ -14,21 +12,19 @@ pub struct Lease {
     nonce: u64,
 }
 
-#[async_trait]
 pub trait Leases {
     /// Takes the connection's refresh lease for `seconds`, unless another holder has a
     /// live one (`None`). An expired lease counts as absent, so a crashed holder blocks
     /// nobody for longer than its lease.
-    async fn take_lease(
+    fn take_lease(
         &self,
         connection_id: &ConnectionId,
         seconds: i64,
-    ) -> StoreResult<Option<Lease>>;
+    ) -> impl Future<Output = StoreResult<Option<Lease>>> + Send;
     /// Gives the lease back; a lease that expired and was taken by another stays theirs.
-    async fn release_lease(&self, lease: Lease) -> StoreResult<()>;
+    fn release_lease(&self, lease: Lease) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-#[async_trait]
 impl Leases for Store {
     async fn take_lease(
         &self,

@@ -1,26 +1,37 @@
 //! Activation links and connection flows: short-lived (expiring on read) and single-use.
 
-use async_trait::async_trait;
-
 use super::{Store, Versioned, encode};
 use crate::{Record, StoreResult, keys};
 use latchkey_domain::{Activation, ConnectionFlow};
 
-#[async_trait]
 pub trait Links {
-    async fn create_activation(&self, activation: &Activation) -> StoreResult<()>;
+    fn create_activation(
+        &self,
+        activation: &Activation,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The unexpired activation for this token hash, left in place.
-    async fn activation(&self, token_hash: &str) -> StoreResult<Option<Activation>>;
+    fn activation(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<Activation>>> + Send;
     /// Consumes the activation: of concurrent callers exactly one gets it.
-    async fn consume_activation(&self, token_hash: &str) -> StoreResult<Option<Activation>>;
-    async fn create_flow(&self, flow: &ConnectionFlow) -> StoreResult<()>;
+    fn consume_activation(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<Activation>>> + Send;
+    fn create_flow(&self, flow: &ConnectionFlow) -> impl Future<Output = StoreResult<()>> + Send;
     /// The unexpired flow for this `state` hash, left in place (checked before consuming).
-    async fn flow(&self, state_hash: &str) -> StoreResult<Option<ConnectionFlow>>;
+    fn flow(
+        &self,
+        state_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<ConnectionFlow>>> + Send;
     /// Consumes the flow for this `state` hash: a replayed callback finds nothing.
-    async fn consume_flow(&self, state_hash: &str) -> StoreResult<Option<ConnectionFlow>>;
+    fn consume_flow(
+        &self,
+        state_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<ConnectionFlow>>> + Send;
 }
 
-#[async_trait]
 impl Links for Store {
     async fn create_activation(&self, activation: &Activation) -> StoreResult<()> {
         let record = Record::new(

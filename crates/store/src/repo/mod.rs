@@ -1,5 +1,7 @@
 //! The domain on top of a [`Table`]: one small trait per entity kind, each implemented once
-//! for [`Store`] and so for both backends. Key formats live in [`crate::keys`].
+//! for [`Store`] and so for both backends. Key formats live in [`crate::keys`]. The traits
+//! return `impl Future + Send` and are used with the concrete `Store`: calls are statically
+//! dispatched and no future is boxed (as `async_trait` would box one per call).
 
 mod accounts;
 mod connections;

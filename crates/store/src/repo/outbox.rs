@@ -1,8 +1,6 @@
 //! The webhook outbox: one item per event, in the `schedule` index by next attempt time,
 //! gone after its retention whatever its attempts.
 
-use async_trait::async_trait;
-
 use super::{Listing, Store, Versioned, encode};
 use crate::{Condition, Query, Record, StoreResult, WriteOp, keys};
 use latchkey_domain::WebhookDelivery;
@@ -10,19 +8,27 @@ use latchkey_domain::WebhookDelivery;
 /// Undelivered webhooks disappear after this long, whatever their attempts.
 const WEBHOOK_RETENTION_SECONDS: i64 = 3 * 24 * 3600;
 
-#[async_trait]
 pub trait Outbox {
-    async fn enqueue_webhook(&self, delivery: &WebhookDelivery) -> StoreResult<()>;
+    fn enqueue_webhook(
+        &self,
+        delivery: &WebhookDelivery,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deliveries whose next attempt is due at or before `until`, oldest first.
-    async fn due_webhooks(
+    fn due_webhooks(
         &self,
         until: i64,
         limit: usize,
-    ) -> StoreResult<Listing<Versioned<WebhookDelivery>>>;
+    ) -> impl Future<Output = StoreResult<Listing<Versioned<WebhookDelivery>>>> + Send;
     /// Records a failed attempt, if nobody else handled the delivery meanwhile.
-    async fn update_webhook(&self, current: &Versioned<WebhookDelivery>) -> StoreResult<()>;
+    fn update_webhook(
+        &self,
+        current: &Versioned<WebhookDelivery>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Removes a delivered (or abandoned) delivery, if nobody else handled it meanwhile.
-    async fn delete_webhook(&self, current: &Versioned<WebhookDelivery>) -> StoreResult<()>;
+    fn delete_webhook(
+        &self,
+        current: &Versioned<WebhookDelivery>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 fn record(delivery: &WebhookDelivery) -> Record {
@@ -32,7 +38,6 @@ fn record(delivery: &WebhookDelivery) -> Record {
     record
 }
 
-#[async_trait]
 impl Outbox for Store {
     async fn enqueue_webhook(&self, delivery: &WebhookDelivery) -> StoreResult<()> {
         // Ids are fresh: a clash is a failed condition, not a field taken.
