@@ -98,7 +98,11 @@ fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, no
 
 /// Returns usable credentials, refreshing first when `need` says so. When another worker
 /// holds the lease, waits for it (`wait`) and uses its result, or answers `Busy`.
-#[tracing::instrument(name = "refresh", skip(app, need), fields(account_id = %account_id, connection_id = %id))]
+#[tracing::instrument(
+    name = "refresh",
+    skip_all,
+    fields(account_id = %account_id, connection_id = %id)
+)]
 pub async fn ensure_fresh(
     app: &App,
     account_id: &AccountId,
@@ -203,7 +207,7 @@ async fn store_renewal(
     {
         tracing::warn!(connection = %c.id, "short-lived access token: only on-demand refresh keeps it fresh");
     }
-    tracing::info!(expires_at = ?update.value.access_expires_at, "credentials refreshed");
+    tracing::info!("credentials refreshed");
     Ok(Fresh {
         connection: update.value,
         credentials,
