@@ -12,7 +12,7 @@ use latchkey_domain::{ClientSecret, Credentials, SecretScope};
 use latchkey_providers::custom_token;
 use latchkey_providers::custom_token::CustomTokenEndpoint;
 use latchkey_providers::oauth2;
-use latchkey_providers::oauth2::{Client, TokenEndpoint};
+use latchkey_providers::oauth2::{Client, TokenEndpoint, TokenSet};
 
 /// The account's OAuth app for an auth option: client id and, from the vault, its secret.
 pub async fn app_client(
@@ -46,6 +46,27 @@ pub async fn app_client(
     Ok(Some((client.client_id.clone(), secret)))
 }
 
+/// A token request through the app's one HTTP client, clock and egress policy.
+pub async fn request_token(
+    app: &App,
+    endpoint: &TokenEndpoint<'_>,
+    client: &Client<'_>,
+    grant: Vec<(&'static str, String)>,
+    parameters: &BTreeMap<String, String>,
+) -> Result<TokenSet, FlowError> {
+    let loopback = app.allow_loopback;
+    oauth2::request_token(
+        app.http(),
+        endpoint,
+        client,
+        grant,
+        parameters,
+        loopback,
+        app.now(),
+    )
+    .await
+}
+
 /// The client-credentials grant (RFC 6749 §4.4) with the account's OAuth app or, when the
 /// integration has none, the consumer's own client from `own`, which is then kept with the
 /// credentials so the connection can renew itself. Answers the credentials and their expiry.
@@ -73,16 +94,7 @@ pub async fn client_credentials(
         id: &id,
         secret: secret.as_ref(),
     };
-    let tokens = oauth2::request_token(
-        app.http(),
-        &endpoint,
-        &client,
-        grant,
-        parameters,
-        app.allow_loopback,
-        app.now(),
-    )
-    .await?;
+    let tokens = request_token(app, &endpoint, &client, grant, parameters).await?;
     let expires_at = tokens.expires_at;
     Ok((
         tokens.into_credentials(own.then_some((id, secret))),

@@ -17,7 +17,6 @@ use latchkey_domain::{
     AuthMethod, Connection, ConnectionStatus, EventType, Integration, RefreshFailure,
 };
 use latchkey_domain::{Credentials, SecretScope};
-use latchkey_providers::oauth2;
 use latchkey_providers::oauth2::{Client, TokenEndpoint};
 use latchkey_store::{StoreError, Versioned};
 
@@ -96,6 +95,30 @@ fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, no
     }
 }
 
+/// A usable connection as read now: fresh enough for `need`, or wanting a refresh.
+enum Current {
+    Fresh(Fresh),
+    Wanted(Versioned<Connection>, Credentials),
+}
+
+async fn current(
+    app: &App,
+    account_id: &AccountId,
+    id: &ConnectionId,
+    need: Need<'_>,
+) -> Result<Current, ConnectionError> {
+    let (current, credentials) = load(app, account_id, id).await?;
+    usable(&current.value)?;
+    if wanted(&current.value, &credentials, need, app.now()) {
+        return Ok(Current::Wanted(current, credentials));
+    }
+    Ok(Current::Fresh(Fresh {
+        connection: current.value,
+        credentials,
+        renewal: Renewal::AlreadyFresh,
+    }))
+}
+
 /// Returns usable credentials, refreshing first when `need` says so. When another worker
 /// holds the lease, waits for it (`wait`) and uses its result, or answers `Busy`.
 #[tracing::instrument(
@@ -112,14 +135,8 @@ pub async fn ensure_fresh(
 ) -> Result<Fresh, ConnectionError> {
     let deadline = Instant::now() + LEASE_WAIT;
     loop {
-        let (current, credentials) = load(app, account_id, id).await?;
-        usable(&current.value)?;
-        if !wanted(&current.value, &credentials, need, app.now()) {
-            return Ok(Fresh {
-                connection: current.value,
-                credentials,
-                renewal: Renewal::AlreadyFresh,
-            });
+        if let Current::Fresh(fresh) = current(app, account_id, id, need).await? {
+            return Ok(fresh);
         }
         if let Some(lease) = app.store.take_lease(id, LEASE_SECONDS).await? {
             let result = refresh_leased(app, account_id, id, need).await;
@@ -144,15 +161,10 @@ async fn refresh_leased(
     need: Need<'_>,
 ) -> Result<Fresh, ConnectionError> {
     // Another worker may have refreshed between our read and our lease.
-    let (current, credentials) = load(app, account_id, id).await?;
-    usable(&current.value)?;
-    if !wanted(&current.value, &credentials, need, app.now()) {
-        return Ok(Fresh {
-            connection: current.value,
-            credentials,
-            renewal: Renewal::AlreadyFresh,
-        });
-    }
+    let (current, credentials) = match current(app, account_id, id, need).await? {
+        Current::Fresh(fresh) => return Ok(fresh),
+        Current::Wanted(current, credentials) => (current, credentials),
+    };
     let integration = app
         .store
         .integration(account_id, &current.value.integration_id)
@@ -266,7 +278,6 @@ async fn renew(
         .iter()
         .find(|o| o.key == connection.auth_option_key)
         .ok_or(FlowError::IntegrationUnavailable)?;
-    let now = app.now();
     let params = &connection.parameters;
     match (&option.method, credentials) {
         (
@@ -288,16 +299,7 @@ async fn renew(
                 id: &id,
                 secret: secret.as_ref(),
             };
-            let tokens = oauth2::request_token(
-                app.http(),
-                &endpoint,
-                &client,
-                grant,
-                params,
-                app.allow_loopback,
-                now,
-            )
-            .await?;
+            let tokens = grants::request_token(app, &endpoint, &client, grant, params).await?;
             let expires_at = tokens.expires_at;
             Ok((tokens.renewing(credentials), expires_at))
         }

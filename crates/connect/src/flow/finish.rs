@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::flow_cookie_name;
 use super::{Completion, Ending, Issued, OAUTH_CALLBACK_PATH, Outcome, complete};
-use crate::grants::app_client;
+use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
 use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Credentials, FlowError};
@@ -171,16 +171,7 @@ async fn exchange_code(
         id: &client_id,
         secret: secret.as_ref(),
     };
-    let tokens = oauth2::request_token(
-        app.http(),
-        &endpoint,
-        &client,
-        grant,
-        &flow.parameters,
-        app.allow_loopback,
-        app.now(),
-    )
-    .await?;
+    let tokens = grants::request_token(app, &endpoint, &client, grant, &flow.parameters).await?;
     let mut parameters = flow.parameters.clone();
     oauth2::capture(
         &method.capture,
