@@ -6,16 +6,25 @@ use std::collections::BTreeMap;
 use latchkey_connect::flow::StartRequest;
 use latchkey_web::{Request, query_params};
 use serde::Deserialize;
-use serde::de::value::{Error, MapDeserializer};
 use serde_json::{Map, Value};
 
-/// The start parameters of a query string (last value of a name wins).
+/// The query string as a JSON object of strings (last value of a name wins).
+fn query_object(request: &Request) -> Map<String, Value> {
+    query_params(request)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
+}
+
+/// Every field reads text leniently, so this cannot fail. One deserializer (`Value`) for
+/// every source keeps one copy of the derived code in the binary.
+fn start_request(object: Map<String, Value>) -> StartRequest {
+    StartRequest::deserialize(Value::Object(object)).unwrap_or_default()
+}
+
+/// The start parameters of a query string.
 pub fn from_query(request: &Request) -> StartRequest {
-    // Every field reads text leniently: this cannot fail.
-    StartRequest::deserialize(MapDeserializer::<_, Error>::new(
-        query_params(request).into_iter(),
-    ))
-    .unwrap_or_default()
+    start_request(query_object(request))
 }
 
 /// A JSON body, or a form body whose `payload` field holds the JSON; query parameters
@@ -35,12 +44,9 @@ pub fn from_body(request: &Request) -> StartRequest {
     } else {
         serde_json::from_slice::<Map<String, Value>>(body).ok()
     };
-    let mut merged: Map<String, Value> = query_params(request)
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
+    let mut merged = query_object(request);
     merged.extend(fields.unwrap_or_default());
-    StartRequest::deserialize(Value::Object(merged)).unwrap_or_default()
+    start_request(merged)
 }
 
 /// An `application/x-www-form-urlencoded` body as a map (last value wins).
