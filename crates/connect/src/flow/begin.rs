@@ -47,6 +47,16 @@ pub struct FlowCookie {
 
 /// Connects `start`'s consumer to `integration` with `option`, given the parameters and
 /// the submitted credential fields (`form`, by [`AuthMethod::credential_fields`] names).
+#[tracing::instrument(
+    name = "connect",
+    skip_all,
+    fields(
+        account_id = %start.account.id,
+        consumer_id = %start.consumer.id,
+        integration_id = %integration.id,
+        auth_option = %option.key,
+    )
+)]
 pub async fn connect(
     app: &App,
     start: &Start,

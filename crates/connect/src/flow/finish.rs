@@ -60,6 +60,11 @@ pub struct Ended {
 
 /// Finishes the flow the callback `query` names. `cookie(name)` reads a request cookie.
 /// `Err` is an internal failure before the flow could be tied to an ending.
+#[tracing::instrument(
+    name = "callback",
+    skip_all,
+    fields(account_id = tracing::field::Empty, integration_id = tracing::field::Empty)
+)]
 pub async fn finish(
     app: &App,
     protocol: Protocol,
@@ -96,6 +101,9 @@ pub async fn finish(
         return Ok(Finished::Refused(Refusal::Gone));
     };
     let account = account.value;
+    let span = tracing::Span::current();
+    span.record("account_id", account.id.as_str());
+    span.record("integration_id", flow.integration_id.as_str());
     let ending = Ending {
         target: flow
             .redirect_target
