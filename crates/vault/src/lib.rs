@@ -6,8 +6,9 @@
 //!   owner ids as associated data, under a data key held in Secrets Manager (or, locally,
 //!   a key file created on first run with mode 0600).
 //!
-//! A vault opens references of either mode it holds the means for, so a deployment can
-//! switch modes without losing existing credentials.
+//! A `secretsmanager` vault given the data key also opens sealed references, so a
+//! deployment can move from `sealed` to `secretsmanager`; a `sealed` vault has no means to
+//! open Secrets Manager references (docs/ARCHITECTURE.md §6).
 
 mod sealed;
 mod secrets_manager;
