@@ -67,6 +67,12 @@ fn event_for(binary: &str, key: &str) -> String {
         "connections" => http_event("GET", "/v1/connections/con_none", "", key),
         "popup" => http_event("GET", "/connect/lka_none", "", key),
         "callback" => http_event("GET", "/oauth/callback", "state=none&code=x", key),
+        // What the template's schedule sends the refresh function.
+        "refresh" => json!({
+            "version": "0", "id": "bench", "detail-type": "Scheduled Event",
+            "source": "aws.events", "time": "2026-01-01T00:00:00Z", "detail": {}
+        })
+        .to_string(),
         _ => "{}".to_owned(),
     }
 }

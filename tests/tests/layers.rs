@@ -1,24 +1,26 @@
 //! The layering of docs/ARCHITECTURE.md §2, read from the real dependency graph: the domain
-//! links no AWS, HTTP, Lambda or page crate, and the catalog function links no page
-//! renderer and no OAuth client.
+//! links no AWS, HTTP, Lambda or page crate, the catalog function links no page renderer
+//! and no OAuth client, and the refresh function runs on `lambda_runtime` itself.
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Every crate `package` links in normal (non-dev, non-build) builds.
 fn linked(package: &str) -> BTreeSet<String> {
+    tree(package, &[])
+}
+
+/// The crates `package` depends on itself.
+fn direct(package: &str) -> BTreeSet<String> {
+    tree(package, &["--depth", "1"])
+}
+
+fn tree(package: &str, extra: &[&str]) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args([
-            "tree",
-            "--locked",
-            "--offline",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-        ])
-        .args(["--format", "{p}", "-p", package])
+        .args(["tree", "--locked", "--offline", "-e", "normal"])
+        .args(["--prefix", "none", "--format", "{p}", "-p", package])
+        .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo tree");
@@ -82,4 +84,12 @@ fn a_forbidden_crate_is_found_when_it_is_there() {
     // The check itself: the popup does render pages and run OAuth.
     let crates = linked("latchkey-popup");
     assert!(!forbidden(&crates, &["maud", "latchkey-providers"]).is_empty());
+}
+
+#[test]
+fn the_refresh_function_runs_on_lambda_runtime_itself() {
+    // A direct dependency, not only lambda_http's re-export: refresh is no HTTP function.
+    let crates = direct("latchkey-refresh");
+    assert!(crates.contains("lambda_runtime"), "{crates:?}");
+    assert!(!crates.contains("lambda_http"), "{crates:?}");
 }

@@ -1,11 +1,13 @@
-//! The `refresh` Lambda function (EventBridge schedule): each invocation is one refresh
-//! run, stopping short of the invocation's deadline. `LATCHKEY_REFRESH_CONCURRENCY`
-//! bounds the refreshes in flight (default 64).
+//! The `refresh` Lambda function: not an HTTP function, so it runs on `lambda_runtime`
+//! directly and takes its EventBridge schedule event as a typed value. Each invocation is
+//! one refresh run, stopping short of the invocation's deadline.
+//! `LATCHKEY_REFRESH_CONCURRENCY` bounds the refreshes in flight (default 64).
 
 use std::time::{Duration, Instant, SystemTime};
 
-use lambda_http::{Error, LambdaEvent, lambda_runtime};
-use latchkey_connect::connections::{RunOptions, run};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use latchkey_connect::connections::{RunOptions, RunReport, run};
 use latchkey_core::App;
 use latchkey_web::lambda::{block_on, init};
 
@@ -20,17 +22,22 @@ async fn serve() -> Result<(), Error> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| invocation(app, concurrency, event),
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| {
+        invocation(app, concurrency, event)
+    }))
     .await
 }
 
 async fn invocation(
     app: &App,
     concurrency: usize,
-    event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error> {
+    event: LambdaEvent<EventBridgeEvent>,
+) -> Result<RunReport, Error> {
+    tracing::info!(
+        event_id = event.payload.id.as_deref().unwrap_or(""),
+        source = %event.payload.source,
+        "scheduled refresh run"
+    );
     // Leave time to finish the refreshes in flight (token calls time out at 15 s).
     let left = event
         .context
@@ -44,6 +51,34 @@ async fn invocation(
     };
     // Boxed: the run's future type is deep enough to overflow the compiler's layout
     // query when nested in the runtime's; one allocation per invocation.
-    let report = Box::pin(run(app, options)).await?;
-    Ok(serde_json::to_value(report)?)
+    Ok(Box::pin(run(app, options)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What EventBridge Scheduler sends for `rate(5 minutes)` (AWS documentation's sample).
+    const SCHEDULED: &str = r#"{
+        "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": "2026-12-02T12:00:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/latchkey-refresh"],
+        "detail": {}
+    }"#;
+
+    #[test]
+    fn the_schedule_event_is_read_as_an_eventbridge_event() {
+        let event: EventBridgeEvent = serde_json::from_str(SCHEDULED).unwrap();
+        assert_eq!(event.detail_type, "Scheduled Event");
+        assert_eq!(event.source, "aws.events");
+        assert!(event.time.is_some());
+    }
+
+    #[test]
+    fn anything_else_is_refused_before_a_run_starts() {
+        // An API Gateway request is not a schedule event: the runtime answers an error.
+        let http = r#"{"version": "2.0", "routeKey": "GET /", "rawPath": "/"}"#;
+        assert!(serde_json::from_str::<EventBridgeEvent>(http).is_err());
+    }
 }
