@@ -792,6 +792,43 @@ async fn redirect_targets_off_the_allowlist_are_never_followed() {
     assert!(location(&done).starts_with("https://app.acme.test/back?connectionId="));
 }
 
+/// Connects a new consumer (redirect URL with its own query) to `integration` through an
+/// activation link, with `customState`; answers where the browser was sent.
+async fn connect_and_follow(h: &Harness, integration: &Value) -> String {
+    let consumer = consumer(h, Some("https://app.acme.test/done?tab=apps")).await;
+    let link_body = json!({"name": "K", "integration_id": integration});
+    let path = link(h, &consumer, link_body).await;
+    let done = post_form(h, &format!("{path}?customState=s1"), &[("api_key", "k")]).await;
+    location(&done)
+}
+
+/// Chift: with `append_result_params` off, the vendor's page is reached without the result
+/// parameters; with it on (the default), they are there.
+#[tokio::test]
+async fn append_result_params_false_drops_the_result_from_the_redirect() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let created = keyed_integration(&h).await;
+    let with = connect_and_follow(&h, &created["id"]).await;
+    assert!(
+        with.starts_with("https://app.acme.test/done?tab=apps&connectionId=con_")
+            && with.contains("connectionStatus=active")
+            && with.contains("customState=s1"),
+        "{with}"
+    );
+
+    let (status, account) = h
+        .send(
+            "PATCH",
+            "/v1/account",
+            json!({"append_result_params": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    assert_eq!(account["append_result_params"], false);
+    let without = connect_and_follow(&h, &created["id"]).await;
+    assert_eq!(without, "https://app.acme.test/done?tab=apps");
+}
+
 #[tokio::test]
 async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin() {
     let h = Harness::new(testing::sqlite_table().await).await;
