@@ -12,7 +12,7 @@ use latchkey_domain::{ClientSecret, Credentials, SecretScope};
 use latchkey_providers::custom_token;
 use latchkey_providers::custom_token::CustomTokenEndpoint;
 use latchkey_providers::oauth2;
-use latchkey_providers::oauth2::{Client, TokenEndpoint, TokenSet};
+use latchkey_providers::oauth2::{Client, Grant, TokenEndpoint, TokenSet};
 
 /// The account's OAuth app for an auth option: client id and, from the vault, its secret.
 pub async fn app_client(
@@ -51,7 +51,7 @@ pub async fn request_token(
     app: &App,
     endpoint: &TokenEndpoint<'_>,
     client: &Client<'_>,
-    grant: Vec<(&'static str, String)>,
+    grant: Grant<'_>,
     parameters: &BTreeMap<String, String>,
 ) -> Result<TokenSet, FlowError> {
     let loopback = app.allow_loopback;
@@ -86,10 +86,10 @@ pub async fn client_credentials(
         }
     };
     let endpoint = TokenEndpoint::from(method);
-    let mut grant = vec![("grant_type", "client_credentials".to_owned())];
-    if !method.scopes.is_empty() {
-        grant.push(("scope", method.scopes.join(&method.scope_separator)));
-    }
+    let grant = Grant::ClientCredentials {
+        scopes: &method.scopes,
+        separator: &method.scope_separator,
+    };
     let client = Client {
         id: &id,
         secret: secret.as_ref(),

@@ -1,8 +1,8 @@
 //! Custom token auth (Airkit): a token fetched from an endpoint with a configured verb and
 //! parameters, which may use the connection's parameters (secret ones included).
 
+use crate::wire::{TOKEN_BODY_LIMIT, TOKEN_TIMEOUT, read_capped};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::template::{fill, fill_url};
 use latchkey_domain::FlowError;
@@ -45,7 +45,7 @@ pub async fn fetch(
     };
     let response = request
         .header("accept", "application/json")
-        .timeout(Duration::from_secs(15))
+        .timeout(TOKEN_TIMEOUT)
         .send()
         .await
         .map_err(|_| FlowError::TokenExchange("unreachable"))?;
@@ -56,10 +56,9 @@ pub async fn fetch(
     if !status.is_success() {
         return Err(FlowError::TokenExchange("rejected"));
     }
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .map_err(|_| FlowError::TokenExchange("invalid_response"))?;
+    let body = read_capped(response, TOKEN_BODY_LIMIT).await?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| FlowError::TokenExchange("invalid_response"))?;
     let token = at(&body, endpoint.token_field)
         .and_then(|v| v.as_str())
         .filter(|t| !t.is_empty())

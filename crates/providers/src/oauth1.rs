@@ -1,7 +1,7 @@
 //! OAuth 1.0a (RFC 5849) with HMAC-SHA1: request token → authorize → access token.
 
+use crate::wire::{TOKEN_BODY_LIMIT, TOKEN_TIMEOUT, read_capped};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -125,15 +125,12 @@ pub async fn token_request(
     let response = http
         .post(url.clone())
         .header("authorization", header)
-        .timeout(Duration::from_secs(15))
+        .timeout(TOKEN_TIMEOUT)
         .send()
         .await
         .map_err(|_| FlowError::TokenExchange("unreachable"))?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|_| FlowError::TokenExchange("unreachable"))?;
+    let body = read_capped(response, TOKEN_BODY_LIMIT).await?;
     if status.is_server_error() {
         return Err(FlowError::TokenExchange("provider_unavailable"));
     }

@@ -3,17 +3,16 @@
 //! same moment finds the connection gone and removes what it wrote (see `refresh`).
 
 use latchkey_store::{Connections, Integrations};
-use std::time::Duration;
 
 use crate::grants::app_client;
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;
 use latchkey_domain::auth::OAuth2;
-use latchkey_domain::{AuthMethod, ClientAuth, Connection, EventType};
+use latchkey_domain::{AuthMethod, Connection, EventType};
 use latchkey_domain::{Credentials, SecretScope};
-use latchkey_providers::oauth2::{Client, basic_client_auth};
-use latchkey_providers::template::fill_url;
+use latchkey_providers::oauth2;
+use latchkey_providers::oauth2::{Client, Revocable};
 use latchkey_store::StoreError;
 
 /// Returns whether the provider confirmed the revocation (`false` when there is nothing
@@ -81,41 +80,29 @@ async fn revoke(app: &App, connection: &Connection, credentials: &Credentials) -
     let Ok(Some((client_id, client_secret))) = app_client(app, &integration, option).await else {
         return false;
     };
-    let Ok(url) = fill_url(revoke_url, &connection.parameters, app.allow_loopback) else {
-        return false;
+    let client = Client {
+        id: &client_id,
+        secret: client_secret.as_ref(),
     };
-    let (token, hint) = match refresh_token {
-        Some(r) => (r, "refresh_token"),
-        None => (access_token, "access_token"),
+    let token = match refresh_token {
+        Some(r) => Revocable::Refresh(r),
+        None => Revocable::Access(access_token),
     };
-    let mut form = vec![
-        ("token", token.expose().to_owned()),
-        ("token_type_hint", hint.to_owned()),
-    ];
-    let mut request = app.http().post(url).timeout(Duration::from_secs(10));
-    match client_auth {
-        ClientAuth::Body => {
-            form.push(("client_id", client_id));
-            if let Some(s) = &client_secret {
-                form.push(("client_secret", s.expose().to_owned()));
-            }
-        }
-        ClientAuth::Basic => {
-            let client = Client {
-                id: &client_id,
-                secret: client_secret.as_ref(),
-            };
-            request = request.header("authorization", basic_client_auth(&client));
-        }
-    }
-    match request.form(&form).send().await {
-        Ok(r) if r.status().is_success() => true,
-        Ok(r) => {
-            tracing::warn!(connection = %connection.id, status = r.status().as_u16(), "revocation refused");
-            false
-        }
-        Err(_) => {
-            tracing::warn!(connection = %connection.id, "revocation endpoint unreachable");
+    let params = &connection.parameters;
+    let loopback = app.allow_loopback;
+    let revocation = oauth2::revoke(
+        app.http(),
+        revoke_url,
+        *client_auth,
+        &client,
+        token,
+        params,
+        loopback,
+    );
+    match revocation.await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(connection = %connection.id, error = e.code(), detail = %e.data(), "revocation failed");
             false
         }
     }

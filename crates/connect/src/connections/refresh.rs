@@ -17,7 +17,7 @@ use latchkey_domain::{
     AuthMethod, Connection, ConnectionStatus, EventType, Integration, RefreshFailure,
 };
 use latchkey_domain::{Credentials, SecretScope};
-use latchkey_providers::oauth2::{Client, TokenEndpoint};
+use latchkey_providers::oauth2::{Client, Grant, TokenEndpoint};
 use latchkey_store::{StoreError, Versioned};
 
 /// How long a lease holds: longer than a token request may take (15 s) plus the writes.
@@ -291,10 +291,7 @@ async fn renew(
                 .await?
                 .ok_or(FlowError::IntegrationUnavailable)?;
             let endpoint = TokenEndpoint::from(method);
-            let grant = vec![
-                ("grant_type", "refresh_token".to_owned()),
-                ("refresh_token", refresh_token.expose().to_owned()),
-            ];
+            let grant = Grant::RefreshToken(refresh_token);
             let client = Client {
                 id: &id,
                 secret: secret.as_ref(),

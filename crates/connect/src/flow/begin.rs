@@ -169,7 +169,7 @@ async fn begin_oauth2(
         &method.scopes,
         &method.scope_separator,
         state.expose(),
-        pkce.as_ref().map(|p| p.challenge.as_str()),
+        pkce.as_ref(),
         &method.authorization_params,
         &parameters,
         app.allow_loopback,

@@ -13,7 +13,7 @@ use latchkey_core::App;
 use latchkey_domain::token::token_hash;
 use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Credentials, FlowError};
 use latchkey_domain::{ConnectionId, Integration, Secret};
-use latchkey_providers::oauth2::{Client, TokenEndpoint};
+use latchkey_providers::oauth2::{Client, Grant, TokenEndpoint};
 use latchkey_providers::template::fill_url;
 use latchkey_providers::{oauth1, oauth2};
 
@@ -166,14 +166,11 @@ async fn exchange_code(
         .public_url
         .join(OAUTH_CALLBACK_PATH)
         .map_err(FlowError::internal)?;
-    let mut grant = vec![
-        ("grant_type", "authorization_code".to_owned()),
-        ("code", code.clone()),
-        ("redirect_uri", redirect_uri.to_string()),
-    ];
-    if let Some(verifier) = &flow.pkce_verifier {
-        grant.push(("code_verifier", verifier.expose().to_owned()));
-    }
+    let grant = Grant::AuthorizationCode {
+        code: code.as_str(),
+        redirect_uri: redirect_uri.as_str(),
+        pkce_verifier: flow.pkce_verifier.as_ref(),
+    };
     let endpoint = TokenEndpoint::from(method);
     let client = Client {
         id: &client_id,
