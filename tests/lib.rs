@@ -16,11 +16,31 @@ use latchkey_domain::ManualClock;
 use latchkey_domain::token::random_bytes;
 use latchkey_store::Table;
 use latchkey_store::testing;
-use latchkey_vault::{SealingKey, Vault};
+use latchkey_vault::{SealingKey, SecretsManager, Vault, VaultMode};
 use latchkey_web::{dispatch, routes};
 use serde_json::Value;
 
 pub const PUBLIC_URL: &str = "https://connect.acme.test/";
+
+/// Runs a test once per vault mode: `vault_modes!(#[tokio::test] name);` beside
+/// `async fn name(mode: VaultMode)` makes `name::sealed` and `name::secretsmanager`.
+/// The test's future is boxed: the flow tests' futures nest deeper than the compiler's
+/// layout depth limit otherwise.
+#[macro_export]
+macro_rules! vault_modes {
+    ($(#[$attr:meta])* $name:ident) => {
+        mod $name {
+            $(#[$attr])*
+            async fn sealed() {
+                Box::pin(super::$name(latchkey_vault::VaultMode::Sealed)).await
+            }
+            $(#[$attr])*
+            async fn secretsmanager() {
+                Box::pin(super::$name(latchkey_vault::VaultMode::SecretsManager)).await
+            }
+        }
+    };
+}
 
 pub struct Harness {
     pub app: Arc<App>,
@@ -32,14 +52,33 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// On the default (`sealed`) vault.
     pub async fn new(table: Arc<dyn Table>) -> Self {
-        Self::with_public_url(table, PUBLIC_URL).await
+        Self::build(table, PUBLIC_URL, VaultMode::Sealed).await
+    }
+
+    /// On the given vault mode; `secretsmanager` keeps each harness's secrets under its
+    /// own prefix in the test Secrets Manager (moto).
+    pub async fn in_mode(table: Arc<dyn Table>, mode: VaultMode) -> Self {
+        Self::build(table, PUBLIC_URL, mode).await
     }
 
     /// A harness whose links point at `public_url` (a real gateway's address).
     pub async fn with_public_url(table: Arc<dyn Table>, public_url: &str) -> Self {
+        Self::build(table, public_url, VaultMode::Sealed).await
+    }
+
+    /// The one place the tests choose a vault.
+    async fn build(table: Arc<dyn Table>, public_url: &str, mode: VaultMode) -> Self {
         let clock = Arc::new(ManualClock::new(testing::T0));
-        let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
+        let vault = match mode {
+            VaultMode::Sealed => Vault::sealed(SealingKey::from_bytes(random_bytes::<32>())),
+            VaultMode::SecretsManager => {
+                let prefix = format!("latchkey/test-{}", hex::encode(random_bytes::<8>()));
+                let manager = SecretsManager::new(&testing::sdk_config().await, prefix);
+                Vault::secrets_manager(manager, None)
+            }
+        };
         let url = url::Url::parse(public_url).unwrap();
         let mut app = App::from_parts(table, clock.clone(), vault, url);
         // Test peers (the OAuth server, fake token endpoints) live on loopback.

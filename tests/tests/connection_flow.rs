@@ -14,8 +14,9 @@ use lambda_http::http::{self, StatusCode};
 use latchkey_domain::ConnectionStatus;
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::testing;
-use latchkey_tests::Harness;
 use latchkey_tests::oauth::*;
+use latchkey_tests::{Harness, vault_modes};
+use latchkey_vault::VaultMode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
@@ -34,8 +35,11 @@ impl std::io::Write for LogBuffer {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn authorization_code_flow_end_to_end() {
+vault_modes!(
+    #[tokio::test(flavor = "current_thread")]
+    authorization_code_flow_end_to_end
+);
+async fn authorization_code_flow_end_to_end(mode: VaultMode) {
     let logs = LogBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -44,7 +48,7 @@ async fn authorization_code_flow_end_to_end() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let h = Harness::new(testing::sqlite_table().await).await;
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let client = register(
         &["authorization_code", "refresh_token"],
         "client_secret_basic",
@@ -152,9 +156,12 @@ async fn authorization_code_flow_end_to_end() {
     );
 }
 
-#[tokio::test]
-async fn forged_and_cookieless_callbacks_change_nothing() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    forged_and_cookieless_callbacks_change_nothing
+);
+async fn forged_and_cookieless_callbacks_change_nothing(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let (_, consumer, path) = oauth_link(&h, "client_secret_post", "body").await;
     let (callback, cookie) = start_and_authorize(&h, &path).await;
 
@@ -204,9 +211,12 @@ async fn forged_and_cookieless_callbacks_change_nothing() {
     assert!(location(&done).contains("connectionStatus=active"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_callbacks_exchange_the_code_once() {
-    let h = Arc::new(Harness::new(testing::dynamo_table().await).await);
+vault_modes!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    concurrent_callbacks_exchange_the_code_once
+);
+async fn concurrent_callbacks_exchange_the_code_once(mode: VaultMode) {
+    let h = Arc::new(Harness::in_mode(testing::dynamo_table().await, mode).await);
     let (client, consumer, path) = oauth_link(&h, "client_secret_basic", "basic").await;
     let (callback, cookie) = start_and_authorize(&h, &path).await;
     let tasks: Vec<_> = (0..4)
@@ -270,9 +280,12 @@ async fn concurrent_callbacks_exchange_the_code_once() {
     );
 }
 
-#[tokio::test]
-async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    provider_denial_reaches_the_vendor_as_a_code_without_provider_text
+);
+async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let (_, consumer, path) = oauth_link(&h, "client_secret_basic", "basic").await;
     let landing = browse(&h, &path, None).await;
     let cookie = flow_cookie(&landing);
@@ -349,9 +362,14 @@ async fn fake_token_endpoint(response: &'static str) -> (String, Arc<AtomicUsize
     (url, hits)
 }
 
-#[tokio::test]
-async fn custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vault() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vault
+);
+async fn custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vault(
+    mode: VaultMode,
+) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let (token_url, hits, last) = fake_token_endpoint_recording(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 39\r\nconnection: close\r\n\r\n{\"data\":{\"token\":\"ct-123\"},\"ttl\":\"600\"}",
     )
@@ -444,8 +462,11 @@ async fn custom_token_is_fetched_with_the_parameters_and_secrets_stay_in_the_vau
     assert_eq!(parameters["password"].expose(), "s3cret pass");
 }
 
-#[tokio::test]
-async fn token_endpoint_failures_become_token_exchange_failed() {
+vault_modes!(
+    #[tokio::test]
+    token_endpoint_failures_become_token_exchange_failed
+);
+async fn token_endpoint_failures_become_token_exchange_failed(mode: VaultMode) {
     for (reply, reason) in [
         (
             "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/html\r\ncontent-length: 24\r\nconnection: close\r\n\r\n<html>stack trace</html>",
@@ -456,7 +477,7 @@ async fn token_endpoint_failures_become_token_exchange_failed() {
             "invalid_response",
         ),
     ] {
-        let h = Harness::new(testing::sqlite_table().await).await;
+        let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
         let (token_url, hits) = fake_token_endpoint(reply).await;
         let issuer = issuer();
         let (status, created) = h
@@ -508,9 +529,12 @@ async fn token_endpoint_failures_become_token_exchange_failed() {
     }
 }
 
-#[tokio::test]
-async fn activation_links_expire_after_thirty_minutes() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    activation_links_expire_after_thirty_minutes
+);
+async fn activation_links_expire_after_thirty_minutes(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let consumer = consumer(&h, None).await;
     let path = link(&h, &consumer, json!({"name": "Any"})).await;
     h.clock.advance(29 * 60);
@@ -529,9 +553,12 @@ async fn activation_links_expire_after_thirty_minutes() {
     );
 }
 
-#[tokio::test]
-async fn client_credentials_connect_without_a_form() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    client_credentials_connect_without_a_form
+);
+async fn client_credentials_connect_without_a_form(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let client = register(&["client_credentials"], "client_secret_basic").await;
     let issuer = issuer();
     let (status, created) = h
@@ -616,9 +643,12 @@ async fn post_form(h: &Harness, path: &str, form: &[(&str, &str)]) -> http::Resp
     h.raw(request).await
 }
 
-#[tokio::test]
-async fn api_key_and_basic_are_asked_for_and_stored() {
-    let h = Harness::new(testing::dynamo_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    api_key_and_basic_are_asked_for_and_stored
+);
+async fn api_key_and_basic_are_asked_for_and_stored(mode: VaultMode) {
+    let h = Harness::in_mode(testing::dynamo_table().await, mode).await;
     let (_, created) = h
         .send("POST", "/v1/integrations", json!({
             "key": "desk", "name": "Desk",
@@ -742,9 +772,12 @@ async fn api_key_and_basic_are_asked_for_and_stored() {
     );
 }
 
-#[tokio::test]
-async fn redirect_targets_off_the_allowlist_are_never_followed() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    redirect_targets_off_the_allowlist_are_never_followed
+);
+async fn redirect_targets_off_the_allowlist_are_never_followed(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let created = keyed_integration(&h).await;
     h.send(
         "PATCH",
@@ -802,11 +835,14 @@ async fn connect_and_follow(h: &Harness, integration: &Value) -> String {
     location(&done)
 }
 
+vault_modes!(
+    #[tokio::test]
+    append_result_params_false_drops_the_result_from_the_redirect
+);
 /// Chift: with `append_result_params` off, the vendor's page is reached without the result
 /// parameters; with it on (the default), they are there.
-#[tokio::test]
-async fn append_result_params_false_drops_the_result_from_the_redirect() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+async fn append_result_params_false_drops_the_result_from_the_redirect(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let created = keyed_integration(&h).await;
     let with = connect_and_follow(&h, &created["id"]).await;
     assert!(
@@ -829,9 +865,12 @@ async fn append_result_params_false_drops_the_result_from_the_redirect() {
     assert_eq!(without, "https://app.acme.test/done?tab=apps");
 }
 
-#[tokio::test]
-async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    target_origin_posts_the_result_to_the_opener_at_that_exact_origin
+);
+async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let created = keyed_integration(&h).await;
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(
@@ -893,9 +932,12 @@ fn workspace_token(secret: &str, claims: Value) -> String {
     .unwrap()
 }
 
-#[tokio::test]
-async fn connection_popup_opens_with_a_workspace_token() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    connection_popup_opens_with_a_workspace_token
+);
+async fn connection_popup_opens_with_a_workspace_token(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let (status, rotated) = h
         .call("POST", "/v1/account/jwt-secret", Some(&h.key), None)
         .await;
@@ -1132,9 +1174,12 @@ async fn fake_oauth1_provider(consumer_secret: &'static str) -> (String, Arc<Ato
     (base, verified)
 }
 
-#[tokio::test]
-async fn oauth1_request_token_authorize_and_access_token() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    oauth1_request_token_authorize_and_access_token
+);
+async fn oauth1_request_token_authorize_and_access_token(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let (base, verified) = fake_oauth1_provider("cs-secret").await;
     let (status, created) = h
         .send(
@@ -1237,9 +1282,12 @@ async fn oauth1_request_token_authorize_and_access_token() {
     );
 }
 
-#[tokio::test]
-async fn a_link_with_connection_id_reauthorises_that_connection() {
-    let h = Harness::new(testing::dynamo_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    a_link_with_connection_id_reauthorises_that_connection
+);
+async fn a_link_with_connection_id_reauthorises_that_connection(mode: VaultMode) {
+    let h = Harness::in_mode(testing::dynamo_table().await, mode).await;
     let created = keyed_integration(&h).await;
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(

@@ -176,8 +176,16 @@ fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static
             "secretsmanager:DeleteSecret",
         ],
         // Connections' credentials: stored, read (credentials, proxy, refresh), replaced
-        // on refresh and deleted on disconnect.
-        "connections" | "refresh" | "popup" | "callback" => &[
+        // on refresh (a refresh that lost to a re-authorisation moves AWSCURRENT back)
+        // and deleted on disconnect.
+        "connections" | "refresh" => &[
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:UpdateSecretVersionStage",
+        ],
+        "popup" | "callback" => &[
             "secretsmanager:GetSecretValue",
             "secretsmanager:CreateSecret",
             "secretsmanager:PutSecretValue",
@@ -309,6 +317,40 @@ fn refresh_runs_on_a_schedule_with_reserved_concurrency() {
             "refresh: Timeout {timeout:?}"
         );
     }
+}
+
+/// `sam deploy --guided` asks for every parameter with its description: the vault mode's
+/// must say what each choice means and what it costs.
+#[test]
+fn guided_deploy_explains_both_vault_modes() {
+    let template = template();
+    let vault = &template["Parameters"]["VaultMode"];
+    assert_eq!(vault["Default"], "sealed");
+    let description = vault["Description"].as_str().unwrap();
+    for (choice, says) in [
+        ("sealed", "inside each DynamoDB item"),
+        (
+            "secretsmanager",
+            "one Secrets Manager secret per connection",
+        ),
+    ] {
+        assert!(
+            vault["AllowedValues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| v == choice),
+            "{choice} is allowed"
+        );
+        assert!(
+            description.contains(choice) && description.contains(says),
+            "the prompt explains {choice}: {description}"
+        );
+    }
+    assert!(
+        description.contains("$0.40 per secret-month"),
+        "the prompt gives the cost"
+    );
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! endpoint, the proxy's refresh-and-retry, disconnect with revocation, signed webhooks,
 //! and server-side install.
 
+use latchkey_connect::flow::{Completion, Issued, complete};
 use latchkey_domain::{ConnectionId, IntegrationId};
-use latchkey_store::Connections;
+use latchkey_store::{Connections, Integrations};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,9 +20,10 @@ use latchkey_connect::connections::RunOptions;
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Table;
 use latchkey_store::testing;
-use latchkey_tests::Harness;
 use latchkey_tests::loopback::{Loopback, Recorded};
 use latchkey_tests::oauth::*;
+use latchkey_tests::{Harness, vault_modes};
+use latchkey_vault::VaultMode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -67,9 +69,12 @@ fn authorization(r: &Recorded) -> String {
 /// oidc-provider issues one-hour tokens: 40 minutes on, they are inside the 30-minute margin.
 const INTO_THE_MARGIN: i64 = 40 * 60;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn scheduler_credentials_and_proxy_at_once_make_one_token_request() {
-    let h = Harness::new(testing::dynamo_table().await).await;
+vault_modes!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    scheduler_credentials_and_proxy_at_once_make_one_token_request
+);
+async fn scheduler_credentials_and_proxy_at_once_make_one_token_request(mode: VaultMode) {
+    let h = Harness::in_mode(testing::dynamo_table().await, mode).await;
     let upstream = Loopback::start(|_| async { (200, r#"{"ok":true}"#.to_owned()) }).await;
     let client = register(
         &["authorization_code", "refresh_token"],
@@ -156,9 +161,12 @@ async fn wait_for_event(receiver: &Loopback, kind: &str) -> Recorded {
     panic!("no {kind} webhook arrived");
 }
 
-#[tokio::test]
-async fn invalid_grant_marks_needs_reauth_and_sends_a_signed_webhook() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    invalid_grant_marks_needs_reauth_and_sends_a_signed_webhook
+);
+async fn invalid_grant_marks_needs_reauth_and_sends_a_signed_webhook(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
     let (status, _) = h
         .send(
@@ -233,9 +241,12 @@ async fn invalid_grant_marks_needs_reauth_and_sends_a_signed_webhook() {
     assert_eq!(token_requests(&client).await, before + 1);
 }
 
-#[tokio::test]
-async fn proxy_refreshes_once_and_retries_once_on_401() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    proxy_refreshes_once_and_retries_once_on_401
+);
+async fn proxy_refreshes_once_and_retries_once_on_401(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let rejected = Arc::new(Mutex::new(HashSet::<String>::new()));
     let reject_all = Arc::new(AtomicBool::new(false));
     let (r, all) = (rejected.clone(), reject_all.clone());
@@ -378,9 +389,12 @@ async fn a_refresh_run_reads_only_the_due_connections_in_dynamodb() {
     refresh_run_reads_only_due_connections(testing::dynamo_table().await).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn disconnect_during_a_refresh_leaves_the_connection_deleted() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    disconnect_during_a_refresh_leaves_the_connection_deleted
+);
+async fn disconnect_during_a_refresh_leaves_the_connection_deleted(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let gate = Arc::new(tokio::sync::Notify::new());
     let g = gate.clone();
     let provider = Loopback::start(move |_| {
@@ -425,9 +439,102 @@ async fn disconnect_during_a_refresh_leaves_the_connection_deleted() {
     assert_eq!(again.due, 0);
 }
 
-#[tokio::test]
-async fn delete_revokes_at_the_provider_then_forgets_the_credentials() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+/// A user re-authorises while a refresh (started with the old grant) waits on the
+/// provider: the refresh loses the connection item's conditional update, and however the
+/// two secret writes were ordered, the re-authorised credentials are the ones read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthorisation_during_a_refresh_keeps_the_new_grant_sealed() {
+    reauthorisation_during_a_refresh_keeps_the_new_grant(VaultMode::Sealed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthorisation_during_a_refresh_keeps_the_new_grant_secretsmanager() {
+    reauthorisation_during_a_refresh_keeps_the_new_grant(VaultMode::SecretsManager).await;
+}
+
+async fn reauthorisation_during_a_refresh_keeps_the_new_grant(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let g = gate.clone();
+    let provider = Loopback::start(move |_| {
+        let g = g.clone();
+        async move {
+            g.notified().await;
+            (200, FRESH_TOKENS.to_owned())
+        }
+    })
+    .await;
+    let integration_id = fake_provider_integration(&h, &provider.url).await;
+    let id = stored_connection(&h, &integration_id, 600).await;
+    let connection_id = ConnectionId::from(id.as_str());
+    let connection = h
+        .app
+        .store
+        .connection(&h.account_id, &connection_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let integration = h
+        .app
+        .store
+        .integration(&h.account_id, &IntegrationId::from(integration_id.as_str()))
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+
+    let app = h.app.clone();
+    let run = tokio::spawn(async move { connections::run(&app, RunOptions::default()).await });
+    for _ in 0..1000 {
+        if !provider.recorded().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(provider.recorded().len(), 1, "the refresh is in flight");
+    let reauthorised = Credentials::Oauth2 {
+        access_token: "reauth-access".into(),
+        refresh_token: Some("reauth-refresh".into()),
+        token_type: Some("bearer".into()),
+        scope: None,
+        expires_at: Some(testing::T0 + 3600),
+        client_id: None,
+        client_secret: None,
+    };
+    complete(
+        &h.app,
+        Completion {
+            account_id: &h.account_id,
+            consumer_id: &connection.consumer_id,
+            integration: &integration,
+            auth_option_key: "oauth",
+            name: "Bulk",
+            parameters: Default::default(),
+            connection_id: Some(&connection_id),
+            allow_multiple: false,
+            activation_hash: None,
+            issued: Issued::renewable(reauthorised, Some(testing::T0 + 3600)),
+        },
+    )
+    .await
+    .unwrap();
+    gate.notify_one();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!((report.due, report.refreshed), (1, 0), "{report:?}");
+    assert_eq!(
+        tokens(&stored(&h, &id).await),
+        ("reauth-access".to_owned(), "reauth-refresh".to_owned()),
+        "the refresh that started on the old grant did not overwrite the new one"
+    );
+}
+
+vault_modes!(
+    #[tokio::test]
+    delete_revokes_at_the_provider_then_forgets_the_credentials
+);
+async fn delete_revokes_at_the_provider_then_forgets_the_credentials(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let client = register(
         &["authorization_code", "refresh_token"],
         "client_secret_basic",
@@ -459,9 +566,12 @@ async fn delete_revokes_at_the_provider_then_forgets_the_credentials() {
     assert_eq!(listed["data"], json!([]));
 }
 
-#[tokio::test]
-async fn install_stores_known_credentials_verifies_them_and_refuses_bad_input() {
-    let h = Harness::new(testing::sqlite_table().await).await;
+vault_modes!(
+    #[tokio::test]
+    install_stores_known_credentials_verifies_them_and_refuses_bad_input
+);
+async fn install_stores_known_credentials_verifies_them_and_refuses_bad_input(mode: VaultMode) {
+    let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let upstream = Loopback::start(|req| async move {
         match req.headers.get("x-api-key").map(String::as_str) {
             Some("k-123") => (200, r#"{"me":"globex"}"#.to_owned()),

@@ -71,14 +71,29 @@ impl SecretScope {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum SecretRef {
-    SecretsManager { name: String },
-    Sealed { blob: String },
+    SecretsManager {
+        name: String,
+        /// The secret version this reference's write created. Reads ask for exactly it, so
+        /// a writer that lost the owner item's conditional update cannot change what is
+        /// read. References from before versions were recorded read `AWSCURRENT`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+    },
+    Sealed {
+        blob: String,
+    },
 }
 
 impl std::fmt::Debug for SecretRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SecretRef::SecretsManager { name } => write!(f, "SecretsManager({name})"),
+            SecretRef::SecretsManager { name, version } => {
+                write!(
+                    f,
+                    "SecretsManager({name}@{})",
+                    version.as_deref().unwrap_or("current")
+                )
+            }
             SecretRef::Sealed { .. } => f.write_str("Sealed(..)"),
         }
     }

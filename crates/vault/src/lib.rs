@@ -130,8 +130,11 @@ impl Vault {
                 blob: self.sealing().await?.seal(scope, &plaintext),
             }),
             VaultMode::SecretsManager => {
-                let name = self.manager()?.put(scope, &plaintext).await?;
-                Ok(SecretRef::SecretsManager { name })
+                let (name, version) = self.manager()?.put(scope, &plaintext).await?;
+                Ok(SecretRef::SecretsManager {
+                    name,
+                    version: Some(version),
+                })
             }
         }
     }
@@ -143,7 +146,9 @@ impl Vault {
     ) -> Result<Credentials, VaultError> {
         let plaintext = match reference {
             SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob)?,
-            SecretRef::SecretsManager { name } => self.manager()?.get(scope, name).await?,
+            SecretRef::SecretsManager { name, version } => {
+                self.manager()?.get(scope, name, version.as_deref()).await?
+            }
         };
         serde_json::from_slice(&plaintext).map_err(|_| VaultError::Unopenable)
     }
@@ -156,7 +161,34 @@ impl Vault {
     ) -> Result<(), VaultError> {
         match reference {
             SecretRef::Sealed { .. } => Ok(()),
-            SecretRef::SecretsManager { name } => self.manager()?.delete(scope, name).await,
+            SecretRef::SecretsManager { name, .. } => self.manager()?.delete(scope, name).await,
+        }
+    }
+
+    /// After `lost`'s write lost its owner item's conditional update to `kept`'s: what is
+    /// read never changed (references name their version), and this puts `AWSCURRENT` back
+    /// on the version in use, so the console and rotation tools see it too. Sealed
+    /// references have nothing to undo.
+    pub async fn yield_to(
+        &self,
+        scope: &SecretScope,
+        lost: &SecretRef,
+        kept: &SecretRef,
+    ) -> Result<(), VaultError> {
+        match (lost, kept) {
+            (
+                SecretRef::SecretsManager {
+                    name,
+                    version: Some(lost),
+                },
+                SecretRef::SecretsManager {
+                    name: kept_name,
+                    version: Some(kept),
+                },
+            ) if name == kept_name && lost != kept => {
+                self.manager()?.make_current(scope, name, lost, kept).await
+            }
+            _ => Ok(()),
         }
     }
 

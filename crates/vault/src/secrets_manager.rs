@@ -6,6 +6,7 @@ use aws_sdk_secretsmanager::primitives::Blob;
 
 use crate::{SealingKey, VaultError};
 use latchkey_domain::SecretScope;
+use latchkey_domain::token::random_bytes;
 
 type LazyClient = std::sync::LazyLock<Client, Box<dyn FnOnce() -> Client + Send>>;
 
@@ -54,23 +55,26 @@ impl SecretsManager {
         SealingKey::from_secret_text(text)
     }
 
-    /// Writes a new version (or creates the secret). The SDK gives each call one
-    /// `ClientRequestToken` that its retries reuse, so a retried write is not a new version.
+    /// Writes a new version (or creates the secret) and answers its name and version id.
+    /// The version id is ours (`ClientRequestToken`): the SDK's retries reuse it, so a
+    /// retried write is not a new version, and the caller records it in the owner's item.
     pub(super) async fn put(
         &self,
         scope: &SecretScope,
         plaintext: &[u8],
-    ) -> Result<String, VaultError> {
+    ) -> Result<(String, String), VaultError> {
         let name = self.name_for(scope);
+        let version = hex::encode(random_bytes::<16>());
         let put = self
             .client
             .put_secret_value()
             .secret_id(&name)
+            .client_request_token(&version)
             .secret_binary(Blob::new(plaintext))
             .send()
             .await;
         match put {
-            Ok(_) => return Ok(name),
+            Ok(_) => return Ok((name, version)),
             Err(e)
                 if !e
                     .as_service_error()
@@ -84,12 +88,13 @@ impl SecretsManager {
             .client
             .create_secret()
             .name(&name)
+            .client_request_token(&version)
             .secret_binary(Blob::new(plaintext))
             .description("Latchkey credentials")
             .send()
             .await;
         match create {
-            Ok(_) => Ok(name),
+            Ok(_) => Ok((name, version)),
             // Another writer created it first: write our value as a new version.
             Err(e)
                 if e.as_service_error()
@@ -98,17 +103,23 @@ impl SecretsManager {
                 self.client()
                     .put_secret_value()
                     .secret_id(&name)
+                    .client_request_token(&version)
                     .secret_binary(Blob::new(plaintext))
                     .send()
                     .await
                     .map_err(backend)?;
-                Ok(name)
+                Ok((name, version))
             }
             Err(e) => Err(backend(e)),
         }
     }
 
-    pub(super) async fn get(&self, scope: &SecretScope, name: &str) -> Result<Vec<u8>, VaultError> {
+    pub(super) async fn get(
+        &self,
+        scope: &SecretScope,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Vec<u8>, VaultError> {
         if name != self.name_for(scope) {
             return Err(VaultError::Unopenable);
         }
@@ -116,6 +127,7 @@ impl SecretsManager {
             .client()
             .get_secret_value()
             .secret_id(name)
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await;
         match out {
@@ -133,6 +145,30 @@ impl SecretsManager {
             }
             Err(e) => Err(backend(e)),
         }
+    }
+
+    /// Moves `AWSCURRENT` from version `from` to `to`; refused (and harmless) when `from`
+    /// no longer holds it.
+    pub(super) async fn make_current(
+        &self,
+        scope: &SecretScope,
+        name: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), VaultError> {
+        if name != self.name_for(scope) {
+            return Err(VaultError::Unopenable);
+        }
+        self.client()
+            .update_secret_version_stage()
+            .secret_id(name)
+            .version_stage("AWSCURRENT")
+            .remove_from_version_id(from)
+            .move_to_version_id(to)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     pub(super) async fn delete(&self, scope: &SecretScope, name: &str) -> Result<(), VaultError> {

@@ -21,10 +21,11 @@ fn oauth(access: &str) -> Credentials {
 }
 
 async fn secrets_manager() -> SecretsManager {
-    SecretsManager::new(
-        &support::sdk_config().await,
-        format!("latchkey/{}", new_id("test")),
-    )
+    secrets_manager_with(&support::sdk_config().await)
+}
+
+fn secrets_manager_with(config: &aws_config::SdkConfig) -> SecretsManager {
+    SecretsManager::new(config, format!("latchkey/{}", new_id("test")))
 }
 
 /// Round trip, replacement, scope binding: the same contract for both modes.
@@ -129,10 +130,21 @@ async fn secrets_manager_keeps_one_secret_per_owner_and_deletes_it() {
     let scope = SecretScope::new(&AccountId::generate(), new_id("con"));
     let first = vault.put(&scope, &oauth("a")).await.unwrap();
     let second = vault.put(&scope, &oauth("b")).await.unwrap();
-    assert_eq!(first, second, "one secret per owner, new versions on write");
-    let SecretRef::SecretsManager { name } = &first else {
-        panic!()
+    let (
+        SecretRef::SecretsManager {
+            name,
+            version: Some(v1),
+        },
+        SecretRef::SecretsManager {
+            name: name2,
+            version: Some(v2),
+        },
+    ) = (&first, &second)
+    else {
+        panic!("versioned references: {first:?} {second:?}")
     };
+    assert_eq!(name, name2, "one secret per owner");
+    assert_ne!(v1, v2, "a new version on each write");
     assert!(
         name.ends_with(&format!("/{}/{}", scope.account_id, scope.owner_id)),
         "{name}"
@@ -145,6 +157,67 @@ async fn secrets_manager_keeps_one_secret_per_owner_and_deletes_it() {
     ));
     // Deleting again is not an error: disconnect is idempotent.
     vault.delete(&scope, &first).await.unwrap();
+}
+
+/// A re-authorisation and a refresh both write the secret; only one wins the connection
+/// item's conditional update. Whatever order their secret writes took, the item's
+/// reference reads the winner's credentials, and `AWSCURRENT` goes back to them.
+#[tokio::test]
+async fn secrets_manager_reads_the_version_the_item_names_whatever_was_written_after() {
+    let config = support::sdk_config().await;
+    let vault = Vault::secrets_manager(secrets_manager_with(&config), None);
+    let scope = SecretScope::new(&AccountId::generate(), new_id("con"));
+    let reauthorised = vault.put(&scope, &oauth("from-reauth")).await.unwrap();
+    let late_refresh = vault.put(&scope, &oauth("from-old-grant")).await.unwrap();
+    assert_eq!(
+        vault.get(&scope, &reauthorised).await.unwrap(),
+        oauth("from-reauth"),
+        "the later write does not change what the winner's reference reads"
+    );
+    assert_eq!(
+        vault.get(&scope, &late_refresh).await.unwrap(),
+        oauth("from-old-grant")
+    );
+
+    let SecretRef::SecretsManager {
+        name,
+        version: Some(kept),
+    } = &reauthorised
+    else {
+        panic!("a versioned reference: {reauthorised:?}")
+    };
+    // References written before versions were recorded read AWSCURRENT: the last write.
+    let legacy = SecretRef::SecretsManager {
+        name: name.clone(),
+        version: None,
+    };
+    assert_eq!(
+        vault.get(&scope, &legacy).await.unwrap(),
+        oauth("from-old-grant")
+    );
+
+    vault
+        .yield_to(&scope, &late_refresh, &reauthorised)
+        .await
+        .unwrap();
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let versions = client
+        .list_secret_version_ids()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap();
+    let current: Vec<&str> = versions
+        .versions()
+        .iter()
+        .filter(|v| v.version_stages().iter().any(|s| s == "AWSCURRENT"))
+        .filter_map(|v| v.version_id())
+        .collect();
+    assert_eq!(
+        current,
+        [kept.as_str()],
+        "AWSCURRENT is back on the version in use"
+    );
 }
 
 #[tokio::test]

@@ -203,10 +203,16 @@ async fn store_renewal(
     match app.store.update_connection(&update).await {
         Ok(_) => {}
         Err(StoreError::Stale) => {
-            if app.store.connection(&c.account_id, &c.id).await?.is_none() {
+            let Some(now_stored) = app.store.connection(&c.account_id, &c.id).await? else {
                 // Disconnected while we refreshed: do not leave the new secret behind.
                 let _ = app.vault.delete(&scope, &reference).await;
                 return Err(ConnectionError::NotFound);
+            };
+            // Re-authorised (or otherwise rewritten) meanwhile: its credentials stand.
+            if let Some(kept) = &now_stored.value.credentials
+                && let Err(e) = app.vault.yield_to(&scope, &reference, kept).await
+            {
+                tracing::warn!(error = %Chain(&e), "secret's current version not restored");
             }
             return Err(StoreError::Stale.into());
         }

@@ -9,11 +9,11 @@ use crate::connections::disconnect;
 use latchkey_core::App;
 use latchkey_core::webhooks;
 use latchkey_domain::FlowError;
-use latchkey_domain::{AccountId, ConnectionId, ConsumerId, Credentials, SecretScope};
+use latchkey_domain::{AccountId, ConnectionId, ConsumerId, Credentials, SecretRef, SecretScope};
 use latchkey_domain::{
     Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
 };
-use latchkey_store::Versioned;
+use latchkey_store::{StoreError, Versioned};
 
 pub struct Completion<'a> {
     pub account_id: &'a AccountId,
@@ -89,38 +89,9 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
     let now = app.now();
     match c.connection_id {
         Some(id) => {
-            let current = app
-                .store
-                .connection(c.account_id, id)
-                .await?
-                .filter(|v| {
-                    &v.value.consumer_id == c.consumer_id
-                        && v.value.integration_id == c.integration.id
-                })
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "connectionId",
-                        "names no connection of this consumer and integration",
-                    )
-                })?;
             let scope = SecretScope::new(c.account_id, id);
             let reference = app.vault.put(&scope, &c.issued.credentials).await?;
-            let mut next = current.value.clone();
-            next.auth_option_key = c.auth_option_key.to_owned();
-            next.parameters.extend(c.parameters);
-            next.status = ConnectionStatus::Active;
-            next.access_expires_at = c.issued.access_expires_at;
-            next.access_issued_at = Some(now);
-            next.refreshable = c.issued.refreshable;
-            next.refresh = RefreshState::default();
-            next.credentials = Some(reference);
-            next.updated_at = now;
-            app.store
-                .update_connection(&Versioned {
-                    value: next.clone(),
-                    version: current.version,
-                })
-                .await?;
+            let next = reauthorise(app, &c, id, reference, now).await?;
             tracing::Span::current().record("connection_id", next.id.as_str());
             tracing::info!("connection re-authorised");
             webhooks::emit(app, EventType::ConnectionUpdated, &next).await;
@@ -158,6 +129,55 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
         }
     }
 }
+
+/// Points the connection at its new credentials. The user's new grant is the newest
+/// state: a refresh (or another write) that got in between is applied over, not failed.
+async fn reauthorise(
+    app: &App,
+    c: &Completion<'_>,
+    id: &ConnectionId,
+    reference: SecretRef,
+    now: i64,
+) -> Result<Connection, FlowError> {
+    for _ in 0..REAUTHORISE_ATTEMPTS {
+        let current = app
+            .store
+            .connection(c.account_id, id)
+            .await?
+            .filter(|v| {
+                &v.value.consumer_id == c.consumer_id && v.value.integration_id == c.integration.id
+            })
+            .ok_or_else(|| {
+                FieldError::new(
+                    "connectionId",
+                    "names no connection of this consumer and integration",
+                )
+            })?;
+        let mut next = current.value;
+        next.auth_option_key = c.auth_option_key.to_owned();
+        next.parameters.extend(c.parameters.clone());
+        next.status = ConnectionStatus::Active;
+        next.access_expires_at = c.issued.access_expires_at;
+        next.access_issued_at = Some(now);
+        next.refreshable = c.issued.refreshable;
+        next.refresh = RefreshState::default();
+        next.credentials = Some(reference.clone());
+        next.updated_at = now;
+        let update = Versioned {
+            value: next,
+            version: current.version,
+        };
+        match app.store.update_connection(&update).await {
+            Ok(_) => return Ok(update.value),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+/// A connection written this often while its user re-authorises is not settling.
+const REAUTHORISE_ATTEMPTS: usize = 3;
 
 /// Disconnects the consumer's other connections to the same integration (revoked at the
 /// provider where possible, credentials deleted).
