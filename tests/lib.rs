@@ -1,6 +1,7 @@
 //! Harness for the workspace tests: an [`App`] over a fresh store, two accounts, and
 //! requests dispatched exactly as the local gateway and the Lambda functions do.
 
+pub mod chromium;
 pub mod loopback;
 pub mod oauth;
 

@@ -881,7 +881,9 @@ async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin(mode:
     .await;
     let done = post_form(
         &h,
-        &format!("{path}?targetOrigin=https%3A%2F%2Fapp.acme.test&customState=x"),
+        &format!(
+            "{path}?targetOrigin=https%3A%2F%2Fapp.acme.test&callbackMessage=done&customState=x"
+        ),
         &[("api_key", "k")],
     )
     .await;
@@ -902,7 +904,8 @@ async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin(mode:
     );
     assert!(
         html.contains(r#""origin":"https://app.acme.test""#)
-            && html.contains(r#""connectionStatus":"active""#),
+            && html.contains(r#""connectionStatus":"active""#)
+            && html.contains(r#""callbackMessage":"done""#),
         "{html}"
     );
     assert!(html.contains("postMessage(d.payload,d.origin)") && !html.contains(r#""*""#));

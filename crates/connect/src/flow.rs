@@ -6,6 +6,7 @@ mod begin;
 mod complete;
 mod finish;
 mod install;
+mod marketplace;
 pub mod redirect;
 mod start;
 pub mod workspace_token;
@@ -14,7 +15,8 @@ pub use begin::{FlowCookie, Redirect, Step, connect};
 pub use complete::{Completion, Issued, complete};
 pub use finish::{Ended, Finished, Protocol, Refusal, finish};
 pub use install::{Installed, install};
-pub use redirect::{Ending, Next, Outcome, RedirectPolicy};
+pub use marketplace::{Conclusion, Offer, conclude, offers};
+pub use redirect::{Ending, Links, Next, Outcome, RedirectPolicy};
 pub use start::{Grant, Start, StartRequest, resolve};
 
 /// Path of the OAuth 2.0 callback under the public URL.

@@ -119,8 +119,8 @@ pub struct OAuth2 {
     #[serde(default)]
     pub token_params: BTreeMap<String, String>,
     pub revoke_url: Option<String>,
-    /// The provider's issuer identifier; when set, an `iss` in the authorization
-    /// response must equal it (RFC 9207, mix-up defence).
+    /// The provider's issuer identifier; when set, the authorization response must carry
+    /// an `iss` equal to it (RFC 9207, mix-up defence).
     #[serde(default)]
     pub issuer: Option<String>,
     #[serde(default)]

@@ -34,6 +34,9 @@ pub struct ConnectionFlow {
     /// Where the browser goes when done (already checked against the allowlist).
     pub redirect_target: Option<String>,
     pub target_origin: Option<String>,
+    /// Cyclr's `callbackMessage`, posted to the opener with the result.
+    #[serde(default)]
+    pub callback_message: Option<String>,
     pub custom_state: Option<String>,
     #[serde(default)]
     pub allow_multiple_connections: bool,

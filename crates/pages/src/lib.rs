@@ -3,7 +3,7 @@
 
 pub mod flow_cookie;
 
-use latchkey_connect::flow::{Ending, Next, Outcome};
+use latchkey_connect::flow::{Conclusion, Links, Next, Offer, Outcome};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 use url::Url;
@@ -17,7 +17,9 @@ h1{font-size:1.3rem}ul{list-style:none;padding:0}li{margin:.4rem 0}\
 a.card,button{display:flex;align-items:center;gap:.6rem;padding:.6rem .8rem;border:1px solid #d0d7de;border-radius:8px;\
 text-decoration:none;color:inherit;background:#fff;font:inherit;cursor:pointer}\
 img{width:28px;height:28px}label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}\
-.error{color:#b42318}.ok{color:#067647}.actions{display:flex;gap:.6rem;margin-top:1rem}";
+.error{color:#b42318}.ok{color:#067647}.actions{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:1rem}\
+.badge{margin-left:auto;font-size:.8rem;color:#067647;border:1px solid #abefc6;background:#ecfdf3;border-radius:999px;padding:.1rem .5rem}\
+div.card{display:flex;align-items:center;gap:.6rem;padding:.6rem .8rem;border:1px solid #d0d7de;border-radius:8px}";
 
 /// One field of a connection form.
 pub struct FormField {
@@ -52,11 +54,33 @@ fn logo(integration: &Integration) -> Markup {
     }
 }
 
-/// The integrations a consumer may connect, for activation links without one.
+/// The way out of a page back to the vendor's app (Chift: "Cancel or Back to [account
+/// name]"): after a success, "Back to …" carries the result; otherwise "Cancel / Back to …"
+/// ends the attempt as cancelled.
+pub enum Exit<'a> {
+    Back(&'a str),
+    Cancel(&'a str),
+}
+
+fn exit(account_name: &str, exit: Option<Exit<'_>>) -> Markup {
+    html! {
+        @match exit {
+            Some(Exit::Back(href)) => a.card href=(href) { "Back to " (account_name) },
+            Some(Exit::Cancel(href)) => a.card href=(href) { "Cancel / Back to " (account_name) },
+            None => {},
+        }
+    }
+}
+
+/// The integrations a consumer may connect (activation links without one), each marked
+/// "Connected" when the consumer has a working connection to it. `href` gives a card's
+/// link; without one (a used link, after a success) the card only shows its state.
 pub fn marketplace(
     account_name: &str,
-    integrations: &[Integration],
-    link_for: impl Fn(&Integration) -> String,
+    offers: &[Offer],
+    href: impl Fn(&Integration) -> Option<String>,
+    notice: Option<&str>,
+    way_out: Option<Exit<'_>>,
 ) -> Response {
     page(
         StatusCode::OK,
@@ -65,14 +89,25 @@ pub fn marketplace(
             account_name,
             html! {
                 h1 { "Connect your software to " (account_name) }
-                @if integrations.is_empty() {
+                @if let Some(n) = notice { p.ok role="status" { (n) } }
+                @if offers.is_empty() {
                     p { "No integrations are available yet." }
                 }
                 ul {
-                    @for i in integrations {
-                        li { a.card href=(link_for(i)) { (logo(i)) span { (i.name) } } }
+                    @for o in offers {
+                        @let card = html! {
+                            (logo(&o.integration)) span { (o.integration.name) }
+                            @if o.connected { span.badge { "Connected" } }
+                        };
+                        li {
+                            @match href(&o.integration) {
+                                Some(h) => a.card href=(h) { (card) },
+                                None => div.card { (card) },
+                            }
+                        }
                     }
                 }
+                div.actions { (exit(account_name, way_out)) }
             },
         ),
         None,
@@ -86,6 +121,7 @@ pub fn form(
     action: &str,
     fields: &[FormField],
     error: Option<&str>,
+    cancel: Option<&str>,
 ) -> Response {
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -106,7 +142,10 @@ pub fn form(
                         input id=(f.name) name=(f.name) type=(if f.secret { "password" } else { "text" })
                             value=(f.value) required[f.required] autocomplete="off";
                     }
-                    div.actions { button type="submit" { "Connect" } }
+                    div.actions {
+                        button type="submit" { "Connect" }
+                        (exit(account_name, cancel.map(Exit::Cancel)))
+                    }
                 }
             },
         ),
@@ -117,35 +156,43 @@ pub fn form(
 /// Where an attempt ends when the browser is not sent back to the vendor.
 pub fn result(
     account_name: &str,
-    success: bool,
-    message: &str,
+    outcome: &Outcome,
     retry: Option<&str>,
-    back: Option<&Url>,
     marketplace: Option<&str>,
+    way_out: Option<Exit<'_>>,
 ) -> Response {
-    let status = if success {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
+    let (status, title, class, message) = match outcome {
+        Outcome::Connected { .. } => (
+            StatusCode::OK,
+            "Connected",
+            "ok",
+            "Your software is connected.".to_owned(),
+        ),
+        Outcome::Failed(e) => (
+            StatusCode::BAD_REQUEST,
+            "Connection failed",
+            "error",
+            format!("The connection could not be made ({}).", e.code()),
+        ),
+        Outcome::Cancelled => (
+            StatusCode::OK,
+            "Cancelled",
+            "",
+            "Nothing was connected. You can close this window.".to_owned(),
+        ),
     };
     page(
         status,
         layout(
-            if success {
-                "Connected"
-            } else {
-                "Connection failed"
-            },
+            title,
             account_name,
             html! {
-                h1 class=(if success { "ok" } else { "error" }) { (if success { "Connected" } else { "Connection failed" }) }
+                h1 class=(class) { (title) }
                 p { (message) }
                 div.actions {
                     @if let Some(r) = retry { a.card href=(r) { "Try again" } }
                     @if let Some(m) = marketplace { a.card href=(m) { "Back to the list" } }
-                    @if let Some(b) = back {
-                        a.card href=(b.as_str()) { (if success { "Back to " } else { "Cancel / Back to " }) (account_name) }
-                    }
+                    (exit(account_name, way_out))
                 }
             },
         ),
@@ -170,14 +217,18 @@ pub fn message(
         "(function(){{var d={data};if(window.opener){{window.opener.postMessage(d.payload,d.origin);window.close();}}\
          else if(d.fallback){{window.location.replace(d.fallback);}}}})();"
     );
-    let connected = payload.get("connectionId").is_some_and(|v| !v.is_null());
+    let said = match payload["connectionStatus"].as_str() {
+        Some("active") => "Connected. You can close this window.",
+        Some("cancelled") => "Cancelled. You can close this window.",
+        _ => "The connection failed. You can close this window.",
+    };
     page(
         StatusCode::OK,
         layout(
             "Connection",
             account_name,
             html! {
-                p { (if connected { "Connected. You can close this window." } else { "The connection failed. You can close this window." }) }
+                p { (said) }
                 script nonce=(nonce) { (PreEscaped(script)) }
             },
         ),
@@ -264,39 +315,45 @@ pub fn secure(response: &mut Response, script_nonce: Option<&str>) {
     );
 }
 
-/// The response for an outcome: a redirect, a `postMessage` page, or a local result page
-/// with "Try again" (`retry`) and "Back to the list" (`marketplace`) links.
+/// The response for an attempt's end: a redirect, a `postMessage` page, the marketplace,
+/// or a local result page with the popup's own `links`.
 pub fn respond(
     account_name: &str,
-    ending: &Ending,
-    outcome: Outcome,
-    retry: Option<String>,
-    marketplace: String,
+    outcome: &Outcome,
+    conclusion: Conclusion,
+    links: &Links,
 ) -> Response {
-    let success = matches!(outcome, Outcome::Connected { .. });
-    match ending.next(&outcome) {
+    match conclusion.next {
         Next::Redirect(url) => redirect(url.as_str()),
         Next::Message {
             origin,
             payload,
             fallback,
         } => message(account_name, &origin, &payload, fallback.as_ref()),
+        Next::Marketplace { back } => marketplace(
+            account_name,
+            &conclusion.offers,
+            |_| None,
+            Some("Your software is connected."),
+            back.as_ref().map(|b| Exit::Back(b.as_str())),
+        ),
         Next::Page {
             back,
-            retry: offer_retry,
-            marketplace: offer_marketplace,
+            retry,
+            cancel,
+            marketplace,
         } => {
-            let message = match &outcome {
-                Outcome::Connected { .. } => "Your software is connected.".to_owned(),
-                Outcome::Failed(e) => format!("The connection could not be made ({}).", e.code()),
+            let way_out = match (&back, cancel) {
+                (Some(b), _) => Some(Exit::Back(b.as_str())),
+                (None, true) => Some(Exit::Cancel(links.cancel.as_str())),
+                (None, false) => None,
             };
             result(
                 account_name,
-                success,
-                &message,
-                retry.as_deref().filter(|_| offer_retry),
-                back.as_ref(),
-                Some(marketplace.as_str()).filter(|_| offer_marketplace && !success),
+                outcome,
+                Some(links.retry.as_str()).filter(|_| retry),
+                Some(links.marketplace.as_str()).filter(|_| marketplace),
+                way_out,
             )
         }
     }

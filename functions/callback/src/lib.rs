@@ -43,10 +43,9 @@ async fn callback(app: &App, request: &Request, protocol: Protocol) -> Response 
             }
             let mut response = respond(
                 &ended.account_name,
-                &ended.ending,
-                ended.outcome,
-                Some(ended.retry),
-                ended.marketplace,
+                &ended.outcome,
+                ended.conclusion,
+                &ended.links,
             );
             flow_cookie::clear(&mut response, &ended.cookie_name);
             response

@@ -33,8 +33,31 @@ impl Handler for Links {
             .value;
         match operation {
             Operation::CreateActivation => {
-                let input: NewActivation = json_body(&request)?;
+                let mut input: NewActivation = json_body(&request)?;
                 input.validate()?;
+                if let Some(id) = &input.connection_id {
+                    let connection = app
+                        .store
+                        .connection(&account_id, id)
+                        .await?
+                        .map(|c| c.value)
+                        .filter(|c| c.consumer_id == consumer.id)
+                        .ok_or_else(|| {
+                            FieldError::new("connection_id", "names no connection of this consumer")
+                        })?;
+                    // Re-authorising a connection is re-authorising its integration.
+                    match &input.integration_id {
+                        None => input.integration_id = Some(connection.integration_id),
+                        Some(named) if *named != connection.integration_id => {
+                            return Err(FieldError::new(
+                                "connection_id",
+                                "is a connection to another integration than integration_id",
+                            )
+                            .into());
+                        }
+                        Some(_) => {}
+                    }
+                }
                 if let Some(id) = &input.integration_id {
                     let active = app
                         .store
@@ -45,20 +68,6 @@ impl Handler for Links {
                         return Err(FieldError::new(
                             "integration_id",
                             "names no active integration of this account",
-                        )
-                        .into());
-                    }
-                }
-                if let Some(id) = &input.connection_id {
-                    let owned = app
-                        .store
-                        .connection(&account_id, id)
-                        .await?
-                        .is_some_and(|c| c.value.consumer_id == consumer.id);
-                    if !owned {
-                        return Err(FieldError::new(
-                            "connection_id",
-                            "names no connection of this consumer",
                         )
                         .into());
                     }

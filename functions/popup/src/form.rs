@@ -111,6 +111,7 @@ impl Ask<'_> {
             &start.landing_url(&[]),
             fields,
             message.as_deref(),
+            crate::cancel_link(start).as_deref(),
         )
     }
 }

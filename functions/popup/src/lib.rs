@@ -10,10 +10,12 @@ mod input;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use latchkey_connect::flow::{Outcome, Start, StartRequest, Step, connect, resolve};
+use latchkey_connect::flow::{
+    Links, Outcome, Start, StartRequest, Step, conclude, connect, offers, resolve,
+};
 use latchkey_core::App;
 use latchkey_domain::{FieldError, FlowError};
-use latchkey_pages::{flow_cookie, respond};
+use latchkey_pages::{Exit, flow_cookie, respond};
 use latchkey_web::{ApiError, Handler, Operation, PathParams, Request, Response, StatusCode};
 
 pub struct Popup;
@@ -66,13 +68,18 @@ async fn run(
         Ok(start) => start,
         Err(e) => return start_error(&e),
     };
+    if start.request.cancel {
+        return finish(app, &start, Outcome::Cancelled).await;
+    }
     let Some(integration) = start.integration.clone() else {
-        return match start.marketplace(app).await {
-            Ok(integrations) => {
-                latchkey_pages::marketplace(&start.account.name, &integrations, |i| {
-                    start.landing_url(&[("integrationId", &i.id)])
-                })
-            }
+        return match offers(app, &start.account.id, &start.consumer.id).await {
+            Ok(offers) => latchkey_pages::marketplace(
+                &start.account.name,
+                &offers,
+                |i| Some(start.landing_url(&[("integrationId", &i.id)])),
+                None,
+                cancel_link(&start).as_deref().map(Exit::Cancel),
+            ),
             Err(e) => start_error(&e),
         };
     };
@@ -82,7 +89,7 @@ async fn run(
     };
     let Some(option) = option.cloned() else {
         let unknown = FieldError::new("authOptionKey", "names no auth option of this integration");
-        return finish(&start, Outcome::Failed(unknown.into()));
+        return finish(app, &start, Outcome::Failed(unknown.into())).await;
     };
     let mut parameters = start.request.connection_parameters.clone();
     let ask = form::Ask {
@@ -105,8 +112,10 @@ async fn run(
             flow_cookie::set(&mut response, &redirect.cookie);
             response
         }
-        Ok(Step::Done(connection_id)) => finish(&start, Outcome::Connected { connection_id }),
-        Err(e) => finish(&start, Outcome::Failed(e)),
+        Ok(Step::Done(connection_id)) => {
+            finish(app, &start, Outcome::Connected { connection_id }).await
+        }
+        Err(e) => finish(app, &start, Outcome::Failed(e)).await,
     }
 }
 
@@ -127,16 +136,30 @@ fn start_error(e: &FlowError) -> Response {
     latchkey_pages::error(status, "Latchkey", message, None)
 }
 
+/// "Cancel / Back to …", offered where the vendor has a page to go back to.
+pub(crate) fn cancel_link(start: &Start) -> Option<String> {
+    start
+        .ending
+        .target
+        .as_ref()
+        .map(|_| start.landing_url(&[("cancel", "true")]))
+}
+
 /// Sends the browser where docs/ARCHITECTURE.md §4 says, or shows the result here.
-fn finish(start: &Start, outcome: Outcome) -> Response {
+async fn finish(app: &App, start: &Start, outcome: Outcome) -> Response {
     if let Outcome::Failed(e @ FlowError::Internal(_)) = &outcome {
         latchkey_web::log_error(e, "connection failed");
     }
-    respond(
-        &start.account.name,
-        &start.ending,
-        outcome,
-        Some(start.landing_url(&[])),
-        start.landing_url(&[("integrationId", "")]),
-    )
+    let (account, consumer) = (&start.account.id, &start.consumer.id);
+    match conclude(app, account, consumer, &start.ending, &outcome).await {
+        Ok(conclusion) => {
+            let links = Links {
+                retry: start.landing_url(&[]),
+                cancel: start.landing_url(&[("cancel", "true")]),
+                marketplace: start.landing_url(&[("integrationId", "")]),
+            };
+            respond(&start.account.name, &outcome, conclusion, &links)
+        }
+        Err(e) => start_error(&e),
+    }
 }

@@ -264,6 +264,7 @@ async fn store_flow(
         request_token_secret: pending.request_token_secret,
         redirect_target: ending.target.as_ref().map(|u| u.to_string()),
         target_origin: ending.target_origin.clone(),
+        callback_message: ending.callback_message.clone(),
         custom_state: ending.custom_state.clone(),
         allow_multiple_connections: start.request.allow_multiple_connections,
         from_marketplace: ending.from_marketplace,

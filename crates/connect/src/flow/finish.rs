@@ -3,11 +3,12 @@
 //! the browser that started it, the flow is consumed atomically (a replay finds nothing),
 //! the code or verifier is exchanged once, and the connection completes.
 
-use latchkey_store::{Accounts, Integrations, Links};
+use latchkey_store::{Accounts, Integrations, Links as _};
 use std::collections::BTreeMap;
 
 use super::flow_cookie_name;
-use super::{Completion, Ending, Issued, OAUTH_CALLBACK_PATH, Outcome, complete};
+use super::{Completion, Conclusion, Ending, Issued, Links, OAUTH_CALLBACK_PATH, Outcome};
+use super::{complete, conclude};
 use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
@@ -48,12 +49,11 @@ pub enum Finished {
 #[derive(Debug)]
 pub struct Ended {
     pub account_name: String,
-    pub ending: Ending,
     pub outcome: Outcome,
-    /// "Try again" starts the same integration again from the original link.
-    pub retry: String,
-    /// "Back to the list": the original link's marketplace.
-    pub marketplace: String,
+    pub conclusion: Conclusion,
+    /// "Try again" and "Cancel" start from the original link again; "Back to the list"
+    /// is its marketplace.
+    pub links: Links,
     /// The flow cookie to clear.
     pub cookie_name: String,
 }
@@ -110,6 +110,7 @@ pub async fn finish(
             .as_deref()
             .and_then(|t| url::Url::parse(t).ok()),
         target_origin: flow.target_origin.clone(),
+        callback_message: flow.callback_message.clone(),
         custom_state: flow.custom_state.clone(),
         is_update: flow.connection_id.is_some(),
         redirect: flow.redirect_after,
@@ -124,12 +125,17 @@ pub async fn finish(
         Ok(connection_id) => Outcome::Connected { connection_id },
         Err(e) => Outcome::Failed(e),
     };
+    let conclusion = conclude(app, &account.id, &flow.consumer_id, &ending, &outcome).await?;
+    let retry = format!("/connect/{token}?integrationId={}", flow.integration_id);
     Ok(Finished::Ended(Box::new(Ended {
         account_name: account.name,
-        ending,
         outcome,
-        retry: format!("/connect/{token}?integrationId={}", flow.integration_id),
-        marketplace: format!("/connect/{token}"),
+        conclusion,
+        links: Links {
+            cancel: format!("{retry}&cancel=true"),
+            retry,
+            marketplace: format!("/connect/{token}"),
+        },
         cookie_name,
     })))
 }
@@ -149,9 +155,10 @@ async fn exchange_code(
     let AuthMethod::Oauth2(method) = &option.method else {
         return Err(FlowError::IntegrationUnavailable);
     };
-    // RFC 9207: a response from another issuer is a mix-up attack.
-    if let (Some(expected), Some(got)) = (&method.issuer, query.get("iss"))
-        && expected != got
+    // RFC 9207: a response from another issuer is a mix-up attack. Naming the issuer
+    // says the provider sends `iss` (§2.4), so an answer without one is refused too.
+    if let Some(expected) = &method.issuer
+        && query.get("iss") != Some(expected)
     {
         return Err(FlowError::IssuerMismatch);
     }

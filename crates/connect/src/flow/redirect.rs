@@ -50,8 +50,17 @@ impl RedirectPolicy<'_> {
             .or_else(|| self.configured().next())
     }
 
-    /// A `targetOrigin` for `postMessage`, if allowed (never `*`).
+    /// A `targetOrigin`, if allowed (never `*`). Cyclr's bare-host form (`example.com`)
+    /// names the allowed https origin on that host; it is matched, never trusted.
     pub fn target_origin(&self, requested: &str) -> Option<String> {
+        if !requested.contains("://") {
+            let host = requested.trim_end_matches('/').to_ascii_lowercase();
+            let https = Url::parse(&format!("https://{host}/")).ok()?;
+            let origin = origin_of(&https);
+            // Only a bare host: a port, a path or credentials change the origin's meaning.
+            return (https.host_str() == Some(host.as_str()) && self.origin_allowed(&origin))
+                .then_some(origin);
+        }
         let origin = validate_origin("targetOrigin", requested).ok()?;
         self.origin_allowed(&origin).then_some(origin)
     }
@@ -60,8 +69,39 @@ impl RedirectPolicy<'_> {
 /// How an attempt ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Connected { connection_id: ConnectionId },
+    Connected {
+        connection_id: ConnectionId,
+    },
     Failed(FlowError),
+    /// The user chose "Cancel / Back to …": its own outcome, `error=cancelled`.
+    Cancelled,
+}
+
+impl Outcome {
+    /// `connectionStatus` as the vendor receives it.
+    fn status(&self) -> &'static str {
+        match self {
+            Outcome::Connected { .. } => "active",
+            Outcome::Failed(_) => "error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    /// The result as posted to the opener (`postMessage`) or Cyclr's `callbackMessage`.
+    pub fn payload(&self, custom_state: Option<&str>) -> serde_json::Value {
+        let status = self.status();
+        match self {
+            Outcome::Connected { connection_id } => {
+                json!({"connectionId": connection_id, "connectionStatus": status, "customState": custom_state})
+            }
+            Outcome::Failed(e) => {
+                json!({"error": e.code(), "errorData": e.data(), "connectionStatus": status, "customState": custom_state})
+            }
+            Outcome::Cancelled => {
+                json!({"error": "cancelled", "connectionStatus": status, "customState": custom_state})
+            }
+        }
+    }
 }
 
 /// What the start asked for, carried to the end of the flow.
@@ -69,6 +109,7 @@ pub enum Outcome {
 pub struct Ending {
     pub target: Option<Url>,
     pub target_origin: Option<String>,
+    pub callback_message: Option<String>,
     pub custom_state: Option<String>,
     pub is_update: bool,
     pub redirect: bool,
@@ -77,15 +118,33 @@ pub struct Ending {
     pub append_result_params: bool,
 }
 
+/// The popup's own links on a page where an attempt ended.
+#[derive(Debug, Clone)]
+pub struct Links {
+    /// "Try again": the same start again.
+    pub retry: String,
+    /// "Cancel / Back to …": ends the attempt as cancelled (see [`Outcome::Cancelled`]).
+    pub cancel: String,
+    /// "Back to the list": the start's marketplace.
+    pub marketplace: String,
+}
+
 /// What to send the browser.
 #[derive(Debug)]
 pub enum Next {
     Redirect(Url),
-    /// A local result page; `back` is the vendor target for "Back to …", `retry` says
-    /// whether to offer trying again, `marketplace` whether to link back to the choice.
+    /// Chift's marketplace, showing the consumer's connections, after a success that does
+    /// not redirect; `back` ("Back to …") carries the result to the vendor's target.
+    Marketplace {
+        back: Option<Url>,
+    },
+    /// A local result page: `back` is "Back to …" after a success (with the result),
+    /// `retry` offers trying again, `cancel` offers "Cancel / Back to …" (its own
+    /// outcome, so the vendor learns of it), `marketplace` links back to the choice.
     Page {
         back: Option<Url>,
         retry: bool,
+        cancel: bool,
         marketplace: bool,
     },
     /// Post the result to `window.opener` at exactly this origin, then close; fall back to
@@ -104,15 +163,17 @@ impl Ending {
             let mut q = url.query_pairs_mut();
             match outcome {
                 Outcome::Connected { connection_id } => {
-                    q.append_pair("connectionId", connection_id)
-                        .append_pair("connectionStatus", "active");
+                    q.append_pair("connectionId", connection_id);
                 }
                 Outcome::Failed(e) => {
                     q.append_pair("error", e.code())
-                        .append_pair("errorData", &e.data().to_string())
-                        .append_pair("connectionStatus", "error");
+                        .append_pair("errorData", &e.data().to_string());
+                }
+                Outcome::Cancelled => {
+                    q.append_pair("error", "cancelled");
                 }
             }
+            q.append_pair("connectionStatus", outcome.status());
             if let Some(state) = &self.custom_state {
                 q.append_pair("customState", state);
             }
@@ -120,23 +181,26 @@ impl Ending {
         url
     }
 
-    /// The create/update × success/error rules of docs/ARCHITECTURE.md §4.
+    /// The create/update × success/error/cancel rules of docs/ARCHITECTURE.md §4 (Chift's
+    /// redirect tables): a cancel always goes back to the vendor.
     pub fn next(&self, outcome: &Outcome) -> Next {
         let success = matches!(outcome, Outcome::Connected { .. });
-        let redirects = match (self.is_update, self.from_marketplace) {
-            (true, _) => success && self.redirect,
-            (false, false) => true,
-            (false, true) => success && self.redirect,
-        };
-        if let Some(origin) = &self.target_origin {
-            let payload = match outcome {
-                Outcome::Connected { connection_id } => {
-                    json!({"connectionId": connection_id, "connectionStatus": "active", "customState": self.custom_state})
-                }
-                Outcome::Failed(e) => {
-                    json!({"error": e.code(), "errorData": e.data(), "connectionStatus": "error", "customState": self.custom_state})
-                }
+        let cancelled = matches!(outcome, Outcome::Cancelled);
+        let redirects = cancelled
+            || match (self.is_update, self.from_marketplace) {
+                (true, _) => success && self.redirect,
+                (false, false) => true,
+                (false, true) => success && self.redirect,
             };
+        // Cyclr: with a `callbackMessage` it is posted to the opener at `targetOrigin`;
+        // "if the callback message is null we will redirect to the targetOrigin".
+        if let Some(origin) = &self.target_origin {
+            let Some(message) = &self.callback_message else {
+                let at_origin = Url::parse(origin).expect("an allowed origin is a URL");
+                return Next::Redirect(self.with_result(&at_origin, outcome));
+            };
+            let mut payload = outcome.payload(self.custom_state.as_deref());
+            payload["callbackMessage"] = json!(message);
             let fallback = self
                 .target
                 .as_ref()
@@ -148,12 +212,18 @@ impl Ending {
                 fallback,
             };
         }
+        let back = || self.target.as_ref().map(|t| self.with_result(t, outcome));
         match (&self.target, redirects) {
             (Some(target), true) => Next::Redirect(self.with_result(target, outcome)),
+            // "redirect = false and success: redirects the user to the Marketplace page".
+            _ if success && (self.is_update || self.from_marketplace) => {
+                Next::Marketplace { back: back() }
+            }
             _ => Next::Page {
-                back: self.target.clone(),
+                back: back().filter(|_| success),
                 retry: !success,
-                marketplace: self.from_marketplace || (self.is_update && success),
+                cancel: !success && !cancelled && self.target.is_some(),
+                marketplace: self.from_marketplace && !success,
             },
         }
     }
@@ -233,6 +303,20 @@ mod tests {
         );
         assert!(p.target_origin("*").is_none());
         assert!(p.target_origin("https://evil.test").is_none());
+        // Cyclr's bare host names the allowed https origin on it, nothing else.
+        assert_eq!(
+            p.target_origin("partner.acme.test").as_deref(),
+            Some("https://partner.acme.test")
+        );
+        for evil in [
+            "evil.test",
+            "partner.acme.test:8443",
+            "partner.acme.test.evil.test",
+            "partner.acme.test/x",
+            "user@partner.acme.test",
+        ] {
+            assert!(p.target_origin(evil).is_none(), "{evil}");
+        }
     }
 
     #[test]
@@ -266,38 +350,54 @@ mod tests {
             u.contains("error=access_denied") && u.contains("connectionStatus=error"),
             "{u}"
         );
-        // Marketplace: redirect=true → redirect after success; redirect=false → stay.
+        // Marketplace: redirect=true → redirect after success; redirect=false → back to
+        // the marketplace, whose "Back to …" carries the result.
         assert!(redirected(ending(false, true, true).next(&ok)).is_some());
-        assert!(matches!(
-            ending(false, false, true).next(&ok),
-            Next::Page {
-                marketplace: true,
-                ..
+        match ending(false, false, true).next(&ok) {
+            Next::Marketplace { back: Some(b) } => {
+                assert!(b.as_str().contains("connectionId=con_1"), "{b}")
             }
-        ));
-        // Update: success follows `redirect`; errors stay with a retry.
+            other => panic!("{other:?}"),
+        }
+        // Update: success follows `redirect` (else the marketplace); errors stay with a
+        // retry and a cancel.
         assert!(redirected(ending(true, true, false).next(&ok)).is_some());
         assert!(matches!(
             ending(true, false, false).next(&ok),
-            Next::Page {
-                marketplace: true,
-                retry: false,
-                ..
-            }
+            Next::Marketplace { back: Some(_) }
         ));
         for redirect in [true, false] {
-            match ending(true, redirect, false).next(&err) {
-                Next::Page {
-                    retry: true,
-                    back: Some(b),
-                    ..
-                } => assert_eq!(b, target),
-                other => panic!("{other:?}"),
-            }
+            assert!(
+                matches!(
+                    ending(true, redirect, false).next(&err),
+                    Next::Page {
+                        retry: true,
+                        cancel: true,
+                        back: None,
+                        ..
+                    }
+                ),
+                "redirect={redirect}"
+            );
+        }
+        // A cancel goes back to the vendor, whatever the start, as its own outcome.
+        for (update, redirect, market) in [(true, false, false), (false, false, true)] {
+            let u = redirected(ending(update, redirect, market).next(&Outcome::Cancelled)).unwrap();
+            assert_eq!(
+                u,
+                "https://app.acme.test/done?error=cancelled&connectionStatus=cancelled&customState=s+1"
+            );
         }
         // No target: a local page, never a redirect.
         let mut none = ending(false, false, false);
         none.target = None;
-        assert!(matches!(none.next(&ok), Next::Page { .. }));
+        assert!(matches!(
+            none.next(&ok),
+            Next::Page {
+                back: None,
+                cancel: false,
+                ..
+            }
+        ));
     }
 }

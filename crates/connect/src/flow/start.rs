@@ -45,6 +45,13 @@ pub struct StartRequest {
     pub redirect_uri: Option<String>,
     #[serde(deserialize_with = "text")]
     pub target_origin: Option<String>,
+    /// Cyclr: a message posted to the opener with the result; without one, the browser
+    /// goes to `targetOrigin` instead.
+    #[serde(deserialize_with = "text")]
+    pub callback_message: Option<String>,
+    /// "Cancel / Back to …" was chosen: end the attempt as cancelled.
+    #[serde(deserialize_with = "flag")]
+    pub cancel: bool,
 }
 
 /// Any value, kept as text when it reads as text: a string (not empty), a number or a
@@ -151,11 +158,17 @@ pub struct Grant {
     pub redirect: bool,
     pub integration_id: Option<IntegrationId>,
     pub connection_id: Option<ConnectionId>,
+    /// Chift's marketplace: an activation link that names no integration lets the consumer
+    /// choose, and a failure then stays in the popup. A workspace token's popup is the
+    /// vendor's own, so it always ends at the vendor's `redirectUri` (Integration.App:
+    /// "redirected … after the connection process is completed (successfully or not)").
+    pub from_marketplace: bool,
 }
 
 impl From<Activation> for Grant {
     fn from(a: Activation) -> Self {
         Self {
+            from_marketplace: a.integration_id.is_none(),
             activation_hash: Some(a.token_hash),
             name: a.name,
             redirect: a.redirect,
@@ -213,28 +226,6 @@ impl Start {
     pub fn name(&self) -> &str {
         self.request.name.as_deref().unwrap_or(&self.grant.name)
     }
-
-    /// The integrations the consumer may choose from: the account's active ones.
-    pub async fn marketplace(&self, app: &App) -> Result<Vec<Integration>, FlowError> {
-        let mut integrations = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = app
-                .store
-                .list_integrations(&self.account.id, 100, cursor.as_ref())
-                .await?;
-            integrations.extend(
-                page.items
-                    .into_iter()
-                    .map(|v| v.value)
-                    .filter(|i| i.status == IntegrationStatus::Active),
-            );
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(integrations),
-            }
-        }
-    }
 }
 
 /// Resolves a start: the token (activation link or workspace JWT) names the account and
@@ -257,6 +248,7 @@ pub async fn resolve(
             redirect: true,
             integration_id: request.integration_id.as_deref().map(IntegrationId::from),
             connection_id: None,
+            from_marketplace: false,
         };
         (grant, account, consumer)
     } else {
@@ -304,10 +296,11 @@ pub async fn resolve(
             .target_origin
             .as_deref()
             .and_then(|o| policy.target_origin(o)),
+        callback_message: request.callback_message.clone(),
         custom_state: request.custom_state.clone(),
         is_update: grant.connection_id.is_some() || request.connection_id.is_some(),
         redirect: grant.redirect,
-        from_marketplace: grant.integration_id.is_none(),
+        from_marketplace: grant.from_marketplace,
         append_result_params: account.append_result_params,
     };
     Ok(Start {

@@ -1,0 +1,135 @@
+// Drives Debian's Chromium through popup pages step by step and reports what a person
+// would see after each step: the URL (and the last URL the browser was sent to), the
+// heading text, the links (text and href), the buttons and whether images loaded. The vendor's app (STUB origin) is not on this machine: its pages are stubs
+// that record any postMessage they receive.
+//
+// Usage: node steps.mjs PLAN_JSON   (CHROMIUM=/usr/bin/chromium)
+// PLAN: {"stub": "https://app.acme.test", "start": URL, "opener": bool,
+//        "screenshots": "/dir/prefix" | null,
+//        "steps": [{"fill": {"field name": "value"}} | {"click": "visible text"}
+//                  | {"waitFor": "url prefix"} | {"sentTo": "url prefix"} | {"closed": true}]}
+// With "opener", the stub page opens START with window.open and the steps run in that
+// popup; the report then carries the messages the opener received.
+import { chromium } from 'playwright-core';
+
+const plan = JSON.parse(process.argv[2]);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    '--no-first-run', '--disable-component-update', '--disable-sync'],
+});
+
+const stubPage = `<!doctype html><title>vendor app</title><p>vendor app</p><script>
+  window.__messages = [];
+  window.addEventListener('message', (e) => window.__messages.push({ origin: e.origin, data: e.data }));
+</script>`;
+
+// Main-frame navigations, redirects included: where the browser was sent, even where
+// the stub cannot answer (route handlers do not see the targets of server redirects).
+const navigations = new WeakMap();
+function watch(page) {
+  const seen = [];
+  navigations.set(page, seen);
+  page.on('request', (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) seen.push(r.url());
+  });
+}
+
+async function snapshot(page) {
+  // A navigation still under way (a redirect ending on an error page) replaces the page
+  // under us: settle and read again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read(page);
+    } catch (e) {
+      if (attempt === 5 || page.isClosed()) throw e;
+      await page.waitForLoadState().catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function read(page) {
+  if (page.isClosed()) return { closed: true };
+  const seen = navigations.get(page) ?? [];
+  const state = await page.evaluate(() => ({
+    heading: document.querySelector('h1')?.innerText.trim() ?? null,
+    text: document.body?.innerText ?? '',
+    links: [...document.querySelectorAll('a')].map((a) => ({ text: a.innerText.trim(), href: a.href })),
+    buttons: [...document.querySelectorAll('button')].map((b) => b.innerText.trim()),
+    images: [...document.images].map((i) => ({ loaded: i.complete && i.naturalWidth > 0 })),
+  }));
+  return { url: page.url(), navigated: seen[seen.length - 1] ?? null, title: await page.title(), ...state };
+}
+
+async function shoot(page, name) {
+  if (!plan.screenshots || page.isClosed() || page.url().startsWith(plan.stub)) return;
+  for (const width of [1280, 360]) {
+    await page.setViewportSize({ width, height: 800 });
+    await page.screenshot({ path: `${plan.screenshots}-${name}-${width}.png`, fullPage: true });
+  }
+}
+
+try {
+  const context = await browser.newContext();
+  await context.route((url) => url.origin === plan.stub, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html', body: stubPage }));
+  let opener = null;
+  let page;
+  if (plan.opener) {
+    opener = await context.newPage();
+    await opener.goto(`${plan.stub}/opener`);
+    const popup = context.waitForEvent('page');
+    await opener.evaluate((url) => { window.open(url, 'latchkey'); }, plan.start);
+    page = await popup;
+    watch(page);
+    await page.waitForLoadState();
+  } else {
+    page = await context.newPage();
+    watch(page);
+    // A start that redirects straight to the vendor ends on an unresolvable host: that is
+    // an answer (see `navigated`), not a failure of the run.
+    await page.goto(plan.start).catch(() => {});
+  }
+  const report = { snapshots: [await snapshot(page)] };
+  await shoot(page, '0');
+  for (const [i, step] of plan.steps.entries()) {
+    try {
+      await act(page, step);
+    } catch (e) {
+      // Report what the page showed instead: the test's assertions say what was wrong.
+      report.snapshots.push({ ...(await snapshot(page).catch(() => ({}))), error: String(e.message) });
+      break;
+    }
+    if (!page.isClosed()) await page.waitForLoadState().catch(() => {});
+    report.snapshots.push(await snapshot(page).catch(() => ({ closed: true })));
+    await shoot(page, `${i + 1}`);
+  }
+  if (opener) report.messages = await opener.evaluate(() => window.__messages);
+  console.log(JSON.stringify(report));
+} finally {
+  await browser.close();
+}
+
+async function act(page, step) {
+  if (step.fill) {
+    for (const [name, value] of Object.entries(step.fill)) {
+      await page.locator(`[name="${name}"]`).fill(value, { timeout: 5000 });
+    }
+  } else if (step.click) {
+    // A page that posts to its opener closes itself right after the click's navigation.
+    await page.getByText(step.click, { exact: true }).first().click({ timeout: 5000 })
+      .catch((e) => { if (!page.isClosed()) throw e; });
+  } else if (step.sentTo) {
+    // The browser is sent to the vendor (a server redirect the stub cannot answer).
+    const seen = navigations.get(page);
+    for (let i = 0; i < 100 && !seen.some((u) => u.startsWith(step.sentTo)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } else if (step.waitFor) {
+    await page.waitForURL((url) => url.href.startsWith(step.waitFor), { timeout: 30000 });
+  } else if (step.closed) {
+    if (!page.isClosed()) await page.waitForEvent('close', { timeout: 10000 });
+  }
+}

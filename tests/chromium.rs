@@ -1,0 +1,67 @@
+//! Chromium for the page tests: a harness served by the real local gateway, and a run of
+//! `browser/steps.mjs` (playwright-core over Debian's Chromium) that reports what each
+//! step showed.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use latchkey::gateway;
+use latchkey_store::testing;
+use serde_json::Value;
+
+use crate::Harness;
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with `tests/run`"))
+}
+
+/// A harness whose pages a browser can open: the local gateway on a loopback port.
+/// Returns it with its base URL (`http://127.0.0.1:PORT/`).
+pub async fn served() -> (Harness, String) {
+    let (listener, addr) = gateway::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = format!("http://{addr}/");
+    let h = Harness::with_public_url(testing::sqlite_table().await, &base).await;
+    tokio::spawn(gateway::serve(listener, Arc::clone(&h.app)));
+    (h, base)
+}
+
+/// Runs a plan (see `browser/steps.mjs`) and returns its report. Screenshots go to
+/// `target/screenshots/{name}-…png` when `name` is given.
+pub async fn run(mut plan: Value, name: Option<&str>) -> Value {
+    let chromium = env("LATCHKEY_TEST_CHROMIUM");
+    if let Some(name) = name {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
+        std::fs::create_dir_all(dir).unwrap();
+        plan["screenshots"] = Value::from(format!("{dir}/{name}"));
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/steps.mjs");
+    let plan = plan.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([script, &plan])
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    // Shown with a failing test's output: what each step showed.
+    eprintln!("browser report: {report:#}");
+    report
+}
+
+/// The link whose text is `text` on a snapshot, if any.
+pub fn link<'a>(snapshot: &'a Value, text: &str) -> Option<&'a str> {
+    snapshot["links"]
+        .as_array()?
+        .iter()
+        .find(|l| l["text"] == text)
+        .and_then(|l| l["href"].as_str())
+}
