@@ -5,6 +5,7 @@
 
 use latchkey_tests::Harness;
 use latchkey_tests::chromium::{run, served};
+use latchkey_tests::loopback::{Loopback, Recorded};
 use serde_json::{Value, json};
 
 const VENDOR: &str = "https://app.acme.test";
@@ -119,4 +120,168 @@ async fn a_target_origin_that_is_not_allowed_is_never_trusted() {
             "{query}: {landed}"
         );
     }
+}
+
+/// Cyclr's connector `Description`, `Version` and `AuthDescription`, and an install's
+/// `Description`: kept, shown by the API and in the popup, and validated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptions_and_version_show_in_the_api_and_the_popup() {
+    let (h, _) = served().await;
+    let body = json!({
+        "key": "described", "name": "Described",
+        "description": "Invoices and contacts of your ledger.", "version": "1.0",
+        "auth_options": [{"key": "key", "type": "api_key",
+            "description": "Find the key under Settings → API in Described."}],
+        "api": {"base_url": "https://api.described.example"}
+    });
+    for (field, bad) in [
+        ("version", json!("1.0 beta")),
+        ("description", json!("two\nlines")),
+    ] {
+        let mut wrong = body.clone();
+        wrong[field] = bad;
+        let (status, problem) = h.send("POST", "/v1/integrations", wrong).await;
+        assert_eq!(status.as_u16(), 422, "{problem}");
+        assert_eq!(problem["field"], field);
+    }
+    let (status, created) = h.send("POST", "/v1/integrations", body).await;
+    assert!(status.is_success(), "{created}");
+    let (_, shown) = h
+        .get(&format!(
+            "/v1/integrations/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        shown["description"],
+        "Invoices and contacts of your ledger."
+    );
+    assert_eq!(shown["version"], "1.0");
+    assert_eq!(
+        shown["auth_options"][0]["description"],
+        "Find the key under Settings → API in Described."
+    );
+
+    let (_, consumer) = h
+        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
+        .await;
+    let consumer = consumer["id"].as_str().unwrap();
+    let (status, installed) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections/install"),
+            json!({"integration_id": created["id"], "auth_value": "k", "description": "Globex's ledger"}),
+        )
+        .await;
+    assert!(status.is_success(), "{installed}");
+    assert_eq!(installed["description"], "Globex's ledger");
+
+    let (_, link) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections"),
+            json!({"name": "D"}),
+        )
+        .await;
+    let report = run(
+        json!({"stub": VENDOR, "start": link["url"], "steps": [{"click": "Described"}]}),
+        Some("cyclr-described"),
+    )
+    .await;
+    let text = |i: usize| report["snapshots"][i]["text"].as_str().unwrap().to_owned();
+    assert!(
+        text(0).contains("Invoices and contacts of your ledger."),
+        "{}",
+        text(0)
+    );
+    assert!(
+        text(1).contains("Find the key under Settings → API in Described."),
+        "{}",
+        text(1)
+    );
+}
+
+/// A key typed in the popup is tried at the integration's `verify_path` before it is
+/// kept; a refused one brings the form back with a message, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_typed_in_the_popup_is_verified_and_a_refused_one_is_asked_again() {
+    let (h, _) = served().await;
+    let upstream = Loopback::start(|r: Recorded| async move {
+        match (
+            r.target.as_str(),
+            r.headers.get("x-api-key").map(String::as_str),
+        ) {
+            ("/me", Some("good-key")) => (200, r#"{"me":"globex"}"#.to_owned()),
+            _ => (401, "{}".to_owned()),
+        }
+    })
+    .await;
+    let (status, integration) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "checked", "name": "Checked",
+                "auth_options": [{"key": "key", "type": "api_key"}],
+                "api": {"base_url": upstream.url, "token_param_name": "X-Api-Key",
+                    "value_template": "{token}", "verify_path": "/me"}
+            }),
+        )
+        .await;
+    assert!(status.is_success(), "{integration}");
+    let (_, consumer) = h
+        .send(
+            "POST",
+            "/v1/consumers",
+            json!({"name": "Globex", "redirect_url": format!("{VENDOR}/done")}),
+        )
+        .await;
+    let consumer = consumer["id"].as_str().unwrap();
+    let (_, link) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections"),
+            json!({"name": "C", "integration_id": integration["id"]}),
+        )
+        .await;
+    let report = run(
+        json!({"stub": VENDOR, "start": link["url"], "steps": [
+            {"fill": {"api_key": "typo-key"}},
+            {"click": "Connect"},
+            {"fill": {"api_key": "good-key"}},
+            {"click": "Connect"},
+            {"sentTo": VENDOR}
+        ]}),
+        Some("cyclr-verified"),
+    )
+    .await;
+    let shots = report["snapshots"].as_array().unwrap();
+    let asked_again = &shots[2];
+    assert_eq!(asked_again["heading"], "Connect Checked", "{asked_again}");
+    assert!(
+        asked_again["text"]
+            .as_str()
+            .unwrap()
+            .contains("API key was not accepted by Checked; check it and try again"),
+        "{asked_again}"
+    );
+    let landed = shots[5]["navigated"].as_str().unwrap();
+    assert!(
+        landed.starts_with(&format!("{VENDOR}/done?connectionId=con_")),
+        "{landed}"
+    );
+    let (_, listed) = h
+        .get(&format!("/v1/consumers/{consumer}/connections"))
+        .await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "only the good key was kept"
+    );
+    let keys: Vec<_> = upstream
+        .recorded()
+        .iter()
+        .map(|r| r.headers.get("x-api-key").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(keys, ["typo-key", "good-key"]);
 }

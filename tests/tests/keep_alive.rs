@@ -510,6 +510,7 @@ async fn reauthorisation_during_a_refresh_keeps_the_new_grant(mode: VaultMode) {
             integration: &integration,
             auth_option_key: "oauth",
             name: "Bulk",
+            description: None,
             parameters: Default::default(),
             connection_id: Some(&connection_id),
             allow_multiple: false,

@@ -14,6 +14,7 @@ pub struct ConnectionView<'a> {
     pub integration_id: &'a str,
     pub auth_option_key: &'a str,
     pub name: &'a str,
+    pub description: Option<&'a str>,
     /// Non-secret connection parameters (`subdomain`, captured `instance_url`, …).
     pub parameters: &'a BTreeMap<String, String>,
     pub status: ConnectionStatus,
@@ -63,6 +64,7 @@ impl<'a> From<&'a Connection> for ConnectionView<'a> {
             integration_id: &c.integration_id,
             auth_option_key: &c.auth_option_key,
             name: &c.name,
+            description: c.description.as_deref(),
             parameters: &c.parameters,
             status: c.status,
             access_expires_at: c.access_expires_at.map(Timestamp),
@@ -127,6 +129,7 @@ mod tests {
             integration_id: "int_1".into(),
             auth_option_key: "oauth".into(),
             name: "n".into(),
+            description: None,
             parameters: BTreeMap::new(),
             status: ConnectionStatus::Active,
             access_expires_at: Some(1_240),

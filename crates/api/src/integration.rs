@@ -13,6 +13,8 @@ pub struct IntegrationView<'a> {
     pub id: &'a str,
     pub key: &'a str,
     pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub version: Option<&'a str>,
     pub status: IntegrationStatus,
     /// The built-in this integration was seeded from.
     pub builtin: Option<&'a str>,
@@ -44,6 +46,8 @@ impl<'a> From<&'a Integration> for IntegrationView<'a> {
             id: &i.id,
             key: &i.key,
             name: &i.name,
+            description: i.description.as_deref(),
+            version: i.version.as_deref(),
             status: i.status,
             builtin: i.builtin.as_deref(),
             logo_url: i

@@ -10,4 +10,4 @@ mod upstream;
 pub use disconnect::disconnect;
 pub use refresh::{Fresh, LEASE_SECONDS, Need, Renewal, ensure_fresh, load};
 pub use schedule::{RunError, RunOptions, RunReport, run};
-pub use upstream::{Outbound, access_token, send};
+pub use upstream::{Caller, Outbound, access_token, send};

@@ -261,6 +261,7 @@ async fn connect_key(
         integration,
         auth_option_key: "key",
         name: "Helpdesk",
+        description: None,
         parameters: BTreeMap::new(),
         connection_id: None,
         allow_multiple,

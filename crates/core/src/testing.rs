@@ -39,6 +39,7 @@ pub async fn oauth_connection(
         integration_id: integration.clone(),
         auth_option_key: "oauth".into(),
         name: "Bulk".into(),
+        description: None,
         parameters: Default::default(),
         status: ConnectionStatus::Active,
         access_expires_at: Some(now + expires_in),

@@ -71,6 +71,10 @@ pub struct AuthOption {
     /// Unique within the integration, letters and digits only.
     pub key: String,
     pub label: Option<String>,
+    /// Help for the consumer choosing or filling in this option (Cyclr's
+    /// `AuthDescription`): what it grants, where to find the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(flatten)]
     pub method: AuthMethod,
 }

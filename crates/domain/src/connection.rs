@@ -57,6 +57,9 @@ pub struct Connection {
     pub integration_id: IntegrationId,
     pub auth_option_key: String,
     pub name: String,
+    /// The vendor's note on this connection (Cyclr's install `Description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Non-secret connection parameters (`subdomain`, captured `instance_url`, …).
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
@@ -152,6 +155,8 @@ pub struct InstallConnection {
     pub auth_option_key: Option<String>,
     /// Default: the integration's name.
     pub name: Option<String>,
+    /// A note on the installed connection, shown with it (at most 1000 characters).
+    pub description: Option<String>,
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
     /// An API key as plain text, or base64 of `username:password` for basic auth.
@@ -164,6 +169,17 @@ pub struct InstallConnection {
     /// Keep the consumer's other connections to this integration (default: replace them).
     #[serde(default)]
     pub allow_multiple_connections: bool,
+}
+
+impl InstallConnection {
+    /// The rules on free text; parameters and credentials are checked against the
+    /// integration when installing.
+    pub fn validate(&self) -> crate::validate::Checked {
+        if let Some(d) = &self.description {
+            crate::validate::optional_text("description", d, 1000)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -189,6 +205,7 @@ mod tests {
             integration_id: "int".into(),
             auth_option_key: "oauth".into(),
             name: "n".into(),
+            description: None,
             parameters: BTreeMap::new(),
             status,
             access_expires_at: exp,
@@ -245,6 +262,7 @@ mod tests {
             integration_id: "int_1".into(),
             auth_option_key: "oauth".into(),
             name: "Test".into(),
+            description: None,
             parameters: BTreeMap::new(),
             status: ConnectionStatus::Active,
             access_expires_at: Some(NOW + 600),

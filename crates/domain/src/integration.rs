@@ -22,6 +22,12 @@ pub struct Integration {
     /// Unique per account, letters and digits only.
     pub key: String,
     pub name: String,
+    /// One line on what the integration connects to (Cyclr's connector `Description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The vendor's own label for this definition's revision (Cyclr's `Version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub status: IntegrationStatus,
     /// The built-in catalog entry this integration was enabled from, if any.
     #[serde(default)]
@@ -105,6 +111,10 @@ pub struct ApiDefinition {
     /// Query parameters added to every call.
     #[serde(default)]
     pub request_params: BTreeMap<String, String>,
+    /// A path below `base_url` to `GET` with API-key or basic credentials before they are
+    /// kept: a 401 or 403 sends the consumer back to the form (Cyclr verifies keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_path: Option<String>,
 }
 
 const LOGO_MAX_BYTES: usize = 256 * 1024;
@@ -124,6 +134,8 @@ pub struct IntegrationInput {
     pub key: String,
     #[serde(default)]
     pub name: String,
+    pub description: Option<String>,
+    pub version: Option<String>,
     #[serde(default = "active")]
     pub status: IntegrationStatus,
     pub logo: Option<Logo>,
@@ -152,6 +164,8 @@ impl IntegrationInput {
             account_id,
             key: self.key,
             name: self.name.trim().to_owned(),
+            description: self.description.map(|d| d.trim().to_owned()),
+            version: self.version,
             status: self.status,
             builtin,
             logo: self.logo,
@@ -200,6 +214,26 @@ impl Integration {
     pub fn validate(&self) -> Checked {
         alphanumeric_key("key", &self.key)?;
         required_text("name", &self.name, 200)?;
+        if let Some(d) = &self.description {
+            optional_text("description", d, 1000)?;
+        }
+        if let Some(v) = &self.version {
+            required_text("version", v, 32)?;
+            if !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err(FieldError::new(
+                    "version",
+                    "may contain letters, digits, '.', '_' and '-' only",
+                ));
+            }
+        }
+        for (i, option) in self.auth_options.iter().enumerate() {
+            if let Some(d) = &option.description {
+                optional_text(&format!("auth_options[{i}].description"), d, 1000)?;
+            }
+        }
         if let Some(logo) = &self.logo {
             validate_logo(logo)?;
         }
@@ -273,6 +307,15 @@ impl Integration {
         for name in self.api.request_params.keys() {
             header_safe(&format!("api.request_params.{name}"), name)?;
         }
+        if let Some(path) = &self.api.verify_path {
+            required_text("api.verify_path", path, 500)?;
+            if !path.starts_with('/') || path.starts_with("//") {
+                return Err(FieldError::new(
+                    "api.verify_path",
+                    "must be a path below base_url, starting with one '/'",
+                ));
+            }
+        }
         self.validate_placeholders(&names)
     }
 
@@ -321,7 +364,8 @@ fn walk_strings(
             .try_for_each(|(i, v)| walk_strings(&format!("{path}[{i}]"), v, f)),
         serde_json::Value::Object(map) => map
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "client_secret" | "pattern"))
+            // Free text, not templates.
+            .filter(|(k, _)| !matches!(k.as_str(), "client_secret" | "pattern" | "description"))
             .try_for_each(|(k, v)| walk_strings(&format!("{path}.{k}"), v, f)),
         _ => Ok(()),
     }

@@ -19,7 +19,8 @@ text-decoration:none;color:inherit;background:#fff;font:inherit;cursor:pointer}\
 img{width:28px;height:28px}label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}\
 .error{color:#b42318}.ok{color:#067647}.actions{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:1rem}\
 .badge{margin-left:auto;font-size:.8rem;color:#067647;border:1px solid #abefc6;background:#ecfdf3;border-radius:999px;padding:.1rem .5rem}\
-div.card{display:flex;align-items:center;gap:.6rem;padding:.6rem .8rem;border:1px solid #d0d7de;border-radius:8px}";
+div.card{display:flex;align-items:center;gap:.6rem;padding:.6rem .8rem;border:1px solid #d0d7de;border-radius:8px}\
+.what{display:flex;flex-direction:column}.what small,.help{color:#59636e;font-size:.85rem}";
 
 /// One field of a connection form.
 pub struct FormField {
@@ -96,7 +97,11 @@ pub fn marketplace(
                 ul {
                     @for o in offers {
                         @let card = html! {
-                            (logo(&o.integration)) span { (o.integration.name) }
+                            (logo(&o.integration))
+                            span.what {
+                                span { (o.integration.name) }
+                                @if let Some(d) = &o.integration.description { small { (d) } }
+                            }
                             @if o.connected { span.badge { "Connected" } }
                         };
                         li {
@@ -120,6 +125,7 @@ pub fn form(
     integration: &Integration,
     action: &str,
     fields: &[FormField],
+    help: Option<&str>,
     error: Option<&str>,
     cancel: Option<&str>,
 ) -> Response {
@@ -135,6 +141,7 @@ pub fn form(
             account_name,
             html! {
                 h1 { (logo(integration)) " Connect " (integration.name) }
+                @if let Some(h) = help { p.help { (h) } }
                 @if let Some(e) = error { p.error role="alert" { (e) } }
                 form method="post" action=(action) {
                     @for f in fields {

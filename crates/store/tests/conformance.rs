@@ -44,6 +44,7 @@ fn connection(
         integration_id: integration.into(),
         auth_option_key: "oauth".into(),
         name: "Books".into(),
+        description: None,
         parameters: Default::default(),
         status: ConnectionStatus::Active,
         access_expires_at: expires,

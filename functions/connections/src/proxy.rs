@@ -83,7 +83,7 @@ pub async fn forward(
     let mut response = send(
         app,
         &integration,
-        &fresh.connection,
+        (&fresh.connection).into(),
         &fresh.credentials,
         &outbound,
     )
@@ -99,7 +99,7 @@ pub async fn forward(
         response = send(
             app,
             &integration,
-            &renewed.connection,
+            (&renewed.connection).into(),
             &renewed.credentials,
             &outbound,
         )

@@ -103,13 +103,19 @@ impl Ask<'_> {
                 .field
                 .strip_prefix("connectionParameters.")
                 .unwrap_or(&e.field);
-            format!("{name} {}", e.message)
+            // The label the consumer sees, where the field is on the form.
+            let label = fields
+                .iter()
+                .find(|f| f.name == e.field || f.name == format!("param.{name}"))
+                .map_or(name, |f| f.label.as_str());
+            format!("{label} {}", e.message)
         });
         latchkey_pages::form(
             &start.account.name,
             self.integration,
             &start.landing_url(&[]),
             fields,
+            self.option.description.as_deref(),
             message.as_deref(),
             crate::cancel_link(start).as_deref(),
         )

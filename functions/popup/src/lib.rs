@@ -115,6 +115,10 @@ async fn run(
         Ok(Step::Done(connection_id)) => {
             finish(app, &start, Outcome::Connected { connection_id }).await
         }
+        // The provider refused what was typed (a verified key): ask again, not a failure.
+        Err(FlowError::InvalidParameter(e)) if fields.iter().any(|f| f.name == e.field) => {
+            ask.page(&start, &fields, Some(&e))
+        }
         Err(e) => finish(app, &start, Outcome::Failed(e)).await,
     }
 }

@@ -2,6 +2,7 @@
 //! integration's API definition says (header or query, name, value template), with its
 //! request parameters added.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
@@ -38,11 +39,28 @@ pub fn access_token(credentials: &Credentials) -> Option<&Secret> {
     }
 }
 
+/// Whose credentials call: a connection's parameters and auth option, or those of one not
+/// stored yet (a key the consumer just typed, verified before it is kept).
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub parameters: &'a BTreeMap<String, String>,
+    pub auth_option_key: &'a str,
+}
+
+impl<'a> From<&'a Connection> for Caller<'a> {
+    fn from(c: &'a Connection) -> Self {
+        Self {
+            parameters: &c.parameters,
+            auth_option_key: &c.auth_option_key,
+        }
+    }
+}
+
 /// `base_url` + `path`; the path may not climb out of the base (`..`, `.`, encoded or not).
 fn target(
     app: &App,
     integration: &Integration,
-    connection: &Connection,
+    connection: Caller<'_>,
     outbound: &Outbound,
 ) -> Result<Url, FieldError> {
     let mut url = fill_url(
@@ -78,7 +96,7 @@ fn target(
 pub async fn send(
     app: &App,
     integration: &Integration,
-    connection: &Connection,
+    connection: Caller<'_>,
     credentials: &Credentials,
     outbound: &Outbound,
 ) -> Result<reqwest::Response, ConnectionError> {

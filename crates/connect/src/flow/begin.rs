@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::flow_cookie_name;
 use super::{Completion, Issued, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Start, complete};
+use crate::connections::{Caller, Outbound, send};
 use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_domain::auth::{OAuth1, OAuth2};
@@ -76,13 +77,35 @@ pub async fn connect(
                 .await
                 .map(Step::Redirect);
         }
-        AuthMethod::ApiKey(_) => Issued::lasting(Credentials::ApiKey {
-            api_key: required(form, "api_key")?,
-        }),
+        AuthMethod::ApiKey(_) => {
+            let credentials = Credentials::ApiKey {
+                api_key: required(form, "api_key")?,
+            };
+            verify(
+                app,
+                integration,
+                option,
+                &parameters,
+                &credentials,
+                "api_key",
+            )
+            .await?;
+            Issued::lasting(credentials)
+        }
         AuthMethod::Basic(_) => {
             let username = required(form, "username")?.expose().to_owned();
             let password = required(form, "password")?;
-            Issued::lasting(Credentials::Basic { username, password })
+            let credentials = Credentials::Basic { username, password };
+            verify(
+                app,
+                integration,
+                option,
+                &parameters,
+                &credentials,
+                "password",
+            )
+            .await?;
+            Issued::lasting(credentials)
         }
         AuthMethod::Oauth2ClientCredentials(method) => {
             let own = || {
@@ -124,6 +147,7 @@ pub async fn connect(
             integration,
             auth_option_key: &option.key,
             name: start.name(),
+            description: None,
             parameters,
             connection_id: reauthorised.as_ref(),
             allow_multiple: start.request.allow_multiple_connections,
@@ -141,6 +165,44 @@ fn required(form: &BTreeMap<String, String>, name: &'static str) -> Result<Secre
         .filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
         .map(Secret::from)
         .ok_or_else(|| FieldError::new(name, "is required").into())
+}
+
+/// Typed credentials checked at the provider before they are kept, when the integration
+/// names a verification path: a 401 or 403 is the consumer's mistake and re-asks `field`.
+async fn verify(
+    app: &App,
+    integration: &Integration,
+    option: &AuthOption,
+    parameters: &BTreeMap<String, String>,
+    credentials: &Credentials,
+    field: &str,
+) -> Result<(), FlowError> {
+    let Some(path) = &integration.api.verify_path else {
+        return Ok(());
+    };
+    let caller = Caller {
+        parameters,
+        auth_option_key: &option.key,
+    };
+    let outbound = Outbound {
+        method: reqwest::Method::GET,
+        path: path.clone(),
+        query: None,
+        headers: vec![("accept".into(), "application/json".into())],
+        body: Vec::new(),
+    };
+    match send(app, integration, caller, credentials, &outbound).await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) if matches!(r.status().as_u16(), 401 | 403) => Err(FieldError::new(
+            field,
+            format!(
+                "was not accepted by {}; check it and try again",
+                integration.name
+            ),
+        )
+        .into()),
+        Ok(_) | Err(_) => Err(FlowError::TokenExchange("verification_failed")),
+    }
 }
 
 /// OAuth 2.0: the flow under the hash of a fresh `state`, then the browser to the

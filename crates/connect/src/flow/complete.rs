@@ -21,6 +21,8 @@ pub struct Completion<'a> {
     pub integration: &'a Integration,
     pub auth_option_key: &'a str,
     pub name: &'a str,
+    /// The vendor's note (server-side installs); a re-authorisation keeps the old one.
+    pub description: Option<&'a str>,
     pub parameters: BTreeMap<String, String>,
     /// Re-authorise this connection instead of creating one.
     pub connection_id: Option<&'a ConnectionId>,
@@ -108,6 +110,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 integration_id: c.integration.id.clone(),
                 auth_option_key: c.auth_option_key.to_owned(),
                 name: c.name.to_owned(),
+                description: c.description.map(str::to_owned),
                 parameters: c.parameters,
                 status: ConnectionStatus::Active,
                 access_expires_at: c.issued.access_expires_at,

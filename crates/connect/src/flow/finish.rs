@@ -269,6 +269,7 @@ async fn completed(
             integration,
             auth_option_key: &option.key,
             name: &flow.name,
+            description: None,
             parameters,
             connection_id: flow.connection_id.as_ref(),
             allow_multiple: flow.allow_multiple_connections,

@@ -29,6 +29,7 @@ pub async fn install(
     integration: &Integration,
     input: &InstallConnection,
 ) -> Result<Installed, FlowError> {
+    input.validate()?;
     check_parameters(&integration.parameters, &input.parameters).map_err(|e| {
         FieldError::new(
             e.field.replacen("connectionParameters", "parameters", 1),
@@ -46,6 +47,7 @@ pub async fn install(
             integration,
             auth_option_key: &option.key,
             name: input.name.as_deref().unwrap_or(&integration.name),
+            description: input.description.as_deref().map(str::trim),
             parameters: input.parameters.clone(),
             connection_id: None,
             allow_multiple: input.allow_multiple_connections,
@@ -54,7 +56,11 @@ pub async fn install(
         },
     )
     .await?;
-    let authenticated = match &input.verify_path {
+    let authenticated = match input
+        .verify_path
+        .as_ref()
+        .or(integration.api.verify_path.as_ref())
+    {
         Some(path) => {
             let outbound = Outbound {
                 method: reqwest::Method::GET,
@@ -63,9 +69,15 @@ pub async fn install(
                 headers: vec![("accept".into(), "application/json".into())],
                 body: Vec::new(),
             };
-            send(app, integration, &connection, &credentials, &outbound)
-                .await
-                .is_ok_and(|r| r.status().is_success())
+            send(
+                app,
+                integration,
+                (&connection).into(),
+                &credentials,
+                &outbound,
+            )
+            .await
+            .is_ok_and(|r| r.status().is_success())
         }
         None => false,
     };
