@@ -65,7 +65,7 @@ fn target(
 ) -> Result<Url, FieldError> {
     let mut url = fill_url(
         &integration.api.base_url,
-        &connection.parameters,
+        connection.parameters,
         app.allow_loopback,
     )?;
     let path = outbound.path.trim_start_matches('/');
@@ -85,7 +85,7 @@ fn target(
     if !integration.api.request_params.is_empty() {
         let mut pairs = Vec::with_capacity(integration.api.request_params.len());
         for (k, v) in &integration.api.request_params {
-            pairs.push((k.clone(), fill(v, &connection.parameters)?));
+            pairs.push((k.clone(), fill(v, connection.parameters)?));
         }
         url.query_pairs_mut().extend_pairs(pairs);
     }
