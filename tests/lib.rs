@@ -145,6 +145,25 @@ impl Harness {
         (status, value)
     }
 
+    /// The stored credentials of connection `id`, read through the vault.
+    pub async fn credentials(&self, id: &str) -> latchkey_domain::Credentials {
+        use latchkey_store::Connections;
+        let c = self
+            .app
+            .store
+            .connection(&self.account_id, &latchkey_domain::ConnectionId::from(id))
+            .await
+            .unwrap()
+            .expect("the connection exists")
+            .value;
+        let scope = latchkey_domain::SecretScope::new(&self.account_id, id);
+        self.app
+            .vault
+            .get(&scope, c.credentials.as_ref().expect("credentials stored"))
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call("GET", path, Some(&self.key), None).await
     }

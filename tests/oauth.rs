@@ -153,6 +153,20 @@ pub async fn browse(
     h.raw(request.body(Body::Empty).unwrap()).await
 }
 
+/// Submits a popup form, as the browser does.
+pub async fn post_form(h: &Harness, path: &str, form: &[(&str, &str)]) -> http::Response<Body> {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = http::Request::builder()
+        .method("POST")
+        .uri(format!("/{}", path.trim_start_matches('/')))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::Text(body))
+        .unwrap();
+    h.raw(request).await
+}
+
 pub fn location(response: &http::Response<Body>) -> String {
     response
         .headers()

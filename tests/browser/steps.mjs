@@ -77,6 +77,7 @@ try {
     route.fulfill({ status: 200, contentType: 'text/html', body: stubPage }));
   let opener = null;
   let page;
+  let first = null;
   if (plan.opener) {
     opener = await context.newPage();
     await opener.goto(`${plan.stub}/opener`);
@@ -90,9 +91,10 @@ try {
     watch(page);
     // A start that redirects straight to the vendor ends on an unresolvable host: that is
     // an answer (see `navigated`), not a failure of the run.
-    await page.goto(plan.start).catch(() => {});
+    first = await page.goto(plan.start).catch(() => null);
   }
-  const report = { snapshots: [await snapshot(page)] };
+  // The first page's response headers (the popup's security headers).
+  const report = { headers: first?.headers() ?? null, snapshots: [await snapshot(page)] };
   await shoot(page, '0');
   for (const [i, step] of plan.steps.entries()) {
     try {

@@ -11,12 +11,11 @@ use lambda_http::Body;
 use lambda_http::http::{self, StatusCode};
 use latchkey_connect::connections;
 use latchkey_connect::connections::RunOptions;
-use latchkey_domain::{ConnectionId, Credentials, SecretScope};
-use latchkey_store::Connections;
+use latchkey_domain::Credentials;
 use latchkey_store::testing;
 use latchkey_tests::Harness;
 use latchkey_tests::loopback::{Loopback, Recorded};
-use latchkey_tests::oauth::{body_text, browse, consumer, flow_cookie, link, location};
+use latchkey_tests::oauth::{body_text, browse, consumer, flow_cookie, link, location, post_form};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -32,25 +31,6 @@ async fn integration(h: &Harness, body: Value) -> String {
     let (status, created) = h.send("POST", "/v1/integrations", body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created["id"].as_str().unwrap().to_owned()
-}
-
-async fn credentials(h: &Harness, id: &str) -> Credentials {
-    let c = h
-        .app
-        .store
-        .connection(&h.account_id, &ConnectionId::from(id))
-        .await
-        .unwrap()
-        .expect("the connection exists")
-        .value;
-    h.app
-        .vault
-        .get(
-            &SecretScope::new(&h.account_id, id),
-            c.credentials.as_ref().unwrap(),
-        )
-        .await
-        .unwrap()
 }
 
 fn token_of(c: &Credentials) -> String {
@@ -74,19 +54,6 @@ fn connection_id(response: &http::Response<Body>) -> String {
     q.get("connectionId")
         .unwrap_or_else(|| panic!("connected: {target}"))
         .clone()
-}
-
-async fn post_form(h: &Harness, path: &str, form: &[(&str, &str)]) -> http::Response<Body> {
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!("/{path}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::Text(body))
-        .unwrap();
-    h.raw(request).await
 }
 
 /// An OAuth 2.0 integration on `provider` with the given extra settings.
@@ -176,7 +143,7 @@ async fn the_access_token_verb_get_sends_the_code_exchange_as_a_query() {
     let (state, cookie) = to_provider(&h, &id).await;
     let done = callback(&h, &[("code", "the-code"), ("state", &state)], &cookie).await;
     let connection = connection_id(&done);
-    assert_eq!(token_of(&credentials(&h, &connection).await), "at-1");
+    assert_eq!(token_of(&h.credentials(&connection).await), "at-1");
     assert_eq!(provider.recorded().len(), 1);
 }
 
@@ -269,7 +236,7 @@ async fn a_custom_token_by_get_is_fetched_and_renewed_the_same_way() {
     )
     .await;
     let connection = connection_id(&done);
-    assert_eq!(token_of(&credentials(&h, &connection).await), "ct-1");
+    assert_eq!(token_of(&h.credentials(&connection).await), "ct-1");
 
     // Ten minutes later the token is due: the scheduled run fetches the next one with
     // the stored (secret) parameters, by GET again.
@@ -278,7 +245,7 @@ async fn a_custom_token_by_get_is_fetched_and_renewed_the_same_way() {
         .await
         .unwrap();
     assert_eq!((report.due, report.refreshed), (1, 1), "{report:?}");
-    assert_eq!(token_of(&credentials(&h, &connection).await), "ct-2");
+    assert_eq!(token_of(&h.credentials(&connection).await), "ct-2");
     assert_eq!(provider.recorded().len(), 2);
 }
 
@@ -311,14 +278,14 @@ async fn a_client_credentials_connection_is_renewed_by_the_scheduled_run() {
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(&h, &consumer, json!({"name": "S", "integration_id": id})).await;
     let connection = connection_id(&browse(&h, &path, None).await);
-    assert_eq!(token_of(&credentials(&h, &connection).await), "cc-1");
+    assert_eq!(token_of(&h.credentials(&connection).await), "cc-1");
 
     h.clock.advance(300);
     let report = connections::run(&h.app, RunOptions::default())
         .await
         .unwrap();
     assert_eq!((report.due, report.refreshed), (1, 1), "{report:?}");
-    assert_eq!(token_of(&credentials(&h, &connection).await), "cc-2");
+    assert_eq!(token_of(&h.credentials(&connection).await), "cc-2");
 }
 
 #[tokio::test]

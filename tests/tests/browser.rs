@@ -3,30 +3,16 @@
 //! marketplace, signs in at the real OAuth server, and lands on the vendor's page with a
 //! `connectionId`; the popup's security headers are checked on the way.
 
-use latchkey_domain::ConnectionId;
+use latchkey_domain::{ConnectionId, ConnectionStatus};
 use latchkey_store::Connections;
-use std::process::Command;
-use std::sync::Arc;
-
-use latchkey::gateway;
-use latchkey_domain::ConnectionStatus;
-use latchkey_store::testing;
-use latchkey_tests::Harness;
+use latchkey_tests::chromium::{run, served};
 use serde_json::{Value, json};
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the suite with `tests/run`"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activation_link_to_vendor_redirect_in_chromium() {
-    let issuer = env("LATCHKEY_TEST_OIDC_ISSUER");
-    let chromium = env("LATCHKEY_TEST_CHROMIUM");
-    let (listener, addr) = gateway::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = format!("http://{addr}/");
-    let h = Harness::with_public_url(testing::sqlite_table().await, &base).await;
-    tokio::spawn(gateway::serve(listener, Arc::clone(&h.app)));
+    let issuer = std::env::var("LATCHKEY_TEST_OIDC_ISSUER")
+        .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`");
+    let (h, base) = served().await;
 
     let registered: Value = reqwest::Client::new()
         .post(format!("{issuer}/reg"))
@@ -78,24 +64,15 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
         .await;
     let url = link["url"].as_str().unwrap().to_owned();
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/popup.mjs");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args([script, &url, "https://app.acme.test", "Browser Provider"])
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
-
-    let final_url = url::Url::parse(report["finalUrl"].as_str().unwrap()).unwrap();
+    let report = run(
+        json!({"stub": "https://app.acme.test", "start": url, "steps": [
+            {"click": "Browser Provider"},
+            {"sentTo": "https://app.acme.test/done"}
+        ]}),
+        Some("oauth-marketplace"),
+    )
+    .await;
+    let final_url = url::Url::parse(report["snapshots"][2]["navigated"].as_str().unwrap()).unwrap();
     assert_eq!(final_url.path(), "/done");
     let q: std::collections::HashMap<_, _> = final_url.query_pairs().into_owned().collect();
     assert_eq!(q["connectionStatus"], "active");
@@ -123,5 +100,10 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["cache-control"], "no-store");
-    assert!(report["title"].as_str().unwrap().contains("Acme"));
+    assert!(
+        report["snapshots"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("Acme")
+    );
 }

@@ -630,19 +630,6 @@ async fn keyed_integration(h: &Harness) -> Value {
     created
 }
 
-async fn post_form(h: &Harness, path: &str, form: &[(&str, &str)]) -> http::Response<Body> {
-    let body: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!("/{path}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::Text(body))
-        .unwrap();
-    h.raw(request).await
-}
-
 vault_modes!(
     #[tokio::test]
     api_key_and_basic_are_asked_for_and_stored

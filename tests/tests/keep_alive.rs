@@ -17,7 +17,7 @@ use lambda_http::Body;
 use lambda_http::http::{self, StatusCode};
 use latchkey_connect::connections;
 use latchkey_connect::connections::RunOptions;
-use latchkey_domain::{Credentials, SecretScope};
+use latchkey_domain::Credentials;
 use latchkey_store::Table;
 use latchkey_store::testing;
 use latchkey_tests::loopback::{Loopback, Recorded};
@@ -26,25 +26,6 @@ use latchkey_tests::{Harness, vault_modes};
 use latchkey_vault::VaultMode;
 use serde_json::{Value, json};
 use sha2::Sha256;
-
-async fn stored(h: &Harness, id: &str) -> Credentials {
-    let c = h
-        .app
-        .store
-        .connection(&h.account_id, &ConnectionId::from(id))
-        .await
-        .unwrap()
-        .expect("the connection exists")
-        .value;
-    h.app
-        .vault
-        .get(
-            &SecretScope::new(&h.account_id, id),
-            c.credentials.as_ref().unwrap(),
-        )
-        .await
-        .unwrap()
-}
 
 /// (access token, refresh token) of stored OAuth credentials.
 fn tokens(c: &Credentials) -> (String, String) {
@@ -83,7 +64,7 @@ async fn scheduler_credentials_and_proxy_at_once_make_one_token_request(mode: Va
     .await;
     let integration = oauth_integration(&h, &client, "basic", Some(&upstream.url)).await;
     let (_, id) = connect(&h, &integration).await;
-    let (old_access, old_refresh) = tokens(&stored(&h, &id).await);
+    let (old_access, old_refresh) = tokens(&h.credentials(&id).await);
     let before = token_requests(&client).await;
     // The winner's token request outlasts the scheduler's index query, so all three
     // really meet on the lease (a fast provider let the scheduler arrive after it).
@@ -107,7 +88,7 @@ async fn scheduler_credentials_and_proxy_at_once_make_one_token_request(mode: Va
     assert_eq!(report.due, 1);
     assert_eq!(report.refreshed + report.busy + report.already_fresh, 1);
 
-    let (new_access, new_refresh) = tokens(&stored(&h, &id).await);
+    let (new_access, new_refresh) = tokens(&h.credentials(&id).await);
     assert_ne!(new_access, old_access);
     assert_ne!(
         new_refresh, old_refresh,
@@ -195,7 +176,7 @@ async fn invalid_grant_marks_needs_reauth_and_sends_a_signed_webhook(mode: Vault
     assert!(verify_signature(&secret, &created));
 
     // The user revokes the app at the provider: the refresh token is dead.
-    let (_, refresh) = tokens(&stored(&h, &id).await);
+    let (_, refresh) = tokens(&h.credentials(&id).await);
     let revoked = reqwest::Client::new()
         .post(format!("{}/token/revocation", issuer()))
         .basic_auth(&client.id, Some(&client.secret))
@@ -269,7 +250,7 @@ async fn proxy_refreshes_once_and_retries_once_on_401(mode: VaultMode) {
     .await;
     let integration = oauth_integration(&h, &client, "basic", Some(&upstream.url)).await;
     let (_, id) = connect(&h, &integration).await;
-    let (old_access, _) = tokens(&stored(&h, &id).await);
+    let (old_access, _) = tokens(&h.credentials(&id).await);
     // The provider stops accepting the token early (revoked, clock skew, …).
     rejected
         .lock()
@@ -289,7 +270,7 @@ async fn proxy_refreshes_once_and_retries_once_on_401(mode: VaultMode) {
     let response = h.raw(call()).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.body().as_ref(), br#"{"items":[1,2]}"#);
-    let (new_access, _) = tokens(&stored(&h, &id).await);
+    let (new_access, _) = tokens(&h.credentials(&id).await);
     assert_ne!(new_access, old_access);
     let seen = upstream.recorded();
     assert_eq!(seen.len(), 2, "one call, one retry");
@@ -371,7 +352,7 @@ async fn refresh_run_reads_only_due_connections(table: Arc<dyn Table>) {
     assert!(report.read <= 55, "read {} items for 50 due", report.read);
     assert_eq!(provider.recorded().len(), 50);
     for id in &due {
-        assert_eq!(tokens(&stored(&h, id).await).0, "new-access");
+        assert_eq!(tokens(&h.credentials(id).await).0, "new-access");
     }
     let again = connections::run(&h.app, RunOptions::default())
         .await
@@ -524,7 +505,7 @@ async fn reauthorisation_during_a_refresh_keeps_the_new_grant(mode: VaultMode) {
     let report = run.await.unwrap().unwrap();
     assert_eq!((report.due, report.refreshed), (1, 0), "{report:?}");
     assert_eq!(
-        tokens(&stored(&h, &id).await),
+        tokens(&h.credentials(&id).await),
         ("reauth-access".to_owned(), "reauth-refresh".to_owned()),
         "the refresh that started on the old grant did not overwrite the new one"
     );
@@ -543,7 +524,7 @@ async fn delete_revokes_at_the_provider_then_forgets_the_credentials(mode: Vault
     .await;
     let integration = oauth_integration(&h, &client, "basic", None).await;
     let (consumer, id) = connect(&h, &integration).await;
-    let (access, refresh) = tokens(&stored(&h, &id).await);
+    let (access, refresh) = tokens(&h.credentials(&id).await);
     assert_eq!(introspect(&client, &refresh).await["active"], true);
 
     let (status, _) = h

@@ -29,6 +29,19 @@ pub struct Outbound {
     pub body: Vec<u8>,
 }
 
+impl Outbound {
+    /// A `GET` of `path` asking for JSON: what verifying credentials sends.
+    pub fn get(path: &str) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            path: path.to_owned(),
+            query: None,
+            headers: vec![("accept".into(), "application/json".into())],
+            body: Vec::new(),
+        }
+    }
+}
+
 /// The bearer-style secret of the credentials, if they have one.
 pub fn access_token(credentials: &Credentials) -> Option<&Secret> {
     match credentials {

@@ -184,14 +184,7 @@ async fn verify(
         parameters,
         auth_option_key: &option.key,
     };
-    let outbound = Outbound {
-        method: reqwest::Method::GET,
-        path: path.clone(),
-        query: None,
-        headers: vec![("accept".into(), "application/json".into())],
-        body: Vec::new(),
-    };
-    match send(app, integration, caller, credentials, &outbound).await {
+    match send(app, integration, caller, credentials, &Outbound::get(path)).await {
         Ok(r) if r.status().is_success() => Ok(()),
         Ok(r) if matches!(r.status().as_u16(), 401 | 403) => Err(FieldError::new(
             field,

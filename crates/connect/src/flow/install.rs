@@ -62,13 +62,7 @@ pub async fn install(
         .or(integration.api.verify_path.as_ref())
     {
         Some(path) => {
-            let outbound = Outbound {
-                method: reqwest::Method::GET,
-                path: path.clone(),
-                query: None,
-                headers: vec![("accept".into(), "application/json".into())],
-                body: Vec::new(),
-            };
+            let outbound = Outbound::get(path);
             send(
                 app,
                 integration,
