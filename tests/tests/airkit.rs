@@ -12,6 +12,7 @@ use lambda_http::http::{self, StatusCode};
 use latchkey_connect::connections;
 use latchkey_connect::connections::RunOptions;
 use latchkey_domain::Credentials;
+use latchkey_store::Connections;
 use latchkey_store::testing;
 use latchkey_tests::Harness;
 use latchkey_tests::loopback::{Loopback, Recorded};
@@ -341,5 +342,76 @@ async fn the_token_as_a_url_parameter_and_request_parameters_go_on_every_proxied
         query(&calls[0].target)["page"],
         "2",
         "the caller's own query stays"
+    );
+}
+
+/// Airkit's integration with no authentication: "only a name, a key, integration
+/// parameters and request parameters". The popup asks for the parameters alone, the
+/// connection keeps them (nothing goes to the vault), the proxy sends the request
+/// parameters and no token, and the scheduled run never picks it up.
+#[tokio::test]
+async fn an_integration_without_authentication_keeps_only_its_parameters() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let upstream = Loopback::start(|r: Recorded| async move {
+        let q = query(&r.target);
+        let public = q.get("region").map(String::as_str) == Some("eu")
+            && q.get("client").map(String::as_str) == Some("acme")
+            && !r.headers.contains_key("authorization");
+        if public {
+            (200, r#"{"open":true}"#.to_owned())
+        } else {
+            (400, "{}".to_owned())
+        }
+    })
+    .await;
+    let id = integration(
+        &h,
+        json!({
+            "key": "public", "name": "Public data",
+            "parameters": [{"name": "region", "label": "Region", "required": true, "pattern": "^[a-z]{2}$"}],
+            "auth_options": [{"key": "open", "type": "none"}],
+            "api": {"base_url": upstream.url, "request_params": {"region": "{region}", "client": "acme"}}
+        }),
+    )
+    .await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(&h, &consumer, json!({"name": "P", "integration_id": id})).await;
+    let form = body_text(&browse(&h, &path, None).await);
+    assert!(form.contains(r#"name="param.region""#), "{form}");
+    assert!(
+        !form.contains(r#"type="password""#),
+        "nothing secret is asked: {form}"
+    );
+    let connection = connection_id(&post_form(&h, &path, &[("param.region", "eu")]).await);
+
+    let stored = h
+        .app
+        .store
+        .connection(&h.account_id, &connection.as_str().into())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(stored.parameters["region"], "eu");
+    assert!(stored.credentials.is_none(), "nothing in the vault");
+    let (status, answer) = h
+        .get(&format!("/v1/connections/{connection}/proxy/items"))
+        .await;
+    assert_eq!((status.as_u16(), answer), (200, json!({"open": true})));
+    let (status, credentials) = h
+        .get(&format!("/v1/connections/{connection}/credentials"))
+        .await;
+    assert_eq!(status.as_u16(), 200, "{credentials}");
+    assert_eq!(credentials["type"], "none");
+    assert_eq!(credentials["parameters"], json!({"region": "eu"}));
+
+    h.clock.advance(30 * 86_400);
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.due, report.read),
+        (0, 0),
+        "never scheduled: {report:?}"
     );
 }

@@ -43,6 +43,8 @@ pub enum SecretView<'a> {
         token: &'a str,
         token_secret: &'a str,
     },
+    /// No authentication: the parameters are all there is.
+    None {},
 }
 
 impl<'a> CredentialsView<'a> {
@@ -85,6 +87,7 @@ impl<'a> CredentialsView<'a> {
                 token: token.expose(),
                 token_secret: token_secret.expose(),
             },
+            Credentials::None {} => SecretView::None {},
             Credentials::ClientSecret { .. } | Credentials::SigningKey { .. } => return None,
         };
         Some(Self {

@@ -101,6 +101,9 @@ pub enum AuthMethod {
     Basic(Basic),
     CustomToken(CustomToken),
     Oauth1(OAuth1),
+    /// No authentication (Airkit): a public API, or one keyed by a request parameter the
+    /// vendor sets. The connection keeps only its parameters.
+    None(NoAuth),
 }
 
 /// OAuth 2.0 authorization code (with PKCE S256 unless `pkce` is false).
@@ -153,6 +156,10 @@ pub struct ClientCredentials {
 /// A key the consumer pastes into the popup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiKey {}
+
+/// Nothing to authenticate with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NoAuth {}
 
 /// Username and password.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -306,7 +313,7 @@ impl AuthMethod {
                 ("authorization_url", authorization_url.as_str()),
                 ("access_token_url", access_token_url.as_str()),
             ],
-            AuthMethod::ApiKey(_) | AuthMethod::Basic(_) => vec![],
+            AuthMethod::ApiKey(_) | AuthMethod::Basic(_) | AuthMethod::None(_) => vec![],
         }
     }
 }

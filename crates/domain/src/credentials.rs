@@ -39,6 +39,9 @@ pub enum Credentials {
         #[serde(default)]
         parameters: std::collections::BTreeMap<String, Secret>,
     },
+    /// A connection of an integration without authentication: nothing is stored; a
+    /// connection without a credentials reference reads as this.
+    None {},
     /// An OAuth client secret (an integration's app, or a consumer's own client).
     ClientSecret {
         client_secret: Secret,

@@ -64,15 +64,15 @@ pub async fn load(
         .connection(account_id, id)
         .await?
         .ok_or(ConnectionError::NotFound)?;
-    let reference = current
-        .value
-        .credentials
-        .as_ref()
-        .ok_or(ConnectionError::Unusable("without credentials"))?;
-    let credentials = app
-        .vault
-        .get(&SecretScope::new(account_id, id), reference)
-        .await?;
+    let credentials = match &current.value.credentials {
+        Some(reference) => {
+            app.vault
+                .get(&SecretScope::new(account_id, id), reference)
+                .await?
+        }
+        // Only connections of integrations without authentication keep no credentials.
+        None => Credentials::None {},
+    };
     Ok((current, credentials))
 }
 

@@ -118,6 +118,8 @@ pub async fn send(
     let api = &integration.api;
     let mut auth_header: Option<(String, String)> = None;
     match credentials {
+        // No authentication: only the integration's request parameters go along.
+        Credentials::None {} => {}
         Credentials::Basic { username, password } => {
             let pair = format!("{username}:{}", password.expose());
             auth_header = Some((

@@ -107,6 +107,7 @@ pub async fn connect(
             .await?;
             Issued::lasting(credentials)
         }
+        AuthMethod::None(_) => Issued::lasting(Credentials::None {}),
         AuthMethod::Oauth2ClientCredentials(method) => {
             let own = || {
                 let id = required(form, "client_id")?.expose().to_owned();

@@ -92,7 +92,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
     match c.connection_id {
         Some(id) => {
             let scope = SecretScope::new(c.account_id, id);
-            let reference = app.vault.put(&scope, &c.issued.credentials).await?;
+            let reference = store_credentials(app, &scope, &c.issued.credentials).await?;
             let next = reauthorise(app, &c, id, reference, now).await?;
             tracing::Span::current().record("connection_id", next.id.as_str());
             tracing::info!("connection re-authorised");
@@ -102,7 +102,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
         None => {
             let id = latchkey_domain::ConnectionId::generate();
             let scope = SecretScope::new(c.account_id, &id);
-            let reference = app.vault.put(&scope, &c.issued.credentials).await?;
+            let reference = store_credentials(app, &scope, &c.issued.credentials).await?;
             let connection = Connection {
                 id,
                 account_id: c.account_id.to_owned(),
@@ -117,7 +117,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 access_issued_at: Some(now),
                 refreshable: c.issued.refreshable,
                 refresh: RefreshState::default(),
-                credentials: Some(reference),
+                credentials: reference,
                 created_at: now,
                 updated_at: now,
             };
@@ -139,7 +139,7 @@ async fn reauthorise(
     app: &App,
     c: &Completion<'_>,
     id: &ConnectionId,
-    reference: SecretRef,
+    reference: Option<SecretRef>,
     now: i64,
 ) -> Result<Connection, FlowError> {
     for _ in 0..REAUTHORISE_ATTEMPTS {
@@ -164,7 +164,7 @@ async fn reauthorise(
         next.access_issued_at = Some(now);
         next.refreshable = c.issued.refreshable;
         next.refresh = RefreshState::default();
-        next.credentials = Some(reference.clone());
+        next.credentials = reference.clone();
         next.updated_at = now;
         let update = Versioned {
             value: next,
@@ -177,6 +177,18 @@ async fn reauthorise(
         }
     }
     Err(StoreError::Stale.into())
+}
+
+/// Credentials to the vault; an integration without authentication has none to keep.
+async fn store_credentials(
+    app: &App,
+    scope: &SecretScope,
+    credentials: &Credentials,
+) -> Result<Option<SecretRef>, FlowError> {
+    Ok(match credentials {
+        Credentials::None {} => None,
+        other => Some(app.vault.put(scope, other).await?),
+    })
 }
 
 /// A connection written this often while its user re-authorises is not settling.

@@ -85,6 +85,7 @@ fn takes(method: &AuthMethod, input: &InstallConnection) -> bool {
     match method {
         AuthMethod::ApiKey(_) | AuthMethod::Basic(_) => input.auth_value.is_some(),
         AuthMethod::Oauth2(_) | AuthMethod::Oauth2ClientCredentials(_) => input.tokens.is_some(),
+        AuthMethod::None(_) => input.auth_value.is_none() && input.tokens.is_none(),
         AuthMethod::CustomToken(_) | AuthMethod::Oauth1(_) => false,
     }
 }
@@ -149,6 +150,7 @@ fn issued(option: &AuthOption, input: &InstallConnection, now: i64) -> Result<Is
     };
     match &option.method {
         AuthMethod::ApiKey(_) => Ok(Issued::lasting(Credentials::ApiKey { api_key: value()? })),
+        AuthMethod::None(_) => Ok(Issued::lasting(Credentials::None {})),
         AuthMethod::Basic(_) => {
             let invalid = || FieldError::new("auth_value", "must be base64 of username:password");
             let decoded = STANDARD
