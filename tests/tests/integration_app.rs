@@ -22,8 +22,19 @@ const DONE: &str = "https://app.acme.test/done";
 
 struct Popup {
     h: Harness,
+    secret: String,
     token: String,
     consumer: String,
+}
+
+/// An HS256 workspace token over `claims`.
+fn sign(secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// A harness whose account signs workspace tokens, and a token for consumer `crm-9`.
@@ -40,15 +51,12 @@ async fn popup() -> Popup {
             json!({"name": "Globex", "internal_reference": "crm-9", "redirect_url": DONE}),
         )
         .await;
+    let secret = rotated["secret"].as_str().unwrap().to_owned();
     let claims = json!({"iss": h.account_id, "sub": "crm-9", "exp": testing::T0 + 600});
-    let token = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(rotated["secret"].as_str().unwrap().as_bytes()),
-    )
-    .unwrap();
+    let token = sign(&secret, &claims);
     Popup {
         h,
+        secret,
         token,
         consumer: consumer["id"].as_str().unwrap().to_owned(),
     }
@@ -57,8 +65,12 @@ async fn popup() -> Popup {
 impl Popup {
     /// `GET /connection-popup?token=…&{pairs}`.
     async fn open(&self, pairs: &[(&str, &str)]) -> http::Response<Body> {
+        self.open_with(&self.token, pairs).await
+    }
+
+    async fn open_with(&self, token: &str, pairs: &[(&str, &str)]) -> http::Response<Body> {
         let q: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("token", &self.token)
+            .append_pair("token", token)
             .extend_pairs(pairs)
             .finish();
         browse(&self.h, &format!("connection-popup?{q}"), None).await
@@ -302,4 +314,119 @@ async fn the_oauth_flow_runs_from_the_connection_popup() {
         ("Books", ConnectionStatus::Active)
     );
     assert_eq!(c.consumer_id.as_str(), p.consumer);
+}
+
+/// Cyclr's sign-in token "creates the user if it does not exist"; here a workspace token
+/// whose `sub` names no consumer creates it from its signed claims — only where the
+/// account turned `auto_create_consumers` on.
+#[tokio::test]
+async fn a_workspace_token_creates_its_consumer_on_first_use_when_the_account_allows_it() {
+    let p = popup().await;
+    tenant_service(&p).await;
+    let claims = json!({"iss": p.h.account_id, "sub": "crm-new", "name": "Initech",
+        "email": "ops@initech.example", "exp": testing::T0 + 600});
+    let token = sign(&p.secret, &claims);
+    let pairs = [
+        ("integrationKey", "service"),
+        ("connectionParameters", r#"{"tenant":"acme"}"#),
+        ("redirectUri", DONE),
+    ];
+    let by_reference = "/v1/consumers?internal_reference=crm-new";
+    let refused = p.open_with(&token, &pairs).await;
+    assert_eq!(refused.status(), StatusCode::GONE, "off by default");
+    assert_eq!(
+        p.h.get(by_reference).await.1["data"],
+        json!([]),
+        "nothing created"
+    );
+
+    let (status, account) = p
+        .h
+        .send(
+            "PATCH",
+            "/v1/account",
+            json!({"auto_create_consumers": true, "allowed_redirect_origins": ["https://app.acme.test"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{account}");
+    assert_eq!(account["auto_create_consumers"], true);
+    // Two first uses at once make one consumer.
+    let (a, b) = tokio::join!(p.open_with(&token, &pairs), p.open_with(&token, &pairs));
+    for opened in [a, b] {
+        assert!(returned(&opened).contains_key("connectionId"));
+    }
+    let listed = p.h.get(by_reference).await.1["data"].clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        (&listed[0]["name"], &listed[0]["email"]),
+        (&json!("Initech"), &json!("ops@initech.example"))
+    );
+}
+
+/// The same flag lets a link by internal reference create its consumer; without it, or
+/// with bad input, nothing is created.
+#[tokio::test]
+async fn a_link_by_reference_creates_its_consumer_only_when_the_account_allows_it() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let path = "/v1/consumers/by-reference/crm-77/connections";
+    let listed = "/v1/consumers?internal_reference=crm-77";
+    let (status, _) = h.send("POST", path, json!({"name": "L"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "off by default");
+    let (status, _) = h
+        .send(
+            "PATCH",
+            "/v1/account",
+            json!({"auto_create_consumers": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (body, field) in [
+        (
+            json!({"name": "L", "integration_id": "int_nope"}),
+            "integration_id",
+        ),
+        (
+            json!({"name": "L", "connection_id": "con_nope"}),
+            "connection_id",
+        ),
+        (
+            json!({"name": "L", "consumer": {"name": "U", "redirect_url": "javascript:alert(1)"}}),
+            "consumer.redirect_url",
+        ),
+        (
+            json!({"name": "L", "consumer": {"colour": "red"}}),
+            "consumer.colour",
+        ),
+    ] {
+        let (status, problem) = h.send("POST", path, body.clone()).await;
+        assert!(status.is_client_error(), "{body}: {status}");
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+        assert_eq!(
+            h.get(listed).await.1["data"],
+            json!([]),
+            "{body} created nothing"
+        );
+    }
+    let body =
+        json!({"name": "L", "consumer": {"name": "Umbrella", "email": "it@umbrella.example"}});
+    for _ in 0..2 {
+        let (status, link) = h.send("POST", path, body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{link}");
+        assert!(link["url"].as_str().unwrap().contains("/connect/lka_"));
+    }
+    let consumers = h.get(listed).await.1["data"].clone();
+    assert_eq!(
+        consumers.as_array().unwrap().len(),
+        1,
+        "created once: {consumers}"
+    );
+    assert_eq!(consumers[0]["name"], "Umbrella");
+    let id = consumers[0]["id"].as_str().unwrap();
+    let (status, problem) = h
+        .send("POST", &format!("/v1/consumers/{id}/connections"), body)
+        .await;
+    assert_eq!(
+        (status.as_u16(), &problem["field"]),
+        (422, &json!("consumer"))
+    );
 }

@@ -12,6 +12,8 @@ pub struct AccountView<'a> {
     pub redirect_url: Option<&'a str>,
     pub allowed_redirect_origins: &'a [String],
     pub append_result_params: bool,
+    /// Workspace tokens naming an unknown consumer create it.
+    pub auto_create_consumers: bool,
     pub webhook_url: Option<&'a str>,
     /// Whether deliveries can be signed: without a secret no webhook is sent.
     pub webhook_secret_set: bool,
@@ -27,6 +29,7 @@ impl<'a> From<&'a Account> for AccountView<'a> {
             redirect_url: a.redirect_url.as_deref(),
             allowed_redirect_origins: &a.allowed_redirect_origins,
             append_result_params: a.append_result_params,
+            auto_create_consumers: a.auto_create_consumers,
             webhook_url: a.webhook_url.as_deref(),
             webhook_secret_set: a.webhook_secret.is_some(),
             created_at: a.created_at.into(),

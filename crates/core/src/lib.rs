@@ -7,6 +7,7 @@ pub mod accounts;
 mod app;
 pub mod catalog;
 mod connection_error;
+pub mod consumers;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhooks;

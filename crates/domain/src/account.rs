@@ -19,6 +19,10 @@ pub struct Account {
     /// Whether `connectionId`/`error`… are appended to the redirect target.
     #[serde(default = "yes")]
     pub append_result_params: bool,
+    /// A workspace token whose `sub` names no consumer creates it from the token's signed
+    /// claims (Cyclr: "If said user does not exist, they will be created"). Off by default.
+    #[serde(default)]
+    pub auto_create_consumers: bool,
     pub webhook_url: Option<String>,
     /// HMAC-SHA256 key for webhook signatures.
     pub webhook_secret: Option<SecretRef>,
@@ -40,6 +44,7 @@ impl Account {
             redirect_url: None,
             allowed_redirect_origins: Vec::new(),
             append_result_params: true,
+            auto_create_consumers: false,
             webhook_url: None,
             webhook_secret: None,
             jwt_secret: None,
@@ -81,6 +86,9 @@ impl Account {
         if let Some(append) = patch.append_result_params {
             next.append_result_params = append;
         }
+        if let Some(create) = patch.auto_create_consumers {
+            next.auto_create_consumers = create;
+        }
         if let Some(url) = patch.webhook_url {
             next.webhook_url = url;
         }
@@ -99,6 +107,7 @@ pub struct AccountPatch {
     pub redirect_url: Option<Option<String>>,
     pub allowed_redirect_origins: Option<Vec<String>>,
     pub append_result_params: Option<bool>,
+    pub auto_create_consumers: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub webhook_url: Option<Option<String>>,
 }

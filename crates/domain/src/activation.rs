@@ -25,7 +25,7 @@ pub struct Activation {
     pub expires_at: i64,
 }
 
-/// `POST /v1/consumers/{id}/connections`.
+/// `POST /v1/consumers/{id}/connections` (or `…/by-reference/{internal_reference}/…`).
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewActivation {
@@ -35,6 +35,10 @@ pub struct NewActivation {
     #[serde(default)]
     pub redirect: bool,
     pub connection_id: Option<ConnectionId>,
+    /// Only with `POST /v1/consumers/by-reference/{internal_reference}/connections`: the
+    /// consumer to create when no consumer has that reference and the account creates
+    /// consumers on first use (default name: the reference).
+    pub consumer: Option<crate::NewConsumer>,
 }
 
 impl NewActivation {

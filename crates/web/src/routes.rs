@@ -49,6 +49,7 @@ pub enum Operation {
     RotateJwtSecret,
     RotateWebhookSecret,
     CreateActivation,
+    CreateActivationByReference,
     ListConsumerConnections,
     InstallConnection,
     GetConnection,
@@ -128,6 +129,12 @@ pub const ROUTES: &[Route] = &[
         "/v1/consumers/{id}/connections",
         Links,
         ListConsumerConnections,
+    ),
+    route(
+        "POST",
+        "/v1/consumers/by-reference/{reference}/connections",
+        Links,
+        CreateActivationByReference,
     ),
     route("POST", "/v1/account/jwt-secret", Consumers, RotateJwtSecret),
     route(

@@ -154,6 +154,14 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 schema::<ActivationLinkView>(g),
             )
         },
+        CreateActivationByReference => Doc {
+            request: schema::<NewActivation>(g),
+            ..doc(
+                "Create an activation link for the consumer with this internal reference, creating the consumer (from `consumer`) when the account has `auto_create_consumers`",
+                201,
+                schema::<ActivationLinkView>(g),
+            )
+        },
         ListConsumerConnections => Doc {
             list: true,
             ..doc(

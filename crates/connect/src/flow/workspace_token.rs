@@ -1,7 +1,8 @@
 //! Workspace tokens: an HS256 JWT the vendor signs with its account's secret to open the
 //! popup for one consumer without an activation link (Integration.App style).
 //! Claims: `iss` = account id, `sub` = consumer id or the consumer's internal reference,
-//! `exp` required and at most a day ahead.
+//! `exp` required and at most a day ahead; `name` and `email` describe a consumer the
+//! account lets tokens create (`auto_create_consumers`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,8 +11,9 @@ use latchkey_store::{Accounts, Consumers};
 use serde::Deserialize;
 
 use latchkey_core::App;
+use latchkey_core::consumers::first_use;
 use latchkey_domain::FlowError;
-use latchkey_domain::{Account, AccountId, Consumer, ConsumerId};
+use latchkey_domain::{Account, AccountId, Consumer, ConsumerId, NewConsumer};
 use latchkey_domain::{Credentials, SecretScope};
 
 /// The vault owner id of an account's workspace-token secret.
@@ -24,6 +26,10 @@ struct Claims {
     iss: String,
     sub: String,
     exp: i64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 /// Whether a popup `token` is a JWT rather than an activation token.
@@ -75,11 +81,26 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
     }
     let consumer = if claims.sub.starts_with("csm_") {
         let id = ConsumerId::from(claims.sub.as_str());
-        app.store.consumer(&account.id, &id).await?
+        app.store.consumer(&account.id, &id).await?.map(|v| v.value)
     } else {
-        app.store
+        match app
+            .store
             .consumer_by_reference(&account.id, &claims.sub)
             .await?
+        {
+            Some(found) => Some(found.value),
+            // The claims are signed by the vendor: they describe the consumer to create.
+            None if account.auto_create_consumers => {
+                let input = NewConsumer {
+                    name: claims.name.unwrap_or_default(),
+                    email: claims.email,
+                    ..NewConsumer::default()
+                };
+                let created = first_use(app, &account.id, &claims.sub, input).await;
+                Some(created.map_err(|_| FlowError::InvalidLink)?)
+            }
+            None => None,
+        }
     };
-    Ok((account, consumer.ok_or(FlowError::InvalidLink)?.value))
+    Ok((account, consumer.ok_or(FlowError::InvalidLink)?))
 }
