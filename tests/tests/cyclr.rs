@@ -3,9 +3,15 @@
 //! callback message is null we will redirect to the targetOrigin") and `callbackMessage`,
 //! in Chromium with a real opener window.
 
-use latchkey_tests::Harness;
+use latchkey_connect::connections;
+use latchkey_connect::connections::RunOptions;
+use latchkey_store::testing;
 use latchkey_tests::chromium::{run, served};
 use latchkey_tests::loopback::{Loopback, Recorded};
+use latchkey_tests::oauth::{
+    body_text, browse, callback_path, consumer, oauth_integration, register, start_and_authorize,
+};
+use latchkey_tests::{Harness, PUBLIC_URL};
 use serde_json::{Value, json};
 
 const VENDOR: &str = "https://app.acme.test";
@@ -284,4 +290,83 @@ async fn a_key_typed_in_the_popup_is_verified_and_a_refused_one_is_asked_again()
         .map(|r| r.headers.get("x-api-key").cloned().unwrap_or_default())
         .collect();
     assert_eq!(keys, ["typo-key", "good-key"]);
+}
+
+/// Cyclr's order: install the connector, then authenticate it in a popup. An install
+/// without credentials waits as `pending` (unusable, never refreshed) with the activation
+/// link that completes exactly it — `targetOrigin` and `callbackMessage` honoured — and
+/// disappears with that link when nobody completes it.
+#[tokio::test]
+async fn an_oauth_install_waits_pending_for_its_popup_and_expires_with_its_link() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "basic", None).await;
+    let consumer = consumer(&h, Some(&format!("{VENDOR}/done"))).await;
+    let install = format!("/v1/consumers/{consumer}/connections/install");
+    let (status, installed) = h
+        .send(
+            "POST",
+            &install,
+            json!({"integration_id": integration, "name": "Books"}),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 201, "{installed}");
+    assert_eq!(
+        (&installed["status"], &installed["authenticated"]),
+        (&json!("pending"), &json!(false))
+    );
+    let id = installed["id"].as_str().unwrap().to_owned();
+    for path in ["credentials", "proxy/userinfo"] {
+        let (status, problem) = h.get(&format!("/v1/connections/{id}/{path}")).await;
+        assert_eq!(
+            (status.as_u16(), &problem["code"]),
+            (409, &json!("pending")),
+            "{path}"
+        );
+    }
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.due, 0, "a pending connection is never refreshed");
+
+    let link = installed["activation_link"]["url"].as_str().unwrap();
+    let path = format!(
+        "{}?targetOrigin=app.acme.test&callbackMessage=installed",
+        link.strip_prefix(PUBLIC_URL).unwrap()
+    );
+    let (callback, cookie) = start_and_authorize(&h, &path).await;
+    let done = browse(&h, &callback_path(&callback), Some(&cookie)).await;
+    let page = body_text(&done);
+    assert!(
+        page.contains(r#""callbackMessage":"installed""#)
+            && page.contains(&format!(r#""connectionId":"{id}""#)),
+        "{page}"
+    );
+    let (_, completed) = h.get(&format!("/v1/connections/{id}")).await;
+    assert_eq!(completed["status"], "active", "{completed}");
+    let (status, _) = h.get(&format!("/v1/connections/{id}/credentials")).await;
+    assert_eq!(status.as_u16(), 200);
+
+    // Another install nobody completes is gone with its link.
+    let (_, abandoned) = h
+        .send("POST", &install, json!({"integration_id": integration}))
+        .await;
+    let abandoned = abandoned["id"].as_str().unwrap();
+    h.clock.advance(31 * 60);
+    let (status, _) = h.get(&format!("/v1/connections/{abandoned}")).await;
+    assert_eq!(status.as_u16(), 404);
+    let (_, listed) = h
+        .get(&format!("/v1/consumers/{consumer}/connections"))
+        .await;
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()]);
 }

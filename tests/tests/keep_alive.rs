@@ -579,7 +579,7 @@ async fn install_stores_known_credentials_verifies_them_and_refuses_bad_input(mo
 
     for (body, code, field) in [
         (
-            json!({"integration_id": keyed}),
+            json!({"integration_id": keyed, "auth_value": " "}),
             "validation_failed",
             "auth_value",
         ),

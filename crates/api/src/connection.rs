@@ -86,6 +86,9 @@ pub struct InstalledView<'a> {
     #[serde(flatten)]
     pub connection: ConnectionView<'a>,
     pub authenticated: bool,
+    /// For an install without credentials (`status: pending`): where its user completes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_link: Option<crate::ActivationLinkView>,
 }
 
 /// A webhook's body, exactly as signed: `{"id", "type", "created_at", "data": {"connection"}}`.

@@ -13,6 +13,8 @@ pub enum ConnectionError {
     NeedsReauth,
     #[error("the connection is {0} and cannot be used")]
     Unusable(&'static str),
+    #[error("the connection is pending: its user has not completed its activation link yet")]
+    Pending,
     /// The refresh failed and the stored token has expired; a stable code, no provider text.
     #[error("the credentials could not be refreshed ({0})")]
     RefreshFailed(String),

@@ -22,6 +22,9 @@ pub enum ConnectionStatus {
     Error,
     NeedsReauth,
     Revoked,
+    /// Installed without credentials (Cyclr: install, then authenticate in the popup):
+    /// visible, not usable, gone with its activation link unless completed.
+    Pending,
 }
 
 /// What a failed refresh left the connection with.

@@ -42,6 +42,8 @@ pub enum ApiError {
     NeedsReauth,
     #[error("{0}")]
     ConnectionUnusable(String),
+    #[error("the connection is pending: its user has not completed its activation link yet")]
+    Pending,
     #[error("the credentials could not be refreshed ({0}) and the current ones have expired")]
     RefreshFailed(String),
     #[error("another refresh of this connection is still running; retry shortly")]
@@ -64,7 +66,9 @@ impl ApiError {
             ApiError::Duplicate(_) | ApiError::Stale => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::NeedsReauth | ApiError::ConnectionUnusable(_) => StatusCode::CONFLICT,
+            ApiError::NeedsReauth | ApiError::ConnectionUnusable(_) | ApiError::Pending => {
+                StatusCode::CONFLICT
+            }
             ApiError::RefreshFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::RefreshInProgress => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream("upstream_timeout") => StatusCode::GATEWAY_TIMEOUT,
@@ -87,6 +91,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NeedsReauth => "needs_reauth",
             ApiError::ConnectionUnusable(_) => "connection_unusable",
+            ApiError::Pending => "pending",
             ApiError::RefreshFailed(_) => "refresh_failed",
             ApiError::RefreshInProgress => "refresh_in_progress",
             ApiError::Upstream(code) => code,
@@ -163,6 +168,7 @@ impl From<latchkey_core::ConnectionError> for ApiError {
         match e {
             E::NotFound => ApiError::NotFound("connection"),
             E::NeedsReauth => ApiError::NeedsReauth,
+            E::Pending => ApiError::Pending,
             E::Unusable(_) | E::Integration(_) => ApiError::ConnectionUnusable(e.to_string()),
             E::RefreshFailed(code) => ApiError::RefreshFailed(code),
             E::Busy => ApiError::RefreshInProgress,

@@ -1,7 +1,7 @@
 //! `POST /v1/consumers/{id}/connections/install`: a connection from credentials the vendor
 //! already has; the connect service does the work (`latchkey_connect::flow::install`).
 
-use latchkey_api::{ConnectionView, InstalledView};
+use latchkey_api::{ActivationLinkView, ConnectionView, InstalledView};
 use latchkey_connect::flow::install as install_connection;
 use latchkey_core::App;
 use latchkey_domain::{AccountId, ConsumerId};
@@ -43,6 +43,12 @@ pub async fn install(
     let view = InstalledView {
         connection: ConnectionView::from(&installed.connection),
         authenticated: installed.authenticated,
+        activation_link: installed
+            .activation
+            .map(|(url, expires_at)| ActivationLinkView {
+                url: url.into(),
+                expires_at: expires_at.into(),
+            }),
     };
     Ok(json(StatusCode::CREATED, &view))
 }

@@ -82,6 +82,7 @@ fn usable(connection: &Connection) -> Result<(), ConnectionError> {
         ConnectionStatus::NeedsReauth => Err(ConnectionError::NeedsReauth),
         ConnectionStatus::Error => Err(ConnectionError::Unusable("in error")),
         ConnectionStatus::Revoked => Err(ConnectionError::Unusable("revoked")),
+        ConnectionStatus::Pending => Err(ConnectionError::Pending),
     }
 }
 

@@ -8,17 +8,21 @@ use base64::engine::general_purpose::STANDARD;
 use super::{Completion, Issued, complete};
 use crate::connections::{Outbound, send};
 use latchkey_core::App;
+use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{
-    AuthMethod, AuthOption, Connection, Consumer, Credentials, FieldError, FlowError,
-    InstallConnection, Integration, Secret,
+    AuthMethod, AuthOption, Connection, ConnectionId, ConnectionStatus, Consumer, Credentials,
+    FieldError, FlowError, InstallConnection, Integration, NewActivation, RefreshState, Secret,
 };
 use latchkey_providers::template::check_parameters;
+use latchkey_store::{Connections, Links};
 
 /// An installed connection and whether the optional verification call succeeded.
 #[derive(Debug)]
 pub struct Installed {
     pub connection: Connection,
     pub authenticated: bool,
+    /// A pending install's activation link (URL, expiry): its user completes it there.
+    pub activation: Option<(url::Url, i64)>,
 }
 
 /// Installs `input` as a connection of `consumer` to `integration` (an active one of the
@@ -36,6 +40,18 @@ pub async fn install(
             e.message,
         )
     })?;
+    if input.auth_value.is_none() && input.tokens.is_none() {
+        let option = match &input.auth_option_key {
+            Some(_) => choose_option(integration, input)?,
+            None => integration
+                .auth_options
+                .first()
+                .ok_or_else(|| FieldError::new("integration_id", "has no auth option"))?,
+        };
+        if !matches!(option.method, AuthMethod::None(_)) {
+            return pending(app, consumer, integration, option, input).await;
+        }
+    }
     let option = choose_option(integration, input)?;
     let issued = issued(option, input, app.now())?;
     let credentials = issued.credentials.clone();
@@ -78,6 +94,65 @@ pub async fn install(
     Ok(Installed {
         connection,
         authenticated,
+        activation: None,
+    })
+}
+
+/// Cyclr's order: install first, authenticate in the popup. The connection waits as
+/// `pending` (unusable, never refreshed) for the activation link that completes exactly
+/// it; both expire together, and the connection is then gone.
+async fn pending(
+    app: &App,
+    consumer: &Consumer,
+    integration: &Integration,
+    option: &AuthOption,
+    input: &InstallConnection,
+) -> Result<Installed, FlowError> {
+    let now = app.now();
+    let name = input.name.as_deref().unwrap_or(&integration.name).trim();
+    let connection = Connection {
+        id: ConnectionId::generate(),
+        account_id: consumer.account_id.clone(),
+        consumer_id: consumer.id.clone(),
+        integration_id: integration.id.clone(),
+        auth_option_key: option.key.clone(),
+        name: name.to_owned(),
+        description: input.description.as_deref().map(|d| d.trim().to_owned()),
+        parameters: input.parameters.clone(),
+        status: ConnectionStatus::Pending,
+        access_expires_at: None,
+        access_issued_at: None,
+        refreshable: false,
+        refresh: RefreshState::default(),
+        credentials: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let link = NewActivation {
+        name: name.to_owned(),
+        integration_id: Some(integration.id.clone()),
+        redirect: false,
+        connection_id: Some(connection.id.clone()),
+        consumer: None,
+    };
+    let token = new_token("lka");
+    let activation = link.into_activation(
+        token_hash(token.expose()),
+        consumer.account_id.clone(),
+        consumer.id.clone(),
+        now,
+    )?;
+    app.store.create_connection(&connection).await?;
+    app.store.create_activation(&activation).await?;
+    let url = app
+        .public_url
+        .join(&format!("connect/{}", token.expose()))
+        .map_err(FlowError::internal)?;
+    tracing::info!(connection_id = %connection.id, "connection installed, pending its user");
+    Ok(Installed {
+        connection,
+        authenticated: false,
+        activation: Some((url, activation.expires_at)),
     })
 }
 

@@ -3,7 +3,10 @@
 
 use super::{Listing, Store, Versioned, encode};
 use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
-use latchkey_domain::{AccountId, Connection, ConnectionId, ConsumerId, IntegrationId};
+use latchkey_domain::{
+    ACTIVATION_TTL_SECONDS, AccountId, Connection, ConnectionId, ConnectionStatus, ConsumerId,
+    IntegrationId,
+};
 
 pub trait Connections {
     fn create_connection(
@@ -62,6 +65,10 @@ fn record(connection: &Connection) -> Record {
     record.schedule = connection
         .refresh_due_at()
         .map(|at| (keys::schedule_shard(&connection.id), at));
+    // A pending install lives as long as the activation link that completes it.
+    if connection.status == ConnectionStatus::Pending {
+        record = record.expires_at(connection.created_at + ACTIVATION_TTL_SECONDS);
+    }
     record
 }
 
