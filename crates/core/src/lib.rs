@@ -4,6 +4,7 @@
 //! types: the catalog function links only this.
 
 pub mod accounts;
+pub mod activation;
 mod app;
 pub mod catalog;
 mod connection_error;

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use latchkey_api::{ActivationLinkView, ConnectionView, Listed};
 use latchkey_core::App;
+use latchkey_core::activation;
 use latchkey_core::consumers::{FirstUseError, first_use};
-use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{AccountId, Consumer, ConsumerId};
-use latchkey_domain::{FieldError, IntegrationStatus, NewActivation};
-use latchkey_store::{Accounts, Connections, Consumers, Integrations, Links as _};
+use latchkey_domain::{FieldError, FlowError, IntegrationStatus, NewActivation};
+use latchkey_store::{Accounts, Connections, Consumers, Integrations};
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, json, json_body, query_params,
@@ -119,21 +119,15 @@ async fn create_link(
     mut input: NewActivation,
 ) -> Result<Response, ApiError> {
     check(app, &account_id, Some(&consumer), &mut input).await?;
-    let token = new_token("lka");
-    let activation = input.into_activation(
-        token_hash(token.expose()),
-        account_id,
-        consumer.id,
-        app.now(),
-    )?;
-    app.store.create_activation(&activation).await?;
-    let url = app
-        .public_url
-        .join(&format!("connect/{}", token.expose()))
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let (url, expires_at) = activation::issue(app, &account_id, &consumer.id, input)
+        .await
+        .map_err(|e| match e {
+            FlowError::InvalidParameter(e) => ApiError::Invalid(e),
+            other => ApiError::Internal(Box::new(other)),
+        })?;
     let link = ActivationLinkView {
         url: url.into(),
-        expires_at: activation.expires_at.into(),
+        expires_at: expires_at.into(),
     };
     Ok(json(StatusCode::CREATED, &link))
 }

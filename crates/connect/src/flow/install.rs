@@ -8,13 +8,12 @@ use base64::engine::general_purpose::STANDARD;
 use super::{Completion, Issued, complete};
 use crate::connections::{Outbound, send};
 use latchkey_core::App;
-use latchkey_domain::token::{new_token, token_hash};
 use latchkey_domain::{
     AuthMethod, AuthOption, Connection, ConnectionId, ConnectionStatus, Consumer, Credentials,
     FieldError, FlowError, InstallConnection, Integration, NewActivation, RefreshState, Secret,
 };
 use latchkey_providers::template::check_parameters;
-use latchkey_store::{Connections, Links};
+use latchkey_store::Connections;
 
 /// An installed connection and whether the optional verification call succeeded.
 #[derive(Debug)]
@@ -135,24 +134,15 @@ async fn pending(
         connection_id: Some(connection.id.clone()),
         consumer: None,
     };
-    let token = new_token("lka");
-    let activation = link.into_activation(
-        token_hash(token.expose()),
-        consumer.account_id.clone(),
-        consumer.id.clone(),
-        now,
-    )?;
+    link.validate()?;
     app.store.create_connection(&connection).await?;
-    app.store.create_activation(&activation).await?;
-    let url = app
-        .public_url
-        .join(&format!("connect/{}", token.expose()))
-        .map_err(FlowError::internal)?;
+    let activation =
+        latchkey_core::activation::issue(app, &consumer.account_id, &consumer.id, link).await?;
     tracing::info!(connection_id = %connection.id, "connection installed, pending its user");
     Ok(Installed {
         connection,
         authenticated: false,
-        activation: Some((url, activation.expires_at)),
+        activation: Some(activation),
     })
 }
 
