@@ -195,22 +195,28 @@ impl Ending {
         // Cyclr: with a `callbackMessage` it is posted to the opener at `targetOrigin`;
         // "if the callback message is null we will redirect to the targetOrigin".
         if let Some(origin) = &self.target_origin {
-            let Some(message) = &self.callback_message else {
-                let at_origin = Url::parse(origin).expect("an allowed origin is a URL");
-                return Next::Redirect(self.with_result(&at_origin, outcome));
-            };
-            let mut payload = outcome.payload(self.custom_state.as_deref());
-            payload["callbackMessage"] = json!(message);
-            let fallback = self
-                .target
-                .as_ref()
-                .filter(|_| redirects)
-                .map(|t| self.with_result(t, outcome));
-            return Next::Message {
-                origin: origin.clone(),
-                payload,
-                fallback,
-            };
+            match &self.callback_message {
+                Some(message) => {
+                    let mut payload = outcome.payload(self.custom_state.as_deref());
+                    payload["callbackMessage"] = json!(message);
+                    let fallback = self
+                        .target
+                        .as_ref()
+                        .filter(|_| redirects)
+                        .map(|t| self.with_result(t, outcome));
+                    return Next::Message {
+                        origin: origin.clone(),
+                        payload,
+                        fallback,
+                    };
+                }
+                // An allowed origin always parses: no panic on the way out of a flow.
+                None => {
+                    if let Ok(at_origin) = Url::parse(origin) {
+                        return Next::Redirect(self.with_result(&at_origin, outcome));
+                    }
+                }
+            }
         }
         let back = || self.target.as_ref().map(|t| self.with_result(t, outcome));
         match (&self.target, redirects) {

@@ -11,7 +11,7 @@ use latchkey_store::{Accounts, Consumers};
 use serde::Deserialize;
 
 use latchkey_core::App;
-use latchkey_core::consumers::first_use;
+use latchkey_core::consumers::{FirstUseError, first_use};
 use latchkey_domain::FlowError;
 use latchkey_domain::{Account, AccountId, Consumer, ConsumerId, NewConsumer};
 use latchkey_domain::{Credentials, SecretScope};
@@ -96,8 +96,13 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
                     email: claims.email,
                     ..NewConsumer::default()
                 };
+                // Claims that make no valid consumer are an unusable token; a store
+                // failure is ours and stays an internal error.
                 let created = first_use(app, &account.id, &claims.sub, input).await;
-                Some(created.map_err(|_| FlowError::InvalidLink)?)
+                Some(created.map_err(|e| match e {
+                    FirstUseError::Invalid(_) => FlowError::InvalidLink,
+                    FirstUseError::Store(e) => e.into(),
+                })?)
             }
             None => None,
         }
