@@ -3,6 +3,7 @@
 
 pub mod chromium;
 pub mod loopback;
+pub mod mail;
 pub mod oauth;
 
 use std::sync::Arc;

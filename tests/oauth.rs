@@ -7,6 +7,7 @@ use lambda_http::http::{self, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::loopback::{Answer, Loopback};
 use crate::{Harness, PUBLIC_URL};
 
 pub fn issuer() -> String {
@@ -24,10 +25,15 @@ pub struct OAuthClient {
 /// Registers a client at the provider (dynamic registration), as a vendor would in the
 /// provider's developer console.
 pub async fn register(grants: &[&str], auth_method: &str) -> OAuthClient {
+    register_for(CALLBACK, grants, auth_method).await
+}
+
+/// [`register`] with another redirect URI (a served gateway's callback).
+pub async fn register_for(callback: &str, grants: &[&str], auth_method: &str) -> OAuthClient {
     let response: Value = reqwest::Client::new()
         .post(format!("{}/reg", issuer()))
         .json(&json!({
-            "redirect_uris": [CALLBACK],
+            "redirect_uris": [callback],
             "grant_types": grants,
             "response_types": if grants.contains(&"authorization_code") { json!(["code"]) } else { json!([]) },
             "token_endpoint_auth_method": auth_method,
@@ -111,6 +117,57 @@ pub async fn oauth_link(
     )
     .await;
     (client, consumer, path)
+}
+
+/// An OAuth integration "Books" whose token endpoint (on loopback) gives every request
+/// `answer`. Returns its id and the endpoint (which records what it received).
+pub async fn books_answering(h: &Harness, answer: Answer) -> (String, Loopback) {
+    let provider = Loopback::start(move |_| {
+        let answer = answer.clone();
+        async move { answer }
+    })
+    .await;
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({
+                "key": "books", "name": "Books",
+                "auth_options": [{
+                    "key": "oauth", "type": "oauth2",
+                    "authorization_url": format!("{}/authorize", provider.url),
+                    "token_url": format!("{}/token", provider.url),
+                    "client": {"client_id": "app", "client_secret": "s3cret"}
+                }],
+                "api": {"base_url": "https://api.books.example"}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    (created["id"].as_str().unwrap().to_owned(), provider)
+}
+
+/// A new consumer (`body`) and its connection to the OAuth `integration`, installed with
+/// one-hour tokens. Returns (consumer id, connection id).
+pub async fn installed_with_tokens(
+    h: &Harness,
+    integration: &str,
+    body: Value,
+) -> (String, String) {
+    let (status, consumer) = h.send("POST", "/v1/consumers", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{consumer}");
+    let consumer = consumer["id"].as_str().unwrap().to_owned();
+    let (status, installed) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections/install"),
+            json!({"integration_id": integration, "tokens": {
+                "access_token": "at", "refresh_token": "rt", "expires_in": 3600
+            }}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    (consumer, installed["id"].as_str().unwrap().to_owned())
 }
 
 pub async fn consumer(h: &Harness, redirect_url: Option<&str>) -> String {

@@ -65,7 +65,7 @@ pub async fn scheduled(due: usize, concurrency: usize) -> (f64, RunReport) {
         &app,
         RunOptions {
             concurrency,
-            stop_at: None,
+            ..RunOptions::default()
         },
     )
     .await

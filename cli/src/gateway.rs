@@ -10,7 +10,9 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use latchkey_connect::connections::RunOptions;
 use latchkey_core::App;
+use latchkey_mail::Mailer;
 use latchkey_web::{ApiError, Body, Function, Handler, MAX_BODY_BYTES, dispatch, routes};
 use tokio::net::TcpListener;
 
@@ -83,13 +85,17 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> 
 }
 
 /// Runs the scheduled refresh job every `every`, as the deployed EventBridge schedule does.
-pub fn refresh_timer(app: Arc<App>, every: std::time::Duration) {
+pub fn refresh_timer(app: Arc<App>, every: std::time::Duration, mailer: Option<Mailer>) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let options = RunOptions {
+            mailer: mailer.as_ref(),
+            ..RunOptions::default()
+        };
         loop {
             ticks.tick().await;
-            if let Err(e) = latchkey_connect::connections::run(&app, Default::default()).await {
+            if let Err(e) = latchkey_connect::connections::run(&app, options).await {
                 tracing::warn!(error = %e, "refresh run failed");
             }
         }

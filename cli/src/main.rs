@@ -51,6 +51,17 @@ enum Command {
         /// Seconds between refresh runs (as the deployed EventBridge schedule; 0: never).
         #[arg(long, default_value_t = 300)]
         refresh_every: u64,
+        /// Send reminder emails through this SMTP relay, HOST:PORT (plain SMTP, e.g. a
+        /// local mail catcher). Without it, reminders wait unsent.
+        #[arg(long, env = "LATCHKEY_SMTP")]
+        smtp: Option<String>,
+        /// The sender address of reminder emails.
+        #[arg(
+            long,
+            env = "LATCHKEY_MAIL_FROM",
+            default_value = "reminders@localhost"
+        )]
+        mail_from: String,
     },
     /// Run the scheduled refresh job: refresh due connections, deliver due webhooks.
     Refresh {
@@ -149,6 +160,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             addr,
             public_url,
             refresh_every,
+            smtp,
+            mail_from,
         } => {
             let (listener, local) = gateway::bind(*addr)
                 .await
@@ -160,11 +173,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut app = latchkey_web::setup::app(settings(&cli, public_url)?).await?;
             // Local use: integrations may point at providers on this machine.
             app.allow_loopback = true;
+            let mailer = match smtp {
+                Some(relay) => Some(
+                    latchkey_mail::Mailer::smtp(relay, mail_from)
+                        .map_err(|e| format!("--smtp {relay}: {e}"))?,
+                ),
+                None => None,
+            };
             first_start(&app, &cli.data_dir).await?;
             println!("Latchkey is serving on http://{local}");
             let app = Arc::new(app);
             if *refresh_every > 0 {
-                gateway::refresh_timer(app.clone(), Duration::from_secs(*refresh_every));
+                gateway::refresh_timer(app.clone(), Duration::from_secs(*refresh_every), mailer);
             }
             gateway::serve(listener, app)
                 .await
@@ -175,7 +195,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.allow_loopback = cli.store.is_none();
             let options = RunOptions {
                 concurrency: *concurrency,
-                stop_at: None,
+                ..RunOptions::default()
             };
             let report = run_refresh(&app, options)
                 .await

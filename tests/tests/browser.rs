@@ -3,10 +3,14 @@
 //! marketplace, signs in at the real OAuth server, and lands on the vendor's page with a
 //! `connectionId`; the popup's security headers are checked on the way.
 
+// Clippy's layout query overflows the default limit on this test's future (rustc does not).
+#![recursion_limit = "256"]
+
 use latchkey_domain::{ConnectionId, ConnectionStatus};
 use latchkey_store::Connections;
 use latchkey_tests::chromium::{run, served};
-use serde_json::{Value, json};
+use latchkey_tests::oauth::register_for;
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activation_link_to_vendor_redirect_in_chromium() {
@@ -14,20 +18,12 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
         .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`");
     let (h, base) = served().await;
 
-    let registered: Value = reqwest::Client::new()
-        .post(format!("{issuer}/reg"))
-        .json(&json!({
-            "redirect_uris": [format!("{base}oauth/callback")],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "token_endpoint_auth_method": "client_secret_basic",
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let client = register_for(
+        &format!("{base}oauth/callback"),
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
     let (status, integration) = h
         .send(
             "POST",
@@ -39,7 +35,7 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
                     "authorization_url": format!("{issuer}/auth"), "token_url": format!("{issuer}/token"),
                     "scopes": ["openid", "offline_access"], "authorization_params": {"prompt": "consent"},
                     "issuer": issuer,
-                    "client": {"client_id": registered["client_id"], "client_secret": registered["client_secret"]}
+                    "client": {"client_id": client.id, "client_secret": client.secret}
                 }],
                 "api": {"base_url": "https://api.browser.example"}
             }),

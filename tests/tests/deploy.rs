@@ -53,22 +53,44 @@ fn template() -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-/// Resolves `Fn::If` on the `Sealed` condition and drops `AWS::NoValue`.
-fn resolve(value: &Value, sealed: bool) -> Option<Value> {
+/// The template's conditions, as one deployment sets them.
+#[derive(Debug, Clone, Copy)]
+struct Deployment {
+    sealed: bool,
+    sends_reminders: bool,
+}
+
+impl Deployment {
+    fn all() -> impl Iterator<Item = Self> {
+        [(true, false), (false, false), (true, true), (false, true)]
+            .into_iter()
+            .map(|(sealed, sends_reminders)| Self {
+                sealed,
+                sends_reminders,
+            })
+    }
+}
+
+/// Resolves `Fn::If` on the template's conditions and drops `AWS::NoValue`.
+fn resolve(value: &Value, d: Deployment) -> Option<Value> {
     match value {
         Value::Object(map) if map.len() == 1 && map.contains_key("Fn::If") => {
             let branches = map["Fn::If"].as_array().unwrap();
-            assert_eq!(branches[0], "Sealed", "only the Sealed condition is used");
-            resolve(&branches[if sealed { 1 } else { 2 }], sealed)
+            let holds = match branches[0].as_str().unwrap() {
+                "Sealed" => d.sealed,
+                "SendsReminders" => d.sends_reminders,
+                other => panic!("unknown condition {other}"),
+            };
+            resolve(&branches[if holds { 1 } else { 2 }], d)
         }
         Value::Object(map) if map.get("Ref") == Some(&json!("AWS::NoValue")) => None,
         Value::Object(map) => Some(Value::Object(
             map.iter()
-                .filter_map(|(k, v)| resolve(v, sealed).map(|v| (k.clone(), v)))
+                .filter_map(|(k, v)| resolve(v, d).map(|v| (k.clone(), v)))
                 .collect(),
         )),
         Value::Array(items) => Some(Value::Array(
-            items.iter().filter_map(|v| resolve(v, sealed)).collect(),
+            items.iter().filter_map(|v| resolve(v, d)).collect(),
         )),
         other => Some(other.clone()),
     }
@@ -143,7 +165,7 @@ fn http_routes_equal_the_route_table() {
 }
 
 /// What each function's code calls: the handlers' store and vault operations.
-fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+fn needs(binary: &str, d: Deployment) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let table: &[&str] = match binary {
         "links" => &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
         "connections" | "refresh" | "popup" | "callback" => &[
@@ -194,7 +216,11 @@ fn needs(binary: &str, sealed: bool) -> BTreeMap<&'static str, BTreeSet<&'static
         _ => &[],
     };
     let mut needs = BTreeMap::from([("Table", table.iter().copied().collect())]);
-    if sealed {
+    // Reminder emails leave from the refresh run, only when a sender is configured.
+    if binary == "refresh" && d.sends_reminders {
+        needs.insert("Mail", BTreeSet::from(["ses:SendEmail"]));
+    }
+    if d.sealed {
         needs.insert("DataKey", BTreeSet::from(["secretsmanager:GetSecretValue"]));
     } else if !vault.is_empty() {
         needs.insert("Vault", vault.iter().copied().collect());
@@ -207,9 +233,9 @@ fn each_function_is_granted_exactly_what_it_uses() {
     let template = template();
     let functions = functions(&template);
     assert_eq!(functions.len(), 7);
-    for sealed in [true, false] {
+    for d in Deployment::all() {
         for (binary, function) in &functions {
-            let function = resolve(function, sealed).unwrap();
+            let function = resolve(function, d).unwrap();
             let policies = function["Properties"]["Policies"].as_array().unwrap();
             assert_eq!(
                 policies.len(),
@@ -244,15 +270,23 @@ fn each_function_is_granted_exactly_what_it_uses() {
                         "{binary}: {resources}"
                     ),
                     "DataKey" => assert_eq!(statement["Resource"], json!({"Ref": "DataKeySecret"})),
+                    // Only the configured sender's identity (address or domain), only as
+                    // that From address.
+                    "Mail" => {
+                        assert!(
+                            resources.contains(":identity/${ReminderSender}"),
+                            "{resources}"
+                        );
+                        assert_eq!(
+                            statement["Condition"],
+                            json!({"StringEquals": {"ses:FromAddress": {"Ref": "ReminderSender"}}})
+                        );
+                    }
                     other => panic!("{binary}: unexpected statement {other}"),
                 }
                 granted.insert(sid, actions);
             }
-            assert_eq!(
-                granted,
-                needs(binary, sealed),
-                "{binary} (sealed: {sealed})"
-            );
+            assert_eq!(granted, needs(binary, d), "{binary} ({d:?})");
         }
     }
 }

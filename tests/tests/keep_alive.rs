@@ -343,7 +343,7 @@ async fn refresh_run_reads_only_due_connections(table: Arc<dyn Table>) {
         &h.app,
         RunOptions {
             concurrency: 16,
-            stop_at: None,
+            ..RunOptions::default()
         },
     )
     .await

@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 use crate::Timestamp;
-use latchkey_domain::Account;
+use latchkey_domain::{Account, ReminderSettings};
 
 /// The account's settings, without its vault references.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -14,6 +14,8 @@ pub struct AccountView<'a> {
     pub append_result_params: bool,
     /// Workspace tokens naming an unknown consumer create it.
     pub auto_create_consumers: bool,
+    /// Reminder emails to consumers whose connections broke.
+    pub reminders: ReminderSettings,
     pub webhook_url: Option<&'a str>,
     /// Whether deliveries can be signed: without a secret no webhook is sent.
     pub webhook_secret_set: bool,
@@ -30,6 +32,7 @@ impl<'a> From<&'a Account> for AccountView<'a> {
             allowed_redirect_origins: &a.allowed_redirect_origins,
             append_result_params: a.append_result_params,
             auto_create_consumers: a.auto_create_consumers,
+            reminders: a.reminders,
             webhook_url: a.webhook_url.as_deref(),
             webhook_secret_set: a.webhook_secret.is_some(),
             created_at: a.created_at.into(),

@@ -37,6 +37,8 @@ pub struct ConnectionView<'a> {
 pub struct RefreshView<'a> {
     pub last_success_at: Option<Timestamp>,
     pub last_failure_at: Option<Timestamp>,
+    /// When the current run of failures began (a day of them ends in `error`).
+    pub failing_since: Option<Timestamp>,
     pub consecutive_failures: u32,
     /// A stable error code, never provider text.
     pub last_error: Option<&'a str>,
@@ -49,6 +51,7 @@ impl<'a> From<&'a RefreshState> for RefreshView<'a> {
         Self {
             last_success_at: r.last_success_at.map(Timestamp),
             last_failure_at: r.last_failure_at.map(Timestamp),
+            failing_since: r.failing_since.map(Timestamp),
             consecutive_failures: r.consecutive_failures,
             last_error: r.last_error.as_deref(),
             retry_at: r.retry_at.map(Timestamp),

@@ -11,7 +11,11 @@ pub struct ConsumerView<'a> {
     pub name: &'a str,
     pub redirect_url: Option<&'a str>,
     pub internal_reference: Option<&'a str>,
+    /// For reminder emails (when the account sends them).
     pub email: Option<&'a str>,
+    /// When the consumer stopped reminder emails (the link in each one); absent if not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminders_opted_out_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -24,6 +28,7 @@ impl<'a> From<&'a Consumer> for ConsumerView<'a> {
             redirect_url: c.redirect_url.as_deref(),
             internal_reference: c.internal_reference.as_deref(),
             email: c.email.as_deref(),
+            reminders_opted_out_at: c.reminders_opted_out_at.map(Into::into),
             created_at: c.created_at.into(),
             updated_at: c.updated_at.into(),
         }

@@ -7,3 +7,4 @@
 pub mod connections;
 pub mod flow;
 pub mod grants;
+pub mod reminders;

@@ -18,6 +18,9 @@ pub enum ConnectionError {
     /// The refresh failed and the stored token has expired; a stable code, no provider text.
     #[error("the credentials could not be refreshed ({0})")]
     RefreshFailed(String),
+    /// The refresh failed for good: the connection just went to `error`.
+    #[error("the credentials cannot be refreshed any more ({0}): the connection is in error")]
+    Errored(String),
     #[error("another refresh of this connection is still running; retry shortly")]
     Busy,
     /// The third-party API did not answer; a stable code.

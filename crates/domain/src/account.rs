@@ -2,8 +2,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::AccountId;
 
-use crate::SecretRef;
 use crate::validate::{Checked, FieldError, optional_text, present, required_text};
+use crate::{ReminderSettings, SecretRef};
 use crate::{validate_origin, validate_public_url};
 
 /// A vendor's workspace (one per environment). Its secrets live in the vault.
@@ -23,6 +23,9 @@ pub struct Account {
     /// claims (Cyclr: "If said user does not exist, they will be created"). Off by default.
     #[serde(default)]
     pub auto_create_consumers: bool,
+    /// Reminder emails to consumers whose connections broke.
+    #[serde(default)]
+    pub reminders: ReminderSettings,
     pub webhook_url: Option<String>,
     /// HMAC-SHA256 key for webhook signatures.
     pub webhook_secret: Option<SecretRef>,
@@ -45,6 +48,7 @@ impl Account {
             allowed_redirect_origins: Vec::new(),
             append_result_params: true,
             auto_create_consumers: false,
+            reminders: ReminderSettings::default(),
             webhook_url: None,
             webhook_secret: None,
             jwt_secret: None,
@@ -64,7 +68,7 @@ impl Account {
         if let Some(url) = &self.webhook_url {
             validate_public_url("webhook_url", url)?;
         }
-        Ok(())
+        self.reminders.validate()
     }
 
     /// Applies a patch and validates the result; on error `self` is unchanged.
@@ -92,6 +96,9 @@ impl Account {
         if let Some(url) = patch.webhook_url {
             next.webhook_url = url;
         }
+        if let Some(reminders) = patch.reminders {
+            next.reminders = reminders;
+        }
         next.updated_at = now;
         next.validate()?;
         Ok(next)
@@ -110,6 +117,8 @@ pub struct AccountPatch {
     pub auto_create_consumers: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub webhook_url: Option<Option<String>>,
+    /// Replaces the reminder policy; omitted fields take their defaults.
+    pub reminders: Option<ReminderSettings>,
 }
 
 /// `POST /v1/account/jwt-secret` (workspace tokens, HS256) and

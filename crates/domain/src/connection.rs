@@ -11,6 +11,10 @@ use crate::SecretRef;
 /// live shorter than twice this, when half their lifetime is gone).
 pub const REFRESH_MARGIN_SECONDS: i64 = 30 * 60;
 
+/// A connection whose refreshes have failed, temporarily, for this long stops being
+/// retried and goes to `error`: with backoff capped at an hour, some 30 attempts.
+pub const GIVE_UP_AFTER_SECONDS: i64 = 24 * 3600;
+
 /// Tokens living shorter than this are flagged: the schedule cannot keep them fresh, only
 /// on-demand refresh (credentials endpoint, proxy) can.
 pub const SHORT_LIVED_SECONDS: i64 = 5 * 60;
@@ -19,9 +23,10 @@ pub const SHORT_LIVED_SECONDS: i64 = 5 * 60;
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
     Active,
+    /// Refreshing failed for good (the provider refused the app, the integration is gone,
+    /// or temporary failures lasted a day): out of the schedule until re-authorised.
     Error,
     NeedsReauth,
-    Revoked,
     /// Installed without credentials (Cyclr: install, then authenticate in the popup):
     /// visible, not usable, gone with its activation link unless completed.
     Pending,
@@ -32,6 +37,8 @@ pub enum ConnectionStatus {
 pub enum RefreshFailure {
     /// Only the user can fix it: the connection needs re-authorisation.
     NeedsReauth,
+    /// Not retried any more: the connection is in `error`.
+    Error,
     /// Retried later; the current access token still works meanwhile.
     TokenStillValid,
     /// Retried later; the current access token has expired.
@@ -43,6 +50,9 @@ pub enum RefreshFailure {
 pub struct RefreshState {
     pub last_success_at: Option<i64>,
     pub last_failure_at: Option<i64>,
+    /// When the current run of failures began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<i64>,
     #[serde(default)]
     pub consecutive_failures: u32,
     /// A stable error code, never provider text.
@@ -119,6 +129,7 @@ impl Connection {
         self.credentials = Some(reference);
         self.refresh.last_success_at = Some(now);
         self.refresh.consecutive_failures = 0;
+        self.refresh.failing_since = None;
         self.refresh.last_error = None;
         self.refresh.retry_at = None;
         self.updated_at = now;
@@ -126,17 +137,31 @@ impl Connection {
 
     /// A refresh failed at `now` with the stable `code`. A refused grant (`invalid_grant`)
     /// means only the user can fix it: the connection needs re-authorisation and leaves
-    /// the schedule. Anything else is retried with jittered exponential backoff (one
-    /// minute, doubling, capped at an hour), the current token kept while it works.
-    pub fn record_refresh_failure(&mut self, now: i64, code: &str) -> RefreshFailure {
+    /// the schedule. Another `permanent` failure (the provider refused the app, the
+    /// integration is gone), or temporary ones that have lasted [`GIVE_UP_AFTER_SECONDS`],
+    /// put it in `error`, out of the schedule too. Otherwise it is retried with jittered
+    /// exponential backoff (one minute, doubling, capped at an hour), the current token
+    /// kept while it works.
+    pub fn record_refresh_failure(
+        &mut self,
+        now: i64,
+        code: &str,
+        permanent: bool,
+    ) -> RefreshFailure {
         self.refresh.last_failure_at = Some(now);
         self.refresh.consecutive_failures += 1;
         self.refresh.last_error = Some(code.to_owned());
+        let since = *self.refresh.failing_since.get_or_insert(now);
         self.updated_at = now;
         if code == "invalid_grant" {
             self.status = ConnectionStatus::NeedsReauth;
             self.refresh.retry_at = None;
             return RefreshFailure::NeedsReauth;
+        }
+        if permanent || now - since >= GIVE_UP_AFTER_SECONDS {
+            self.status = ConnectionStatus::Error;
+            self.refresh.retry_at = None;
+            return RefreshFailure::Error;
         }
         let wait = crate::backoff::backoff_seconds(self.refresh.consecutive_failures, 60, 3600);
         self.refresh.retry_at = Some(now + wait);
@@ -289,8 +314,8 @@ mod tests {
     #[test]
     fn a_renewal_forgets_failures_and_reschedules_from_the_new_expiry() {
         let mut c = expiring();
-        c.record_refresh_failure(NOW - 120, "provider_unavailable");
-        c.record_refresh_failure(NOW - 60, "provider_unavailable");
+        c.record_refresh_failure(NOW - 120, "provider_unavailable", false);
+        c.record_refresh_failure(NOW - 60, "provider_unavailable", false);
         let fresh = SecretRef::Sealed { blob: "new".into() };
         c.record_renewal(NOW, Some(NOW + 3600), fresh.clone());
         assert_eq!(c.credentials, Some(fresh));
@@ -312,7 +337,7 @@ mod tests {
     fn a_refused_grant_needs_the_user_and_leaves_the_schedule() {
         let mut c = expiring();
         assert_eq!(
-            c.record_refresh_failure(NOW, "invalid_grant"),
+            c.record_refresh_failure(NOW, "invalid_grant", false),
             RefreshFailure::NeedsReauth
         );
         assert_eq!(c.status, ConnectionStatus::NeedsReauth);
@@ -324,7 +349,7 @@ mod tests {
     fn a_temporary_failure_backs_off_and_keeps_a_working_token() {
         let mut c = expiring();
         assert_eq!(
-            c.record_refresh_failure(NOW, "provider_unavailable"),
+            c.record_refresh_failure(NOW, "provider_unavailable", false),
             RefreshFailure::TokenStillValid
         );
         assert_eq!(c.status, ConnectionStatus::Active);
@@ -334,15 +359,53 @@ mod tests {
         assert!(!c.needs_refresh(NOW + first - 1));
         assert_eq!(c.refresh_due_at(), Some(NOW + first));
         let later = NOW + first;
-        c.record_refresh_failure(later, "provider_unavailable");
-        c.record_refresh_failure(later, "provider_unavailable");
+        c.record_refresh_failure(later, "provider_unavailable", false);
+        c.record_refresh_failure(later, "provider_unavailable", false);
         let third = c.refresh.retry_at.unwrap() - later;
         assert!((120..=240).contains(&third), "third retry after {third} s");
         assert_eq!(c.refresh.consecutive_failures, 3);
         // Once the token has expired, a failure says so.
         assert_eq!(
-            c.record_refresh_failure(NOW + 600, "provider_unavailable"),
+            c.record_refresh_failure(NOW + 600, "provider_unavailable", false),
             RefreshFailure::Expired
+        );
+    }
+
+    #[test]
+    fn a_permanent_failure_puts_the_connection_in_error_out_of_the_schedule() {
+        let mut c = expiring();
+        assert_eq!(
+            c.record_refresh_failure(NOW, "invalid_client", true),
+            RefreshFailure::Error
+        );
+        assert_eq!(c.status, ConnectionStatus::Error);
+        assert_eq!(c.refresh_due_at(), None);
+        assert_eq!(c.refresh.last_error.as_deref(), Some("invalid_client"));
+    }
+
+    #[test]
+    fn temporary_failures_give_up_after_a_day_of_them() {
+        let mut c = expiring();
+        let mut now = NOW;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match c.record_refresh_failure(now, "provider_unavailable", false) {
+                RefreshFailure::Error => break,
+                _ => now = c.refresh.retry_at.expect("retried"),
+            }
+        }
+        assert!(
+            now - NOW >= GIVE_UP_AFTER_SECONDS,
+            "gave up after {}s",
+            now - NOW
+        );
+        assert!((20..=40).contains(&attempts), "{attempts} attempts");
+        assert_eq!(c.status, ConnectionStatus::Error);
+        c.record_renewal(now, Some(now + 3600), c.credentials.clone().unwrap());
+        assert_eq!(
+            c.refresh.failing_since, None,
+            "a success starts the count again"
         );
     }
 }

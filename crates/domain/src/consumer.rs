@@ -15,6 +15,9 @@ pub struct Consumer {
     /// The vendor's own id for this customer; unique per account when given.
     pub internal_reference: Option<String>,
     pub email: Option<String>,
+    /// When the consumer stopped reminder emails (the link in every reminder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders_opted_out_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -44,6 +47,7 @@ impl NewConsumer {
             redirect_url: self.redirect_url,
             internal_reference: self.internal_reference,
             email: self.email,
+            reminders_opted_out_at: None,
             created_at: now,
             updated_at: now,
         };

@@ -19,6 +19,7 @@ mod connection;
 mod consumer;
 mod flow;
 mod integration;
+mod reminder;
 mod validate;
 mod webhook;
 
@@ -29,14 +30,17 @@ pub use auth::{
     HttpVerb, OAuthClient,
 };
 pub use connection::{
-    Connection, ConnectionStatus, ImportedTokens, InstallConnection, REFRESH_MARGIN_SECONDS,
-    RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
+    Connection, ConnectionStatus, GIVE_UP_AFTER_SECONDS, ImportedTokens, InstallConnection,
+    REFRESH_MARGIN_SECONDS, RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
 };
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
 pub use integration::{
     ApiDefinition, Integration, IntegrationInput, IntegrationStatus, Logo, ParameterSpec,
     TokenPlacement,
+};
+pub use reminder::{
+    REMINDER_LINK_TTL_SECONDS, REMINDER_MAX_ATTEMPTS, Reminder, ReminderLink, ReminderSettings,
 };
 pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};
 pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};

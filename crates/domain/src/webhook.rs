@@ -16,6 +16,9 @@ pub enum EventType {
     RefreshFailed,
     #[serde(rename = "connection.needs_reauth")]
     NeedsReauth,
+    /// Refreshing failed for good: the connection is in `error`.
+    #[serde(rename = "connection.error")]
+    ConnectionError,
     #[serde(rename = "connection.deleted")]
     ConnectionDeleted,
 }

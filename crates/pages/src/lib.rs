@@ -243,6 +243,34 @@ pub fn message(
     )
 }
 
+/// A page that says one thing, optionally with one button that posts to `action`
+/// (a reminder's opt-out).
+pub fn notice(
+    status: StatusCode,
+    account_name: &str,
+    title: &str,
+    message: &str,
+    action: Option<(&str, &str)>,
+) -> Response {
+    page(
+        status,
+        layout(
+            title,
+            account_name,
+            html! {
+                h1 { (title) }
+                p { (message) }
+                @if let Some((href, label)) = action {
+                    form method="post" action=(href) {
+                        div.actions { button type="submit" { (label) } }
+                    }
+                }
+            },
+        ),
+        None,
+    )
+}
+
 /// A plain error page (an unusable link, a forged callback).
 pub fn error(
     status: StatusCode,

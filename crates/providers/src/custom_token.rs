@@ -53,6 +53,9 @@ pub async fn fetch(
     if status.is_server_error() {
         return Err(FlowError::TokenExchange("provider_unavailable"));
     }
+    if matches!(status.as_u16(), 408 | 429) {
+        return Err(FlowError::TokenExchange("throttled"));
+    }
     if !status.is_success() {
         return Err(FlowError::TokenExchange("rejected"));
     }

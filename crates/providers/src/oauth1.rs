@@ -134,6 +134,9 @@ pub async fn token_request(
     if status.is_server_error() {
         return Err(FlowError::TokenExchange("provider_unavailable"));
     }
+    if matches!(status.as_u16(), 408 | 429) {
+        return Err(FlowError::TokenExchange("throttled"));
+    }
     if !status.is_success() {
         return Err(FlowError::TokenExchange("rejected"));
     }

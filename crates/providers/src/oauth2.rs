@@ -424,8 +424,10 @@ struct Wire<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WireError {
     Read(ReadError),
-    /// A 5xx without an OAuth error.
+    /// A 5xx, whatever its body.
     Unavailable,
+    /// 408 or 429, whatever its body: try again later.
+    Throttled,
     /// Another non-2xx without an OAuth error.
     Rejected,
 }
@@ -443,6 +445,7 @@ impl From<WireError> for FlowError {
         match e {
             WireError::Read(e) => e.into(),
             WireError::Unavailable => FlowError::TokenExchange("provider_unavailable"),
+            WireError::Throttled => FlowError::TokenExchange("throttled"),
             WireError::Rejected => FlowError::TokenExchange("rejected"),
         }
     }
@@ -513,10 +516,15 @@ fn normalize(status: u16, content_type: &str, body: Vec<u8>) -> Result<HttpRespo
             None
         };
     let success = (200..300).contains(&status);
+    // Overloaded or throttled is temporary whatever the body says (a refresh classes it so).
+    match status {
+        500.. => return Err(WireError::Unavailable),
+        408 | 429 => return Err(WireError::Throttled),
+        _ => {}
+    }
     let Some(mut fields) = fields else {
         return match status {
             _ if success => respond(200, content_type, body),
-            500.. => Err(WireError::Unavailable),
             _ => Err(WireError::Rejected),
         };
     };
@@ -528,10 +536,8 @@ fn normalize(status: u16, content_type: &str, body: Vec<u8>) -> Result<HttpRespo
     {
         return respond(400, "application/json", json(&fields));
     }
-    match status {
-        _ if success => {}
-        500.. => return Err(WireError::Unavailable),
-        _ => return Err(WireError::Rejected),
+    if !success {
+        return Err(WireError::Rejected);
     }
     let expires_in = fields.remove("expires_in").and_then(|v| match v {
         Value::Number(n) => n.as_f64(),

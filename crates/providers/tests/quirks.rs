@@ -168,6 +168,39 @@ async fn an_answer_over_64_kib_is_refused_unread() {
     assert_eq!(e.data()["reason"], "response_too_large");
 }
 
+/// What a refresh makes of one answer from the token endpoint.
+async fn refresh_answered(status: u16, body: &str) -> FlowError {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    refresh_at(&server, HttpVerb::Post, ClientAuth::Body)
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn throttled_and_overloaded_answers_are_temporary_whatever_their_body() {
+    // A refresh retries these later; an OAuth error in their body must not make them final.
+    let e = refresh_answered(429, r#"{"error":"rate_limited"}"#).await;
+    assert_eq!(e.data()["reason"], "throttled");
+    let e = refresh_answered(408, "").await;
+    assert_eq!(e.data()["reason"], "throttled");
+    let e = refresh_answered(503, r#"{"error":"invalid_grant"}"#).await;
+    assert_eq!(e.data()["reason"], "provider_unavailable");
+    // A refusal is the provider's own code, from any other 4xx.
+    let e = refresh_answered(401, r#"{"error":"invalid_client"}"#).await;
+    assert!(
+        matches!(e, FlowError::ProviderDenied(ref code) if code == "invalid_client"),
+        "{e:?}"
+    );
+    let e = refresh_answered(403, "<html>no</html>").await;
+    assert_eq!(e.data()["reason"], "rejected");
+}
+
 #[tokio::test]
 async fn a_provider_that_never_answers_times_out() {
     let server = MockServer::start().await;

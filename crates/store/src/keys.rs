@@ -10,7 +10,10 @@
 //!   `schedule` index under `due#{0..8}` by refresh due time;
 //! - `LEASE#{connection}` / `LEASE`: the connection's refresh lease, expiring on its own;
 //! - `WEBHOOK#{id}` / `WEBHOOK`: the webhook outbox, in `schedule` shard `webhooks` by
-//!   next attempt time.
+//!   next attempt time;
+//! - `REMINDER#{connection}` / `REMINDER`: a broken connection's reminder emails, in
+//!   `schedule` shard `reminders` by next send; `REMINDER_LINK#{sha256}` / `REMINDER_LINK`:
+//!   what one email's links open, with `expires_at`.
 
 use crate::Key;
 use latchkey_domain::{AccountId, ConnectionId, ConsumerId, IntegrationId};
@@ -21,6 +24,9 @@ pub const SCHEDULE_SHARDS: u32 = 8;
 
 /// The schedule shard of the webhook outbox.
 pub(crate) const WEBHOOK_SHARD: &str = "webhooks";
+
+/// The schedule shard of reminder emails.
+pub(crate) const REMINDER_SHARD: &str = "reminders";
 
 pub(crate) const INTEGRATION_PREFIX: &str = "INTEGRATION#";
 pub(crate) const CONSUMER_PREFIX: &str = "CONSUMER#";
@@ -77,6 +83,14 @@ pub(crate) fn activation(token_hash: &str) -> Key {
 
 pub(crate) fn flow(state_hash: &str) -> Key {
     Key::new(format!("FLOW#{state_hash}"), "FLOW")
+}
+
+pub(crate) fn reminder(connection_id: &ConnectionId) -> Key {
+    Key::new(format!("REMINDER#{connection_id}"), "REMINDER")
+}
+
+pub(crate) fn reminder_link(token_hash: &str) -> Key {
+    Key::new(format!("REMINDER_LINK#{token_hash}"), "REMINDER_LINK")
 }
 
 pub(crate) fn connection(id: &ConnectionId) -> Key {

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 pub use cursor::Cursor;
 pub use keys::SCHEDULE_SHARDS;
 pub use repo::{
-    Accounts, Connections, Consumers, Integrations, Lease, Leases, Links, Listing, Outbox, Store,
-    Versioned,
+    Accounts, Connections, Consumers, Integrations, Lease, Leases, Links, Listing, Outbox,
+    Reminders, Store, Versioned,
 };
 
 /// The primary key of an item.

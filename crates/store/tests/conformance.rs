@@ -25,6 +25,7 @@ fn consumer(account: &str, name: &str, reference: Option<&str>) -> Consumer {
         redirect_url: None,
         internal_reference: reference.map(Into::into),
         email: None,
+        reminders_opted_out_at: None,
         created_at: T0,
         updated_at: T0,
     }

@@ -170,7 +170,7 @@ impl From<latchkey_core::ConnectionError> for ApiError {
             E::NeedsReauth => ApiError::NeedsReauth,
             E::Pending => ApiError::Pending,
             E::Unusable(_) | E::Integration(_) => ApiError::ConnectionUnusable(e.to_string()),
-            E::RefreshFailed(code) => ApiError::RefreshFailed(code),
+            E::RefreshFailed(code) | E::Errored(code) => ApiError::RefreshFailed(code),
             E::Busy => ApiError::RefreshInProgress,
             E::Upstream(code) => ApiError::Upstream(code),
             E::Store(e) => e.into(),

@@ -62,6 +62,9 @@ pub enum Operation {
     PopupSubmit,
     OAuthCallback,
     OAuth1Callback,
+    ReminderReconnect,
+    ReminderOptOutOffer,
+    ReminderOptOut,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,6 +177,19 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/connection-popup", Popup, PopupSubmit),
     route("GET", "/oauth/callback", Callback, OAuthCallback),
     route("GET", "/oauth1/callback", Callback, OAuth1Callback),
+    route("GET", "/reminders/{token}", Callback, ReminderReconnect),
+    route(
+        "GET",
+        "/reminders/{token}/opt-out",
+        Callback,
+        ReminderOptOutOffer,
+    ),
+    route(
+        "POST",
+        "/reminders/{token}/opt-out",
+        Callback,
+        ReminderOptOut,
+    ),
 ];
 
 /// Values of a route's `{name}` segments.

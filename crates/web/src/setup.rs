@@ -107,7 +107,7 @@ pub async fn create_dynamo_table(name: &str) -> Result<(), String> {
 /// cold start. Credentials in the environment (always so in Lambda) are used directly:
 /// the default chain would pick them first anyway, but building it costs a cold start
 /// its own STS client.
-async fn sdk_config() -> Result<aws_config::SdkConfig, String> {
+pub async fn sdk_config() -> Result<aws_config::SdkConfig, String> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let trust = tls::TrustStore::empty()
         .with_native_roots(false)

@@ -1,11 +1,14 @@
-//! `callback`: where providers send the browser back (`GET /oauth/callback`,
-//! `GET /oauth1/callback`). The connect service ties the request to its flow and finishes
-//! it (docs/ARCHITECTURE.md §4); this crate reads the request and renders the answer.
+//! `callback`: where the browser comes back from elsewhere. Providers send it to
+//! `GET /oauth/callback` and `GET /oauth1/callback`: the connect service ties the request
+//! to its flow and finishes it (docs/ARCHITECTURE.md §4). A reminder email sends it to
+//! `/reminders/{token}` (reconnect) and `/reminders/{token}/opt-out` (§5). This crate
+//! reads the request and renders the answer.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use latchkey_connect::flow::{Finished, Outcome, Protocol, Refusal, finish};
+use latchkey_connect::reminders::{self, Reconnect};
 use latchkey_core::App;
 use latchkey_domain::FlowError;
 use latchkey_pages::{flow_cookie, respond};
@@ -20,13 +23,16 @@ impl Handler for Callback {
     async fn handle(
         &self,
         operation: Operation,
-        _: PathParams,
+        params: PathParams,
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
         match operation {
             Operation::OAuthCallback => Ok(callback(app, &request, Protocol::OAuth2).await),
             Operation::OAuth1Callback => Ok(callback(app, &request, Protocol::OAuth1).await),
+            Operation::ReminderReconnect => Ok(reminder_reconnect(app, params.get("token")).await),
+            Operation::ReminderOptOutOffer => Ok(opt_out_offer(app, params.get("token")).await),
+            Operation::ReminderOptOut => Ok(opt_out(app, params.get("token")).await),
             _ => Err(ApiError::NotFound("route")),
         }
     }
@@ -72,4 +78,68 @@ fn refused(refusal: Refusal) -> Response {
         Refusal::Gone => "This sign-in is no longer valid.",
     };
     latchkey_pages::error(StatusCode::BAD_REQUEST, "Latchkey", message, None)
+}
+
+/// A reminder's link that cannot be used (unknown, expired) or a store failure.
+fn reminder_error(e: FlowError) -> Response {
+    if let FlowError::InvalidLink = e {
+        return latchkey_pages::error(
+            StatusCode::NOT_FOUND,
+            "Latchkey",
+            "This reminder link is not valid or has expired. Ask for a new one.",
+            None,
+        );
+    }
+    latchkey_web::log_error(&e, "reminder link failed");
+    latchkey_pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Latchkey",
+        "Something went wrong. Please try again.",
+        None,
+    )
+}
+
+async fn reminder_reconnect(app: &App, token: &str) -> Response {
+    match reminders::reconnect(app, token).await {
+        Ok(Reconnect::Link(url)) => latchkey_pages::redirect(url.as_str()),
+        Ok(Reconnect::NotNeeded { account_name }) => latchkey_pages::notice(
+            StatusCode::OK,
+            &account_name,
+            "Nothing to reconnect",
+            "This connection works again (or was removed). You can close this window.",
+            None,
+        ),
+        Err(e) => reminder_error(e),
+    }
+}
+
+/// Confirms first: mail scanners open links, and a GET must change nothing.
+async fn opt_out_offer(app: &App, token: &str) -> Response {
+    let action = app.public_url.join(&format!("reminders/{token}/opt-out"));
+    match reminders::opt_out_offer(app, token).await {
+        Ok(account_name) => latchkey_pages::notice(
+            StatusCode::OK,
+            &account_name,
+            "Stop reminder emails",
+            &format!(
+                "{account_name} will stop emailing you when one of your connections needs you to sign in again."
+            ),
+            action.as_ref().ok().map(|a| (a.as_str(), "Stop reminders")),
+        ),
+        Err(e) => reminder_error(e),
+    }
+}
+
+/// The page's button and mail clients' one-click unsubscribe (RFC 8058) both post here.
+async fn opt_out(app: &App, token: &str) -> Response {
+    match reminders::opt_out(app, token).await {
+        Ok(account_name) => latchkey_pages::notice(
+            StatusCode::OK,
+            &account_name,
+            "Reminders stopped",
+            &format!("{account_name} will not send you reminder emails any more."),
+            None,
+        ),
+        Err(e) => reminder_error(e),
+    }
 }

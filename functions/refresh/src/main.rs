@@ -2,6 +2,8 @@
 //! directly and takes its EventBridge schedule event as a typed value. Each invocation is
 //! one refresh run, stopping short of the invocation's deadline.
 //! `LATCHKEY_REFRESH_CONCURRENCY` bounds the refreshes in flight (default 64).
+//! `LATCHKEY_MAIL_FROM` (the template's `ReminderSender`), when set, is the SES sender of
+//! the reminder emails the run sends.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,6 +11,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use latchkey_connect::connections::{RunOptions, RunReport, run};
 use latchkey_core::App;
+use latchkey_mail::Mailer;
 use latchkey_web::lambda::{block_on, init};
 
 fn main() -> Result<(), Error> {
@@ -18,12 +21,21 @@ fn main() -> Result<(), Error> {
 async fn serve() -> Result<(), Error> {
     let app = init().await?;
     let app = &app;
+    // Only this function sends email, so only it links the SES client.
+    let mailer = match std::env::var("LATCHKEY_MAIL_FROM") {
+        Ok(from) if !from.is_empty() => {
+            let sdk = latchkey_web::setup::sdk_config().await?;
+            Some(Mailer::ses(&sdk, &from)?)
+        }
+        _ => None,
+    };
+    let mailer = mailer.as_ref();
     let concurrency = std::env::var("LATCHKEY_REFRESH_CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| {
-        invocation(app, concurrency, event)
+        invocation(app, concurrency, mailer, event)
     }))
     .await
 }
@@ -31,6 +43,7 @@ async fn serve() -> Result<(), Error> {
 async fn invocation(
     app: &App,
     concurrency: usize,
+    mailer: Option<&Mailer>,
     event: LambdaEvent<EventBridgeEvent>,
 ) -> Result<RunReport, Error> {
     tracing::info!(
@@ -48,10 +61,9 @@ async fn invocation(
     let options = RunOptions {
         concurrency,
         stop_at: Some(Instant::now() + left),
+        mailer,
     };
-    // Boxed: the run's future type is deep enough to overflow the compiler's layout
-    // query when nested in the runtime's; one allocation per invocation.
-    Ok(Box::pin(run(app, options)).await?)
+    Ok(run(app, options).await?)
 }
 
 #[cfg(test)]

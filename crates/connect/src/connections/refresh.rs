@@ -81,7 +81,6 @@ fn usable(connection: &Connection) -> Result<(), ConnectionError> {
         ConnectionStatus::Active => Ok(()),
         ConnectionStatus::NeedsReauth => Err(ConnectionError::NeedsReauth),
         ConnectionStatus::Error => Err(ConnectionError::Unusable("in error")),
-        ConnectionStatus::Revoked => Err(ConnectionError::Unusable("revoked")),
         ConnectionStatus::Pending => Err(ConnectionError::Pending),
     }
 }
@@ -234,8 +233,10 @@ async fn store_renewal(
     })
 }
 
-/// `invalid_grant` means the user must connect again; anything else is retried later
-/// with jittered backoff, keeping the current token while it still works.
+/// `invalid_grant` means the user must connect again (`needs_reauth`); a [`permanent`]
+/// failure, or a day of temporary ones, puts the connection in `error`; both leave the
+/// schedule and start reminder emails. Anything else is retried later with jittered
+/// backoff, keeping the current token while it still works.
 async fn record_failure(
     app: &App,
     current: Versioned<Connection>,
@@ -249,7 +250,7 @@ async fn record_failure(
         other => other.code().to_owned(),
     };
     let mut next = current.value.clone();
-    let failure = next.record_refresh_failure(now, &code);
+    let failure = next.record_refresh_failure(now, &code, permanent(&error));
     app.store
         .update_connection(&Versioned {
             value: next.clone(),
@@ -259,17 +260,34 @@ async fn record_failure(
     tracing::warn!(error = %code, failures = next.refresh.consecutive_failures, "refresh failed");
     let event = match failure {
         RefreshFailure::NeedsReauth => EventType::NeedsReauth,
+        RefreshFailure::Error => EventType::ConnectionError,
         _ => EventType::RefreshFailed,
     };
     webhooks::emit(app, event, &next).await;
+    if matches!(failure, RefreshFailure::NeedsReauth | RefreshFailure::Error) {
+        crate::reminders::schedule(app, &next).await;
+    }
     match failure {
         RefreshFailure::NeedsReauth => Err(ConnectionError::NeedsReauth),
+        RefreshFailure::Error => Err(ConnectionError::Errored(code)),
         RefreshFailure::TokenStillValid => Ok(Fresh {
             connection: next,
             credentials,
             renewal: Renewal::KeptAfterFailure,
         }),
         RefreshFailure::Expired => Err(ConnectionError::RefreshFailed(code)),
+    }
+}
+
+/// Whether retrying cannot help: the provider refused the request itself (an OAuth error
+/// other than `temporarily_unavailable`, or another 4xx than 408/429), or the integration
+/// or its option is gone. Unreachable, 5xx, throttled and unreadable answers are temporary.
+fn permanent(error: &FlowError) -> bool {
+    match error {
+        FlowError::ProviderDenied(code) => code != "temporarily_unavailable",
+        FlowError::TokenExchange(reason) => matches!(*reason, "rejected" | "not_refreshable"),
+        FlowError::IntegrationUnavailable | FlowError::InvalidParameter(_) => true,
+        _ => false,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The scheduled refresh run: every connection due within its margin, found through the
 //! `schedule` index shard by shard (never a scan), refreshed with bounded concurrency.
-//! Then the webhook outbox's due deliveries.
+//! Then the webhook outbox's due deliveries and the reminder emails that are due.
 
 use latchkey_store::Connections;
 use std::time::Instant;
@@ -14,21 +14,25 @@ use latchkey_core::ConnectionError;
 use latchkey_core::webhooks::DeliveryError;
 use latchkey_domain::error::Chain;
 use latchkey_domain::{Connection, SHORT_LIVED_SECONDS};
+use latchkey_mail::Mailer;
 use latchkey_store::{Cursor, SCHEDULE_SHARDS, StoreError, Versioned};
 
-#[derive(Debug, Clone, Copy)]
-pub struct RunOptions {
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
     /// Refreshes in flight at once.
     pub concurrency: usize,
     /// Stop starting refreshes after this instant (the Lambda's remaining time).
     pub stop_at: Option<Instant>,
+    /// Sends the reminder emails that are due; without one they wait.
+    pub mailer: Option<&'a Mailer>,
 }
 
-impl Default for RunOptions {
+impl Default for RunOptions<'_> {
     fn default() -> Self {
         Self {
             concurrency: 64,
             stop_at: None,
+            mailer: None,
         }
     }
 }
@@ -48,11 +52,15 @@ pub struct RunReport {
     /// Transient failures (retried later with backoff).
     pub failed: usize,
     pub needs_reauth: usize,
+    /// Failed for good: now in `error`, out of the schedule.
+    pub errors: usize,
     /// Refreshed tokens that live under five minutes.
     pub short_lived: usize,
     /// Gone (deleted) or unusable by the time their turn came.
     pub skipped: usize,
     pub webhooks_delivered: usize,
+    /// Reminder emails accepted by the mail service.
+    pub reminders_sent: usize,
     /// Stopped early at `stop_at`.
     pub truncated: bool,
 }
@@ -108,10 +116,19 @@ pub enum RunError {
     Schedule(#[from] StoreError),
     #[error("the webhook outbox could not be worked through")]
     Webhooks(#[from] DeliveryError),
+    #[error("the reminder emails could not be worked through")]
+    Reminders(#[source] StoreError),
+}
+
+/// One refresh run: every due connection, then the due webhooks and reminders.
+pub async fn run(app: &App, options: RunOptions<'_>) -> Result<RunReport, RunError> {
+    // Boxed: the run's future (a stream of refreshes, each a token call) is deep enough
+    // that callers nesting it overflow the compiler's layout query.
+    Box::pin(run_all(app, options)).await
 }
 
 #[tracing::instrument(name = "refresh_run", skip_all)]
-pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, RunError> {
+async fn run_all(app: &App, options: RunOptions<'_>) -> Result<RunReport, RunError> {
     let until = app.now();
     let mut report = RunReport::default();
     let results = due_items(app, until)
@@ -156,6 +173,7 @@ pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, RunError> 
                     }
                     Err(ConnectionError::Busy) => report.busy += 1,
                     Err(ConnectionError::NeedsReauth) => report.needs_reauth += 1,
+                    Err(ConnectionError::Errored(_)) => report.errors += 1,
                     Err(ConnectionError::NotFound | ConnectionError::Unusable(_)) => {
                         report.skipped += 1
                     }
@@ -171,6 +189,11 @@ pub async fn run(app: &App, options: RunOptions) -> Result<RunReport, RunError> 
         return Err(e.into());
     }
     report.webhooks_delivered = latchkey_core::webhooks::deliver_due(app).await?;
+    if let Some(mailer) = options.mailer {
+        report.reminders_sent = crate::reminders::deliver_due(app, mailer)
+            .await
+            .map_err(RunError::Reminders)?;
+    }
     tracing::info!(?report, "refresh run finished");
     Ok(report)
 }

@@ -10,6 +10,7 @@ mod integrations;
 mod leases;
 mod links;
 mod outbox;
+mod reminders;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use integrations::Integrations;
 pub use leases::{Lease, Leases};
 pub use links::Links;
 pub use outbox::Outbox;
+pub use reminders::Reminders;
 
 /// A value with the version it was read at, for optimistic updates.
 #[derive(Debug, Clone, PartialEq)]
