@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use latchkey::gateway;
+use latchkey_api::ApiKeyView;
 use latchkey_connect::connections::{RunOptions, run as run_refresh};
 use latchkey_core::App;
-use latchkey_core::accounts::{create_account, create_api_key};
+use latchkey_core::accounts::{create_account, create_api_key, revoke_api_key};
 use latchkey_core::catalog::create_integration;
 use latchkey_domain::AccountId;
-use latchkey_domain::IntegrationInput;
+use latchkey_domain::{IntegrationInput, NewApiKey};
 use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env};
 use url::Url;
 
@@ -108,6 +109,26 @@ enum ApiKeysCommand {
         account: String,
         #[arg(long)]
         label: Option<String>,
+        /// `full` (default) or `connect` (consumers, links, connection status only).
+        #[arg(long, default_value = "full")]
+        scope: String,
+        /// RFC 3339 time after which the key stops working (default: never).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// List an account's API keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        account: String,
+    },
+    /// Revoke an API key by its id (`key_…`); effective on the next request.
+    Revoke {
+        #[arg(long)]
+        account: String,
+        id: String,
+        /// Also when it is the account's last full-scope key.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -141,6 +162,64 @@ fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
         vault,
         public_url,
     })
+}
+
+/// `latchkey api-keys …`: the same rules as `/v1/api-keys`.
+async fn api_keys(app: &App, command: &ApiKeysCommand) -> Result<(), String> {
+    let account_of = |account: &str| AccountId::from(account);
+    let exists = |account: AccountId| async move {
+        match app.store.account(&account).await {
+            Ok(Some(_)) => Ok(account),
+            Ok(None) => Err(format!("no account {account}")),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    match command {
+        ApiKeysCommand::Create {
+            account,
+            label,
+            scope,
+            expires_at,
+        } => {
+            let account = exists(account_of(account)).await?;
+            let scope = serde_json::from_value(serde_json::json!(scope))
+                .map_err(|_| format!("--scope {scope}: use full or connect"))?;
+            let input = NewApiKey {
+                label: label.clone(),
+                scopes: Some(vec![scope]),
+                expires_at: expires_at.clone(),
+            };
+            let (key, secret) = create_api_key(&app.store, &account, input)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "key id: {}\napi key: {}\n(the key is shown only now)",
+                key.id,
+                secret.expose()
+            );
+        }
+        ApiKeysCommand::List { account } => {
+            let account = exists(account_of(account)).await?;
+            let keys = app
+                .store
+                .api_keys(&account)
+                .await
+                .map_err(|e| e.to_string())?;
+            let views: Vec<ApiKeyView> = keys.iter().map(|k| (&k.value).into()).collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&views).map_err(|e| e.to_string())?
+            );
+        }
+        ApiKeysCommand::Revoke { account, id, force } => {
+            let account = exists(account_of(account)).await?;
+            revoke_api_key(&app.store, &account, id, *force)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -220,29 +299,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::ApiKeys {
-            command: ApiKeysCommand::Create { account, label },
-        } => {
+        Command::ApiKeys { command } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
-            let account = &AccountId::from(account.as_str());
-            if app
-                .store
-                .account(account)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_none()
-            {
-                return Err(format!("no account {account}"));
-            }
-            let (key, secret) = create_api_key(&app.store, account, label.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "key id: {}\napi key: {}\n(the key is shown only now)",
-                key.id,
-                secret.expose()
-            );
-            Ok(())
+            api_keys(&app, command).await
         }
         Command::Integrations {
             command: IntegrationsCommand::Import { file, account },

@@ -80,6 +80,62 @@ fn operator_commands_work_against_dynamodb() {
         dir.path(),
     ));
     assert!(field(&another, "api key: ").starts_with("lk_"));
+    let web = stdout(&latchkey(
+        &[
+            "--store",
+            store,
+            "api-keys",
+            "create",
+            "--account",
+            &account,
+            "--label",
+            "web tier",
+            "--scope",
+            "connect",
+        ],
+        dir.path(),
+    ));
+    let web_id = field(&web, "key id: ").to_owned();
+    let list = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        let out = stdout(&latchkey(
+            &["--store", store, "api-keys", "list", "--account", &account],
+            dir,
+        ));
+        serde_json::from_str(&out).unwrap()
+    };
+    let listed = list(dir.path());
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let listed_web = listed.iter().find(|k| k["id"] == web_id.as_str()).unwrap();
+    assert_eq!(listed_web["scopes"], serde_json::json!(["connect"]));
+    assert!(
+        !serde_json::to_string(&listed).unwrap().contains("lk_"),
+        "no key listed"
+    );
+    let revoke = |id: &str, force: bool, dir: &std::path::Path| {
+        let mut args = vec![
+            "--store",
+            store,
+            "api-keys",
+            "revoke",
+            "--account",
+            &account,
+            id,
+        ];
+        if force {
+            args.push("--force");
+        }
+        latchkey(&args, dir)
+    };
+    assert!(revoke(&web_id, false, dir.path()).status.success());
+    let fulls: Vec<String> = list(dir.path())
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fulls.len(), 2);
+    assert!(revoke(&fulls[0], false, dir.path()).status.success());
+    let last = revoke(&fulls[1], false, dir.path());
+    assert!(!last.status.success());
+    assert!(String::from_utf8_lossy(&last.stderr).contains("last full-scope key"));
 
     let file = dir.path().join("custom.json");
     std::fs::write(

@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 use crate::Timestamp;
-use latchkey_domain::{Account, ReminderSettings};
+use latchkey_domain::{Account, ApiKey, KeyScope, ReminderSettings};
 
 /// The account's settings, without its vault references.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -39,4 +39,41 @@ impl<'a> From<&'a Account> for AccountView<'a> {
             updated_at: a.updated_at.into(),
         }
     }
+}
+
+/// An API key as listed: never the key (shown once, at creation) nor its hash.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ApiKey")]
+pub struct ApiKeyView<'a> {
+    pub id: &'a str,
+    pub label: Option<&'a str>,
+    pub scopes: &'a [KeyScope],
+    pub created_at: Timestamp,
+    /// Written at most every five minutes.
+    pub last_used_at: Option<Timestamp>,
+    /// After this the key stops working; absent: never.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl<'a> From<&'a ApiKey> for ApiKeyView<'a> {
+    fn from(k: &'a ApiKey) -> Self {
+        Self {
+            id: &k.id,
+            label: k.label.as_deref(),
+            scopes: &k.scopes,
+            created_at: k.created_at.into(),
+            last_used_at: k.last_used_at.map(Into::into),
+            expires_at: k.expires_at.map(Into::into),
+        }
+    }
+}
+
+/// The answer to `POST /v1/api-keys`: the key itself, shown this once.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "NewApiKey")]
+pub struct CreatedApiKeyView<'a> {
+    #[serde(flatten)]
+    pub api_key: ApiKeyView<'a>,
+    /// Send as `Authorization: Bearer <key>`. Only its hash is stored.
+    pub key: &'a str,
 }

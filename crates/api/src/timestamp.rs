@@ -16,6 +16,15 @@ impl From<i64> for Timestamp {
     }
 }
 
+impl Timestamp {
+    /// An RFC 3339 time (any offset), as given in a request.
+    pub fn parse(text: &str) -> Option<Self> {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .map(|t| Self(t.unix_timestamp()))
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
@@ -49,5 +58,19 @@ mod tests {
         assert_eq!(text(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(text(1_800_000_000), "2027-01-15T08:00:00Z");
         assert_eq!(text(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn parses_rfc3339_with_any_offset() {
+        assert_eq!(
+            Timestamp::parse("2027-01-15T08:00:00Z"),
+            Some(Timestamp(1_800_000_000))
+        );
+        assert_eq!(
+            Timestamp::parse("2027-01-15T10:00:00+02:00"),
+            Some(Timestamp(1_800_000_000))
+        );
+        assert_eq!(Timestamp::parse("2027-01-15"), None);
+        assert_eq!(Timestamp::parse("tomorrow"), None);
     }
 }

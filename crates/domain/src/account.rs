@@ -128,6 +128,36 @@ pub struct SigningSecret {
     pub secret: String,
 }
 
+/// What an API key may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    /// Everything the account can do.
+    Full,
+    /// What a vendor's web tier needs to let its users connect: read the catalog, create
+    /// and update consumers, create activation links, read connections' status. Never
+    /// credentials, the proxy, installs, deletes or the account's settings and keys.
+    Connect,
+}
+
+impl KeyScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Full => "full",
+            KeyScope::Connect => "connect",
+        }
+    }
+}
+
+fn full_scope() -> Vec<KeyScope> {
+    vec![KeyScope::Full]
+}
+
+/// How often a key's `last_used_at` is written at most: a request is not a write.
+pub const KEY_USE_RECORD_SECONDS: i64 = 5 * 60;
+
 /// An API key as stored: only its SHA-256. The key itself is shown once, at creation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {
@@ -136,6 +166,14 @@ pub struct ApiKey {
     pub account_id: AccountId,
     pub hash: String,
     pub label: Option<String>,
+    /// Keys made before scopes existed can do everything.
+    #[serde(default = "full_scope")]
+    pub scopes: Vec<KeyScope>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// Recorded at most every [`KEY_USE_RECORD_SECONDS`].
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -144,8 +182,39 @@ impl ApiKey {
         if let Some(label) = &self.label {
             optional_text("label", label, 200)?;
         }
+        if self.scopes.is_empty() {
+            return Err(FieldError::new("scopes", "must name at least one scope"));
+        }
         Ok(())
     }
+
+    /// Whether the key works at `now` (revoked keys are deleted, so not found at all).
+    pub fn live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|e| e > now)
+    }
+
+    /// Whether the key may do what needs `scope`.
+    pub fn allows(&self, scope: KeyScope) -> bool {
+        self.scopes.contains(&KeyScope::Full) || self.scopes.contains(&scope)
+    }
+
+    /// Whether this use at `now` should be written down.
+    pub fn use_worth_recording(&self, now: i64) -> bool {
+        self.last_used_at
+            .is_none_or(|t| now - t >= KEY_USE_RECORD_SECONDS)
+    }
+}
+
+/// `POST /v1/api-keys`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// What the key is for (shown in listings), at most 200 characters.
+    pub label: Option<String>,
+    /// `["full"]` (default) or `["connect"]`.
+    pub scopes: Option<Vec<KeyScope>>,
+    /// An RFC 3339 time in the future after which the key stops working; default never.
+    pub expires_at: Option<String>,
 }
 
 #[cfg(test)]

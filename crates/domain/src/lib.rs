@@ -23,7 +23,9 @@ mod reminder;
 mod validate;
 mod webhook;
 
-pub use account::{Account, AccountPatch, ApiKey, SigningSecret};
+pub use account::{
+    Account, AccountPatch, ApiKey, KEY_USE_RECORD_SECONDS, KeyScope, NewApiKey, SigningSecret,
+};
 pub use activation::{ACTIVATION_TTL_SECONDS, Activation, NewActivation};
 pub use auth::{
     AuthMethod, AuthOption, Capture, CaptureSource, ClientAuth, ClientSecret, CredentialField,

@@ -6,8 +6,8 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 
 use crate::Response;
-use latchkey_domain::FieldError;
 use latchkey_domain::error::{Cause, Chain};
+use latchkey_domain::{FieldError, KeyScope};
 use latchkey_store::StoreError;
 use latchkey_vault::VaultError;
 
@@ -15,6 +15,10 @@ use latchkey_vault::VaultError;
 pub enum ApiError {
     #[error("a valid API key is required: Authorization: Bearer <key>")]
     Unauthorized,
+    #[error("this API key lacks the scope {} this operation needs", .0.as_str())]
+    Forbidden(KeyScope),
+    #[error("{0}")]
+    LastFullKey(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]
@@ -59,6 +63,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::LastFullKey(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -80,6 +86,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "insufficient_scope",
+            ApiError::LastFullKey(_) => "last_full_key",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Invalid(_) => "validation_failed",
@@ -124,6 +132,9 @@ impl ApiError {
         if let Some(field) = self.field() {
             body["field"] = json!(field);
         }
+        if let ApiError::Forbidden(scope) = &self {
+            body["required_scope"] = json!(scope.as_str());
+        }
         let mut response = Response::new(body.to_string().into());
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -139,6 +150,18 @@ impl ApiError {
             headers.insert("www-authenticate", "Bearer".parse().expect("static header"));
         }
         response
+    }
+}
+
+impl From<latchkey_core::accounts::KeyError> for ApiError {
+    fn from(e: latchkey_core::accounts::KeyError) -> Self {
+        use latchkey_core::accounts::KeyError as E;
+        match e {
+            E::Invalid(e) => e.into(),
+            E::NotFound => ApiError::NotFound("API key"),
+            E::LastFullKey => ApiError::LastFullKey(e.to_string()),
+            E::Store(e) => e.into(),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use lambda_http::http::Method;
 
 use crate::ApiError;
+use latchkey_domain::KeyScope;
 
 /// The Lambda functions that answer HTTP routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +49,9 @@ pub enum Operation {
     PatchAccount,
     RotateJwtSecret,
     RotateWebhookSecret,
+    ListApiKeys,
+    CreateApiKey,
+    DeleteApiKey,
     CreateActivation,
     CreateActivationByReference,
     ListConsumerConnections,
@@ -65,6 +69,29 @@ pub enum Operation {
     ReminderReconnect,
     ReminderOptOutOffer,
     ReminderOptOut,
+}
+
+impl Operation {
+    /// The scope an API key needs for this operation: `connect` for what a vendor's web
+    /// tier does to let its users connect, `full` for everything else (credentials, the
+    /// proxy, installs, deletes, the catalog's and the account's settings, API keys).
+    pub fn scope(self) -> KeyScope {
+        match self {
+            ListIntegrations
+            | GetIntegration
+            | GetIntegrationLogo
+            | OpenApi
+            | CreateConsumer
+            | ListConsumers
+            | GetConsumer
+            | PatchConsumer
+            | CreateActivation
+            | CreateActivationByReference
+            | ListConsumerConnections
+            | GetConnection => KeyScope::Connect,
+            _ => KeyScope::Full,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +167,9 @@ pub const ROUTES: &[Route] = &[
         CreateActivationByReference,
     ),
     route("POST", "/v1/account/jwt-secret", Consumers, RotateJwtSecret),
+    route("GET", "/v1/api-keys", Consumers, ListApiKeys),
+    route("POST", "/v1/api-keys", Consumers, CreateApiKey),
+    route("DELETE", "/v1/api-keys/{id}", Consumers, DeleteApiKey),
     route(
         "POST",
         "/v1/account/webhook-secret",

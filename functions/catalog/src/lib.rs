@@ -36,7 +36,7 @@ impl Handler for Catalog {
         if operation == Operation::OpenApi {
             return Ok(openapi::document(app));
         }
-        let account_id = authenticate(&request, app).await?;
+        let account_id = authenticate(&request, app, operation).await?;
         let id = &IntegrationId::from(params.get("id"));
         match operation {
             Operation::ListIntegrations => list(&request, app, &account_id).await,

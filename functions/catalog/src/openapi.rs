@@ -5,13 +5,13 @@
 use std::sync::OnceLock;
 
 use latchkey_api::{
-    AccountView, ActivationLinkView, ConnectionView, ConsumerView, CredentialsView, InstalledView,
-    IntegrationView, Listed,
+    AccountView, ActivationLinkView, ApiKeyView, ConnectionView, ConsumerView, CreatedApiKeyView,
+    CredentialsView, InstalledView, IntegrationView, Listed,
 };
 use latchkey_core::App;
 use latchkey_domain::{
     AccountPatch, ConsumerPatch, InstallConnection as InstallConnectionInput, IntegrationInput,
-    IntegrationStatus, Logo, NewActivation, NewConsumer, SigningSecret,
+    IntegrationStatus, Logo, NewActivation, NewApiKey, NewConsumer, SigningSecret,
 };
 use latchkey_web::{Operation, ROUTES, Response, StatusCode, json};
 use schemars::generate::SchemaSettings;
@@ -139,6 +139,30 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 "Change the account's settings",
                 200,
                 schema::<AccountView>(g),
+            )
+        },
+        ListApiKeys => doc(
+            "List the account's API keys (never the keys themselves)",
+            200,
+            schema::<Listed<ApiKeyView>>(g),
+        ),
+        CreateApiKey => Doc {
+            request: schema::<NewApiKey>(g),
+            ..doc(
+                "Create an API key (`full` or `connect` scope, optional expiry); the key is shown once",
+                201,
+                schema::<CreatedApiKeyView>(g),
+            )
+        },
+        DeleteApiKey => Doc {
+            query: &[(
+                "force",
+                "true: revoke even the account's last full-scope key (409 last_full_key otherwise)",
+            )],
+            ..doc(
+                "Revoke an API key, effective on the next request",
+                204,
+                None,
             )
         },
         RotateJwtSecret => doc(

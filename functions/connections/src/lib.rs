@@ -26,7 +26,7 @@ impl Handler for Connections {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let account_id = authenticate(&request, app).await?;
+        let account_id = authenticate(&request, app, operation).await?;
         let id = &ConnectionId::from(params.get("id"));
         match operation {
             Operation::InstallConnection => {

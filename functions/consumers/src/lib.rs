@@ -1,16 +1,17 @@
-//! `consumers`: the vendor's end-customers, and the account's own settings.
+//! `consumers`: the vendor's end-customers, and the account's own settings and API keys.
 
 use async_trait::async_trait;
-use latchkey_api::{AccountView, ConsumerView, Listed};
+use latchkey_api::{AccountView, ApiKeyView, ConsumerView, CreatedApiKeyView, Listed};
 use latchkey_connect::connections::disconnect;
 use latchkey_connect::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_core::App;
+use latchkey_core::accounts::{create_api_key, revoke_api_key};
 use latchkey_core::webhooks::WEBHOOK_SECRET_OWNER;
-use latchkey_domain::SigningSecret;
 use latchkey_domain::token::new_token;
 use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
 use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
+use latchkey_domain::{NewApiKey, SigningSecret};
 use latchkey_store::Versioned;
 use latchkey_store::{Accounts, Connections, Consumers as _};
 use latchkey_web::{
@@ -29,7 +30,7 @@ impl Handler for Consumers {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let account_id = authenticate(&request, app).await?;
+        let account_id = authenticate(&request, app, operation).await?;
         let id = &ConsumerId::from(params.get("id"));
         match operation {
             Operation::CreateConsumer => {
@@ -93,6 +94,40 @@ impl Handler for Consumers {
             }
             Operation::RotateWebhookSecret => {
                 rotate_key(app, &account(app, &account_id).await?, WEBHOOK_SECRET_OWNER).await
+            }
+            Operation::ListApiKeys => {
+                let keys = app.store.api_keys(&account_id).await?;
+                let data: Vec<ApiKeyView> = keys.iter().map(|k| (&k.value).into()).collect();
+                Ok(json(
+                    StatusCode::OK,
+                    &Listed {
+                        data,
+                        next_cursor: None,
+                    },
+                ))
+            }
+            Operation::CreateApiKey => {
+                let input: NewApiKey = json_body(&request)?;
+                let (key, secret) = create_api_key(&app.store, &account_id, input).await?;
+                let view = CreatedApiKeyView {
+                    api_key: (&key).into(),
+                    key: secret.expose(),
+                };
+                Ok(json(StatusCode::CREATED, &view))
+            }
+            Operation::DeleteApiKey => {
+                let force = match query_params(&request).get("force").map(String::as_str) {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(_) => {
+                        return Err(ApiError::BadQuery {
+                            field: "force",
+                            detail: "must be true or false".into(),
+                        });
+                    }
+                };
+                revoke_api_key(&app.store, &account_id, params.get("id"), force).await?;
+                Ok(no_content())
             }
             _ => Err(ApiError::NotFound("route")),
         }

@@ -25,7 +25,7 @@ impl Handler for Links {
         request: Request,
         app: &App,
     ) -> Result<Response, ApiError> {
-        let account_id = authenticate(&request, app).await?;
+        let account_id = authenticate(&request, app, operation).await?;
         let by_id = || async {
             app.store
                 .consumer(&account_id, &ConsumerId::from(params.get("id")))

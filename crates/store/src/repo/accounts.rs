@@ -1,7 +1,7 @@
 //! Accounts and their API keys.
 
 use super::{Store, Versioned, encode};
-use crate::{Record, StoreResult, keys};
+use crate::{Condition, Query, Record, StoreResult, WriteOp, keys};
 use latchkey_domain::{Account, AccountId, ApiKey};
 
 pub trait Accounts {
@@ -17,7 +17,27 @@ pub trait Accounts {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
     fn create_api_key(&self, key: &ApiKey) -> impl Future<Output = StoreResult<()>> + Send;
     /// The API key with this SHA-256 hash.
-    fn api_key(&self, hash: &str) -> impl Future<Output = StoreResult<Option<ApiKey>>> + Send;
+    fn api_key(
+        &self,
+        hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<Versioned<ApiKey>>>> + Send;
+    /// Every key of the account, oldest id first (the `lookup` index; keys are few).
+    fn api_keys(
+        &self,
+        account_id: &AccountId,
+    ) -> impl Future<Output = StoreResult<Vec<Versioned<ApiKey>>>> + Send;
+    /// Rewrites a key (its `last_used_at`) if it is still there, unchanged.
+    fn update_api_key(
+        &self,
+        current: &Versioned<ApiKey>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Revokes a key: the next request with it finds nothing.
+    fn delete_api_key(&self, key: &ApiKey) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+fn api_key_record(key: &ApiKey) -> Record {
+    Record::new(keys::api_key(&key.hash), "api_key", encode(key))
+        .lookup(keys::api_keys_lookup(&key.account_id), &key.id)
 }
 
 fn account_record(account: &Account) -> Record {
@@ -39,13 +59,41 @@ impl Accounts for Store {
     }
 
     async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
-        let record = Record::new(keys::api_key(&key.hash), "api_key", encode(key))
-            .lookup(keys::api_keys_lookup(&key.account_id), &key.id);
-        self.create(vec![record], "key").await
+        self.create(vec![api_key_record(key)], "key").await
     }
 
-    async fn api_key(&self, hash: &str) -> StoreResult<Option<ApiKey>> {
-        let found: Option<Versioned<ApiKey>> = self.get(keys::api_key(hash), "api_key").await?;
-        Ok(found.map(|v| v.value))
+    async fn api_key(&self, hash: &str) -> StoreResult<Option<Versioned<ApiKey>>> {
+        self.get(keys::api_key(hash), "api_key").await
+    }
+
+    async fn api_keys(&self, account_id: &AccountId) -> StoreResult<Vec<Versioned<ApiKey>>> {
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = Query::Lookup {
+                pk: keys::api_keys_lookup(account_id),
+                sk_prefix: String::new(),
+            };
+            let page = self.list(query, "api_key", 100, cursor.as_ref()).await?;
+            keys.extend(page.items);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    async fn update_api_key(&self, current: &Versioned<ApiKey>) -> StoreResult<()> {
+        self.replace(api_key_record(&current.value), current.version, vec![])
+            .await
+            .map(drop)
+    }
+
+    async fn delete_api_key(&self, key: &ApiKey) -> StoreResult<()> {
+        self.write(vec![WriteOp::Delete(
+            keys::api_key(&key.hash),
+            Condition::Always,
+        )])
+        .await
     }
 }
