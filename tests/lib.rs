@@ -44,6 +44,24 @@ macro_rules! vault_modes {
     };
 }
 
+/// Runs a scenario on both stores: `on_both_stores!(name);` beside
+/// `async fn name(table: Arc<dyn Table>)` makes `name::sqlite` and `name::dynamodb` (moto).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$scenario(latchkey_store::testing::sqlite_table().await).await
+            }
+            #[tokio::test]
+            async fn dynamodb() {
+                super::$scenario(latchkey_store::testing::dynamo_table().await).await
+            }
+        }
+    };
+}
+
 pub struct Harness {
     pub app: Arc<App>,
     pub clock: Arc<ManualClock>,
@@ -57,6 +75,16 @@ impl Harness {
     /// On the default (`sealed`) vault.
     pub async fn new(table: Arc<dyn Table>) -> Self {
         Self::build(table, PUBLIC_URL, VaultMode::Sealed).await
+    }
+
+    /// As a deployment runs: Latchkey's own outbound calls refuse loopback and private
+    /// addresses (the tests' peers live there, so only policy tests use this).
+    pub async fn deployed(table: Arc<dyn Table>) -> Self {
+        let mut h = Self::new(table).await;
+        Arc::get_mut(&mut h.app)
+            .expect("not shared yet")
+            .allow_loopback = false;
+        h
     }
 
     /// On the given vault mode; `secretsmanager` keeps each harness's secrets under its

@@ -36,6 +36,11 @@ struct Cli {
         default_value = ".latchkey"
     )]
     data_dir: PathBuf,
+    /// With --store dynamodb:…, keep secrets sealed with DATA_DIR/sealing.key instead of
+    /// the deployment's vault. The deployed functions cannot open them: only for a table
+    /// that only this machine uses.
+    #[arg(long, global = true)]
+    local_key: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -149,13 +154,15 @@ fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
         .unwrap_or_else(|| StoreSpec::Sqlite(cli.data_dir.join("latchkey.db")));
     let vault = match &store {
         StoreSpec::Sqlite(_) => VaultSpec::KeyFile(cli.data_dir.join("sealing.key")),
-        StoreSpec::Dynamo(_) => {
-            if std::env::var_os("LATCHKEY_VAULT_MODE").is_some() {
-                vault_from_env()?
-            } else {
-                VaultSpec::KeyFile(cli.data_dir.join("sealing.key"))
-            }
-        }
+        StoreSpec::Dynamo(_) if cli.local_key => VaultSpec::KeyFile(cli.data_dir.join("sealing.key")),
+        // A key file here would seal client secrets the deployed functions cannot open.
+        StoreSpec::Dynamo(_) => vault_from_env().map_err(|e| {
+            format!(
+                "{e}: with --store dynamodb:… use the deployment's vault (LATCHKEY_VAULT_MODE=sealed \
+                 with LATCHKEY_DATA_KEY_SECRET, or LATCHKEY_VAULT_MODE=secretsmanager with \
+                 LATCHKEY_SECRET_PREFIX), or pass --local-key for a table only this machine uses"
+            )
+        })?,
     };
     Ok(Settings {
         store,

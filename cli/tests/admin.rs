@@ -62,6 +62,26 @@ fn operator_commands_work_against_dynamodb() {
     let store = store.as_str();
     stdout(&latchkey(&["--store", store, "create-table"], dir.path()));
 
+    // Without the deployment's vault settings the CLI would seal secrets with a local
+    // key the deployed functions cannot open: it refuses, and says what to set.
+    let unsealed = command(
+        &["--store", store, "accounts", "create", "--name", "Acme"],
+        dir.path(),
+    )
+    .env_remove("LATCHKEY_VAULT_MODE")
+    .output()
+    .unwrap();
+    assert!(!unsealed.status.success());
+    let said = String::from_utf8_lossy(&unsealed.stderr);
+    assert!(
+        said.contains("LATCHKEY_VAULT_MODE") && said.contains("--local-key"),
+        "{said}"
+    );
+    assert!(
+        !dir.path().join("sealing.key").exists(),
+        "no local key made"
+    );
+
     let created = stdout(&latchkey(
         &["--store", store, "accounts", "create", "--name", "Acme"],
         dir.path(),

@@ -8,24 +8,8 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use latchkey_api::Timestamp;
 use latchkey_store::{Table, testing};
-use latchkey_tests::Harness;
+use latchkey_tests::{Harness, on_both_stores};
 use serde_json::{Value, json};
-
-/// Runs `$scenario(table)` once on SQLite and once on DynamoDB (moto).
-macro_rules! on_both_stores {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$scenario(latchkey_store::testing::sqlite_table().await).await
-            }
-            #[tokio::test]
-            async fn dynamodb() {
-                super::$scenario(latchkey_store::testing::dynamo_table().await).await
-            }
-        }
-    };
-}
 
 fn rfc3339(at: i64) -> Value {
     serde_json::to_value(Timestamp(at)).unwrap()

@@ -3,9 +3,6 @@
 //! marketplace, signs in at the real OAuth server, and lands on the vendor's page with a
 //! `connectionId`; the popup's security headers are checked on the way.
 
-// Clippy's layout query overflows the default limit on this test's future (rustc does not).
-#![recursion_limit = "256"]
-
 use latchkey_domain::{ConnectionId, ConnectionStatus};
 use latchkey_store::Connections;
 use latchkey_tests::chromium::{run, served};

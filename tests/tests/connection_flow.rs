@@ -913,7 +913,13 @@ async fn target_origin_posts_the_result_to_the_opener_at_that_exact_origin(mode:
     assert!(location(&done).starts_with("https://app.acme.test/done?connectionId="));
 }
 
-fn workspace_token(secret: &str, claims: Value) -> String {
+/// A workspace token over `claims`, with a fresh `jti` (each token opens one popup).
+fn workspace_token(secret: &str, mut claims: Value) -> String {
+    claims["jti"] = json!(hex::encode(latchkey_domain::token::random_bytes::<8>()));
+    signed_as_is(secret, claims)
+}
+
+fn signed_as_is(secret: &str, claims: Value) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
@@ -942,12 +948,15 @@ async fn connection_popup_opens_with_a_workspace_token(mode: VaultMode) {
         .send("POST", "/v1/consumers", json!({"name": "Globex", "internal_reference": "crm-9", "redirect_url": "https://app.acme.test/done"}))
         .await;
     let now = latchkey_store::testing::T0;
-    let good = workspace_token(
-        &secret,
-        json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}),
-    );
+    let fresh = || {
+        workspace_token(
+            &secret,
+            json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}),
+        )
+    };
 
     // Query, JSON body, and form `payload`: all open the integration's form.
+    let good = fresh();
     let form = browse(
         &h,
         &format!("connection-popup?token={good}&integrationKey=keyed&name=Keys"),
@@ -955,18 +964,28 @@ async fn connection_popup_opens_with_a_workspace_token(mode: VaultMode) {
     )
     .await;
     assert_eq!(form.status(), StatusCode::OK, "{}", body_text(&form));
-    assert!(body_text(&form).contains(r#"name="api_key""#));
+    let page = body_text(&form);
+    assert!(page.contains(r#"name="api_key""#));
+    // The popup runs on an activation of its own from here: the JWT is in no link.
+    assert!(!page.contains(&good), "{page}");
+    let action = page
+        .split(r#"action=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(action.starts_with("/connect/lka_"), "{action}");
     for (content_type, body) in [
         (
             "application/json",
-            json!({"token": good, "integrationKey": "keyed"}).to_string(),
+            json!({"token": fresh(), "integrationKey": "keyed"}).to_string(),
         ),
         (
             "application/x-www-form-urlencoded",
             url::form_urlencoded::Serializer::new(String::new())
                 .append_pair(
                     "payload",
-                    &json!({"token": good, "integrationKey": "keyed"}).to_string(),
+                    &json!({"token": fresh(), "integrationKey": "keyed"}).to_string(),
                 )
                 .finish(),
         ),
@@ -986,12 +1005,7 @@ async fn connection_popup_opens_with_a_workspace_token(mode: VaultMode) {
         );
         assert!(body_text(&page).contains(r#"name="api_key""#));
     }
-    let done = post_form(
-        &h,
-        &format!("connect/{good}?integrationKey=keyed&name=Keys"),
-        &[("api_key", "k-1")],
-    )
-    .await;
+    let done = post_form(&h, &action[1..], &[("api_key", "k-1")]).await;
     assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
     let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
         .unwrap()
@@ -1046,6 +1060,17 @@ async fn connection_popup_opens_with_a_workspace_token(mode: VaultMode) {
             json!({"iss": h.account_id, "sub": "crm-unknown", "exp": now + 600}),
         ),
         workspace_token(&secret, json!({"iss": h.account_id, "sub": "crm-9"})),
+        // Over 15 minutes ahead, or without a jti.
+        workspace_token(
+            &secret,
+            json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 16 * 60}),
+        ),
+        signed_as_is(
+            &secret,
+            json!({"iss": h.account_id, "sub": "crm-9", "exp": now + 600}),
+        ),
+        // Used once already.
+        good.clone(),
         workspace_token(
             other["secret"].as_str().unwrap(),
             json!({"iss": other_account, "sub": "crm-9", "exp": now + 600}),
@@ -1062,11 +1087,12 @@ async fn connection_popup_opens_with_a_workspace_token(mode: VaultMode) {
         assert_eq!(refused.status(), StatusCode::GONE, "{token}");
     }
     // Rotating the secret retires the old one.
+    let before_rotation = fresh();
     h.call("POST", "/v1/account/jwt-secret", Some(&h.key), None)
         .await;
     let stale = browse(
         &h,
-        &format!("connection-popup?token={good}&integrationKey=keyed"),
+        &format!("connection-popup?token={before_rotation}&integrationKey=keyed"),
         None,
     )
     .await;

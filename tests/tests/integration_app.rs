@@ -13,7 +13,7 @@ use latchkey_tests::Harness;
 use latchkey_tests::loopback::Loopback;
 use latchkey_tests::oauth::{
     authorize_at_provider, body_text, browse, callback_path, flow_cookie, issuer, location,
-    oauth_integration, register,
+    oauth_integration, post_form, register,
 };
 use serde_json::{Value, json};
 use url::Url;
@@ -23,15 +23,19 @@ const DONE: &str = "https://app.acme.test/done";
 struct Popup {
     h: Harness,
     secret: String,
-    token: String,
     consumer: String,
 }
 
-/// An HS256 workspace token over `claims`.
+/// An HS256 workspace token over `claims`, with a fresh `jti` unless they carry one:
+/// each token opens one popup.
 fn sign(secret: &str, claims: &Value) -> String {
+    let mut claims = claims.clone();
+    if claims.get("jti").is_none() {
+        claims["jti"] = json!(hex::encode(latchkey_domain::token::random_bytes::<8>()));
+    }
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        claims,
+        &claims,
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
@@ -52,20 +56,27 @@ async fn popup() -> Popup {
         )
         .await;
     let secret = rotated["secret"].as_str().unwrap().to_owned();
-    let claims = json!({"iss": h.account_id, "sub": "crm-9", "exp": testing::T0 + 600});
-    let token = sign(&secret, &claims);
     Popup {
         h,
         secret,
-        token,
         consumer: consumer["id"].as_str().unwrap().to_owned(),
     }
 }
 
 impl Popup {
-    /// `GET /connection-popup?token=…&{pairs}`.
+    /// A new token for consumer `crm-9`, valid ten minutes, with `signed` claims added.
+    fn token(&self, signed: Value) -> String {
+        let mut claims =
+            json!({"iss": self.h.account_id, "sub": "crm-9", "exp": testing::T0 + 600});
+        for (k, v) in signed.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        sign(&self.secret, &claims)
+    }
+
+    /// `GET /connection-popup?token=…&{pairs}` with a new token.
     async fn open(&self, pairs: &[(&str, &str)]) -> http::Response<Body> {
-        self.open_with(&self.token, pairs).await
+        self.open_with(&self.token(json!({})), pairs).await
     }
 
     async fn open_with(&self, token: &str, pairs: &[(&str, &str)]) -> http::Response<Body> {
@@ -78,7 +89,7 @@ impl Popup {
 
     /// `POST /connection-popup` with a JSON body, as the seed recommends.
     async fn post(&self, mut body: Value) -> http::Response<Body> {
-        body["token"] = json!(self.token);
+        body["token"] = json!(self.token(json!({})));
         let request = http::Request::builder()
             .method("POST")
             .uri("/connection-popup")
@@ -252,13 +263,10 @@ async fn connection_id_reauthorises_that_connection() {
     let params = ("connectionParameters", r#"{"tenant":"acme"}"#);
     let first =
         returned(&p.open(&[("integrationKey", "service"), params]).await)["connectionId"].clone();
+    let signed = p.token(json!({"connectionId": first}));
     let again = returned(
-        &p.open(&[
-            ("integrationKey", "service"),
-            params,
-            ("connectionId", first.as_str()),
-        ])
-        .await,
+        &p.open_with(&signed, &[("integrationKey", "service"), params])
+            .await,
     );
     assert_eq!(
         again["connectionId"], first,
@@ -267,6 +275,54 @@ async fn connection_id_reauthorises_that_connection() {
     let listed = p.connections().await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["status"], "active");
+
+    // Named only in the (unsigned) query, a connection is not re-authorised: whoever
+    // holds a popup URL cannot put their own account into someone's connection.
+    let unsigned = returned(
+        &p.open(&[
+            ("integrationKey", "service"),
+            params,
+            ("connectionId", first.as_str()),
+        ])
+        .await,
+    );
+    assert_ne!(unsigned["connectionId"], first, "a new connection instead");
+}
+
+/// Security review M1: a workspace token opens one popup, lives at most 15 minutes, and
+/// is not echoed into the popup's own links.
+#[tokio::test]
+async fn a_workspace_token_opens_one_popup_and_stays_out_of_its_links() {
+    let p = popup().await;
+    tenant_service(&p).await;
+    let token = p.token(json!({}));
+    let first = p
+        .open_with(&token, &[("integrationKey", "service"), ("name", "Ledger")])
+        .await;
+    assert_eq!(first.status(), StatusCode::OK, "{}", body_text(&first));
+    let page = body_text(&first);
+    assert!(page.contains(r#"action="/connect/lka_"#), "{page}");
+    assert!(!page.contains(&token), "the JWT is in no link: {page}");
+    let again = p.open_with(&token, &[("integrationKey", "service")]).await;
+    assert_eq!(again.status(), StatusCode::GONE, "used once already");
+    let long = sign(
+        &p.secret,
+        &json!({"iss": p.h.account_id, "sub": "crm-9", "exp": testing::T0 + 16 * 60}),
+    );
+    assert_eq!(
+        p.open_with(&long, &[]).await.status(),
+        StatusCode::GONE,
+        "over 15 minutes"
+    );
+    // The popup it opened goes on: its form posts to the popup's own activation.
+    let action = page
+        .split(r#"action=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    let done = post_form(&p.h, &action[1..], &[("param.tenant", "acme")]).await;
+    assert!(returned(&done).contains_key("connectionId"));
 }
 
 #[tokio::test]
@@ -350,8 +406,10 @@ async fn a_workspace_token_creates_its_consumer_on_first_use_when_the_account_al
         .await;
     assert_eq!(status, StatusCode::OK, "{account}");
     assert_eq!(account["auto_create_consumers"], true);
-    // Two first uses at once make one consumer.
-    let (a, b) = tokio::join!(p.open_with(&token, &pairs), p.open_with(&token, &pairs));
+    // Two first uses at once (two tokens) make one consumer.
+    let other = sign(&p.secret, &claims);
+    let token = sign(&p.secret, &claims);
+    let (a, b) = tokio::join!(p.open_with(&token, &pairs), p.open_with(&other, &pairs));
     for opened in [a, b] {
         assert!(returned(&opened).contains_key("connectionId"));
     }

@@ -3,7 +3,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::Timestamp;
-use latchkey_domain::{Connection, ConnectionStatus, EventType, RefreshState, SHORT_LIVED_SECONDS};
+use latchkey_domain::{
+    Connection, ConnectionStatus, EventType, Metadata, RefreshState, SHORT_LIVED_SECONDS,
+};
 
 /// A connection as API clients and webhooks see it: no vault reference, no account.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -15,6 +17,8 @@ pub struct ConnectionView<'a> {
     pub auth_option_key: &'a str,
     pub name: &'a str,
     pub description: Option<&'a str>,
+    /// Your own data on this connection (`PATCH /v1/connections/{id}`).
+    pub metadata: &'a Metadata,
     /// Non-secret connection parameters (`subdomain`, captured `instance_url`, …).
     pub parameters: &'a BTreeMap<String, String>,
     pub status: ConnectionStatus,
@@ -68,6 +72,7 @@ impl<'a> From<&'a Connection> for ConnectionView<'a> {
             auth_option_key: &c.auth_option_key,
             name: &c.name,
             description: c.description.as_deref(),
+            metadata: &c.metadata,
             parameters: &c.parameters,
             status: c.status,
             access_expires_at: c.access_expires_at.map(Timestamp),
@@ -141,6 +146,7 @@ mod tests {
             access_expires_at: Some(1_240),
             access_issued_at: Some(1_000),
             refreshable: true,
+            metadata: Default::default(),
             refresh: RefreshState::default(),
             credentials: Some(SecretRef::Sealed { blob: "x".into() }),
             created_at: 0,

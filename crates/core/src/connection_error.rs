@@ -15,6 +15,9 @@ pub enum ConnectionError {
     Unusable(&'static str),
     #[error("the connection is pending: its user has not completed its activation link yet")]
     Pending,
+    /// Asked to refresh credentials that only the user can renew (API key, basic, …).
+    #[error("this connection's credentials cannot be renewed without its user")]
+    NotRefreshable,
     /// The refresh failed and the stored token has expired; a stable code, no provider text.
     #[error("the credentials could not be refreshed ({0})")]
     RefreshFailed(String),

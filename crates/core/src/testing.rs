@@ -45,6 +45,7 @@ pub async fn oauth_connection(
         access_expires_at: Some(now + expires_in),
         access_issued_at: Some(now + expires_in - 3600),
         refreshable: true,
+        metadata: Default::default(),
         refresh: RefreshState::default(),
         credentials: Some(reference),
         created_at: now,

@@ -20,7 +20,7 @@ use crate::App;
 use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::new_id;
-use latchkey_domain::{Connection, EventType, WebhookDelivery};
+use latchkey_domain::{Connection, EventType, WebhookDelivery, validate_egress_url};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
 use latchkey_vault::{Vault, VaultError};
@@ -60,6 +60,8 @@ struct Sender {
     store: Store,
     vault: Arc<Vault>,
     http: reqwest::Client,
+    /// Test mode: receivers may be on loopback.
+    allow_internal: bool,
 }
 
 impl Sender {
@@ -68,6 +70,7 @@ impl Sender {
             store: app.store.clone(),
             vault: app.vault.clone(),
             http: app.http().clone(),
+            allow_internal: app.allow_loopback,
         }
     }
 }
@@ -153,6 +156,13 @@ impl Sender {
             self.store.delete_webhook(&current).await?;
             return Ok(false);
         };
+        // Checked again at delivery: a URL stored before the policy, or edited in the
+        // table, must not reach this machine or a private network.
+        if validate_egress_url("webhook_url", &url, self.allow_internal).is_err() {
+            tracing::warn!(event = %d.id, "webhook dropped: webhook_url points at an internal address");
+            self.store.delete_webhook(&current).await?;
+            return Ok(false);
+        }
         let scope = SecretScope::new(&d.account_id, WEBHOOK_SECRET_OWNER);
         let key = match self.vault.get(&scope, &secret).await? {
             Credentials::SigningKey { key } => key,

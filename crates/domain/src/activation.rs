@@ -21,6 +21,10 @@ pub struct Activation {
     pub redirect: bool,
     /// Set when the link re-authorises an existing connection.
     pub connection_id: Option<ConnectionId>,
+    /// Made from a workspace token: the popup is the vendor's own, so it always ends at
+    /// the vendor's `redirectUri` (never the marketplace's own ending).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub workspace: bool,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -70,6 +74,7 @@ impl NewActivation {
             name: self.name.trim().to_owned(),
             redirect: self.redirect,
             connection_id: self.connection_id,
+            workspace: false,
             created_at: now,
             expires_at: now + ACTIVATION_TTL_SECONDS,
         })

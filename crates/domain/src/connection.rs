@@ -6,6 +6,7 @@ use crate::{AccountId, ConnectionId, ConsumerId, IntegrationId};
 
 use crate::Secret;
 use crate::SecretRef;
+use crate::validate::Metadata;
 
 /// Access tokens are refreshed when they have less than this left (or, for tokens that
 /// live shorter than twice this, when half their lifetime is gone).
@@ -73,6 +74,9 @@ pub struct Connection {
     /// The vendor's note on this connection (Cyclr's install `Description`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The vendor's own data on this connection (`PATCH /v1/connections/{id}`).
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
     /// Non-secret connection parameters (`subdomain`, captured `instance_url`, …).
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
@@ -173,6 +177,34 @@ impl Connection {
     }
 }
 
+/// `PATCH /v1/connections/{id}`: absent fields stay, `null` clears.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionPatch {
+    /// At most 200 characters.
+    pub name: Option<String>,
+    /// Replaces the metadata object (a JSON object of at most 8 KiB); `null` clears it.
+    #[serde(default, deserialize_with = "crate::validate::present")]
+    pub metadata: Option<Option<Metadata>>,
+}
+
+impl Connection {
+    /// Applies a patch and validates the result; on error `self` is unchanged.
+    pub fn patched(&self, patch: ConnectionPatch, now: i64) -> Result<Self, crate::FieldError> {
+        let mut next = self.clone();
+        if let Some(name) = patch.name {
+            next.name = name.trim().to_owned();
+            crate::validate::required_text("name", &next.name, 200)?;
+        }
+        if let Some(data) = patch.metadata {
+            next.metadata = data.unwrap_or_default();
+            crate::validate::metadata("metadata", &next.metadata)?;
+        }
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
 /// `POST /v1/consumers/{id}/connections/install`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -239,6 +271,7 @@ mod tests {
             access_expires_at: exp,
             access_issued_at: None,
             refreshable,
+            metadata: Default::default(),
             refresh: RefreshState::default(),
             credentials: None,
             created_at: 0,
@@ -296,6 +329,7 @@ mod tests {
             access_expires_at: Some(NOW + 600),
             access_issued_at: Some(NOW + 600 - 3600),
             refreshable: true,
+            metadata: Default::default(),
             refresh: RefreshState::default(),
             credentials: Some(SecretRef::Sealed { blob: "old".into() }),
             created_at: NOW - 3600,

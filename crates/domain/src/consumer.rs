@@ -2,7 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AccountId, ConsumerId};
 
-use crate::validate::{Checked, FieldError, email, optional_text, present, required_text};
+use crate::validate::{
+    Checked, FieldError, Metadata, email, metadata, optional_text, present, required_text,
+};
 use crate::validate_public_url;
 
 /// One of the vendor's end-customers.
@@ -15,6 +17,9 @@ pub struct Consumer {
     /// The vendor's own id for this customer; unique per account when given.
     pub internal_reference: Option<String>,
     pub email: Option<String>,
+    /// The vendor's own data on this customer.
+    #[serde(default, skip_serializing_if = "Metadata::is_empty")]
+    pub metadata: Metadata,
     /// When the consumer stopped reminder emails (the link in every reminder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminders_opted_out_at: Option<i64>,
@@ -31,6 +36,8 @@ pub struct NewConsumer {
     pub redirect_url: Option<String>,
     pub internal_reference: Option<String>,
     pub email: Option<String>,
+    /// Your own data on this customer: a JSON object of at most 8 KiB.
+    pub metadata: Option<Metadata>,
 }
 
 impl NewConsumer {
@@ -47,6 +54,7 @@ impl NewConsumer {
             redirect_url: self.redirect_url,
             internal_reference: self.internal_reference,
             email: self.email,
+            metadata: self.metadata.unwrap_or_default(),
             reminders_opted_out_at: None,
             created_at: now,
             updated_at: now,
@@ -68,6 +76,7 @@ impl Consumer {
         if let Some(address) = &self.email {
             email("email", address)?;
         }
+        metadata("metadata", &self.metadata)?;
         optional_text("id", &self.id, 64)
     }
 
@@ -84,6 +93,9 @@ impl Consumer {
         }
         if let Some(address) = patch.email {
             next.email = address;
+        }
+        if let Some(data) = patch.metadata {
+            next.metadata = data.unwrap_or_default();
         }
         next.updated_at = now;
         next.validate()?;
@@ -102,6 +114,9 @@ pub struct ConsumerPatch {
     pub internal_reference: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub email: Option<Option<String>>,
+    /// Replaces the metadata object; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    pub metadata: Option<Option<Metadata>>,
 }
 
 #[cfg(test)]

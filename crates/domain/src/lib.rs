@@ -32,8 +32,8 @@ pub use auth::{
     HttpVerb, OAuthClient,
 };
 pub use connection::{
-    Connection, ConnectionStatus, GIVE_UP_AFTER_SECONDS, ImportedTokens, InstallConnection,
-    REFRESH_MARGIN_SECONDS, RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
+    Connection, ConnectionPatch, ConnectionStatus, GIVE_UP_AFTER_SECONDS, ImportedTokens,
+    InstallConnection, REFRESH_MARGIN_SECONDS, RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
 };
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
@@ -44,7 +44,10 @@ pub use integration::{
 pub use reminder::{
     REMINDER_LINK_TTL_SECONDS, REMINDER_MAX_ATTEMPTS, Reminder, ReminderLink, ReminderSettings,
 };
-pub use validate::{FieldError, placeholders, validate_origin, validate_public_url};
+pub use validate::{
+    FieldError, METADATA_MAX_BYTES, Metadata, is_internal_host, placeholders, validate_egress_url,
+    validate_origin, validate_public_url,
+};
 pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -69,6 +69,23 @@ pub(crate) fn identifier(field: &str, value: &str) -> Checked {
     Ok(())
 }
 
+/// The vendor's own data on a resource: a JSON object.
+pub type Metadata = serde_json::Map<String, serde_json::Value>;
+
+/// Metadata serialized takes at most this many bytes.
+pub const METADATA_MAX_BYTES: usize = 8 * 1024;
+
+pub(crate) fn metadata(field: &str, value: &Metadata) -> Checked {
+    let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
+    if size > METADATA_MAX_BYTES {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {METADATA_MAX_BYTES} bytes as JSON (is {size})"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn email(field: &str, value: &str) -> Checked {
     optional_text(field, value, 254)?;
     let ok = value.split_once('@').is_some_and(|(local, domain)| {
@@ -92,6 +109,56 @@ fn is_loopback_host(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// Whether `url` names this machine or a private network by its address (loopback,
+/// RFC 1918, carrier-grade NAT, link-local — the cloud metadata service —, unspecified,
+/// IPv6 unique-local and link-local, IPv4-mapped forms of these) or as `localhost`.
+/// Latchkey's outbound calls refuse such hosts outside test mode: on Lambda, loopback is
+/// the Runtime API.
+pub fn is_internal_host(url: &Url) -> bool {
+    fn v4(ip: std::net::Ipv4Addr) -> bool {
+        let [a, b, ..] = ip.octets();
+        ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || (a == 100 && (64..128).contains(&b))
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => v4(ip),
+        Some(url::Host::Ipv6(ip)) => {
+            let first = ip.segments()[0];
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(v4)
+        }
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
+/// A URL Latchkey will call: public (see [`validate_public_url`]) and, outside test mode
+/// (`allow_internal`), not on an internal host ([`is_internal_host`]).
+pub fn validate_egress_url(
+    field: &str,
+    raw: &str,
+    allow_internal: bool,
+) -> Result<Url, FieldError> {
+    let url = validate_public_url(field, raw)?;
+    if is_internal_host(&url) && !allow_internal {
+        return Err(FieldError::new(
+            field,
+            "must not point at a private, loopback or link-local address",
+        ));
+    }
+    Ok(url)
 }
 
 /// An absolute `https` URL (plain `http` only for loopback hosts), with a host, no
@@ -235,5 +302,45 @@ mod tests {
         assert!(alphanumeric_key("key", "hub-spot").is_err());
         assert!(identifier("name", "sub_domain1").is_ok());
         assert!(identifier("name", "1abc").is_err());
+    }
+
+    #[test]
+    fn internal_hosts_are_recognised_in_every_spelling() {
+        let internal = |raw: &str| is_internal_host(&Url::parse(raw).unwrap());
+        for raw in [
+            "http://127.0.0.1:9001/",
+            "http://localhost/",
+            "https://LOCALHOST./x",
+            "https://api.localhost/",
+            "https://10.1.2.3/",
+            "https://172.16.0.1/",
+            "https://192.168.1.1/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+            "https://[::1]/",
+            "https://[fd00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://2130706433/",
+        ] {
+            assert!(internal(raw), "{raw}");
+        }
+        for raw in [
+            "https://hooks.example.com/x",
+            "https://8.8.8.8/",
+            "https://[2001:db8::1]/",
+            "https://100.128.0.1/",
+        ] {
+            assert!(!internal(raw), "{raw}");
+        }
+        assert_eq!(
+            validate_egress_url("webhook_url", "https://10.0.0.5/h", false)
+                .unwrap_err()
+                .field,
+            "webhook_url"
+        );
+        assert!(validate_egress_url("webhook_url", "http://127.0.0.1:1/h", true).is_ok());
     }
 }

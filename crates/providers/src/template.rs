@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use latchkey_domain::{FieldError, ParameterSpec, placeholders, validate_public_url};
+use latchkey_domain::{
+    FieldError, ParameterSpec, is_internal_host, placeholders, validate_public_url,
+};
 
 /// Checks a connection's parameters against the integration's specs: every required
 /// one present, every value matching its pattern, no control characters, none unknown.
@@ -84,15 +86,7 @@ pub fn fill_url(
             "a parameter moved the request off the integration's host",
         ));
     }
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => {
-            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
-        }
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => true,
-    };
-    if loopback && !allow_loopback {
+    if is_internal_host(&url) && !allow_loopback {
         return Err(FieldError::new(
             "url",
             "private and loopback addresses are refused outside test mode",

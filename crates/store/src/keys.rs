@@ -5,6 +5,7 @@
 //!   `CONSUMER_REF#{reference}` that make those fields unique per account;
 //! - `APIKEY#{sha256}` / `APIKEY`, in `lookup` under `ACCOUNT#{id}#APIKEYS`;
 //! - `ACTIVATION#{sha256}` / `ACTIVATION` and `FLOW#{sha256}` / `FLOW`, with `expires_at`;
+//! - `JTI#{account}#{sha256(jti)}` / `JTI`: a used workspace token, until it expires;
 //! - `CONNECTION#{id}` / `CONNECTION`, each in its own partition so refresh writes spread;
 //!   in `lookup` under `CONSUMER#{consumer}` / `{integration}#{id}`, and in the sparse
 //!   `schedule` index under `due#{0..8}` by refresh due time;
@@ -79,6 +80,11 @@ pub(crate) fn consumer_reference_guard(account_id: &AccountId, reference: &str) 
 
 pub(crate) fn activation(token_hash: &str) -> Key {
     Key::new(format!("ACTIVATION#{token_hash}"), "ACTIVATION")
+}
+
+/// A used workspace token's `jti`, per issuing account, until the token expires.
+pub(crate) fn used_jti(account_id: &AccountId, jti_hash: &str) -> Key {
+    Key::new(format!("JTI#{account_id}#{jti_hash}"), "JTI")
 }
 
 pub(crate) fn flow(state_hash: &str) -> Key {

@@ -74,7 +74,7 @@ impl DataKey {
         self.key
             .get_or_try_init(|| {
                 let (manager, secret_id) = self.secret.as_ref().expect("a key or its secret");
-                manager.sealing_key(secret_id)
+                Box::pin(manager.sealing_key(secret_id))
             })
             .await
     }
@@ -89,6 +89,9 @@ impl From<SealingKey> for DataKey {
     }
 }
 
+/// Every Secrets Manager call is boxed: the SDK's futures are deep, and each use-case's
+/// future (each test's) would nest them past the compiler's layout depth limit. One
+/// allocation next to a network call.
 pub struct Vault {
     mode: VaultMode,
     sealing: Option<DataKey>,
@@ -130,7 +133,7 @@ impl Vault {
                 blob: self.sealing().await?.seal(scope, &plaintext),
             }),
             VaultMode::SecretsManager => {
-                let (name, version) = self.manager()?.put(scope, &plaintext).await?;
+                let (name, version) = Box::pin(self.manager()?.put(scope, &plaintext)).await?;
                 Ok(SecretRef::SecretsManager {
                     name,
                     version: Some(version),
@@ -147,7 +150,7 @@ impl Vault {
         let plaintext = match reference {
             SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob)?,
             SecretRef::SecretsManager { name, version } => {
-                self.manager()?.get(scope, name, version.as_deref()).await?
+                Box::pin(self.manager()?.get(scope, name, version.as_deref())).await?
             }
         };
         serde_json::from_slice(&plaintext).map_err(|_| VaultError::Unopenable)
@@ -161,7 +164,9 @@ impl Vault {
     ) -> Result<(), VaultError> {
         match reference {
             SecretRef::Sealed { .. } => Ok(()),
-            SecretRef::SecretsManager { name, .. } => self.manager()?.delete(scope, name).await,
+            SecretRef::SecretsManager { name, .. } => {
+                Box::pin(self.manager()?.delete(scope, name)).await
+            }
         }
     }
 
@@ -186,7 +191,7 @@ impl Vault {
                     version: Some(kept),
                 },
             ) if name == kept_name && lost != kept => {
-                self.manager()?.make_current(scope, name, lost, kept).await
+                Box::pin(self.manager()?.make_current(scope, name, lost, kept)).await
             }
             _ => Ok(()),
         }

@@ -48,6 +48,8 @@ pub enum ApiError {
     ConnectionUnusable(String),
     #[error("the connection is pending: its user has not completed its activation link yet")]
     Pending,
+    #[error("this connection's credentials cannot be renewed without its user")]
+    NotRefreshable,
     #[error("the credentials could not be refreshed ({0}) and the current ones have expired")]
     RefreshFailed(String),
     #[error("another refresh of this connection is still running; retry shortly")]
@@ -72,9 +74,10 @@ impl ApiError {
             ApiError::Duplicate(_) | ApiError::Stale => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::NeedsReauth | ApiError::ConnectionUnusable(_) | ApiError::Pending => {
-                StatusCode::CONFLICT
-            }
+            ApiError::NeedsReauth
+            | ApiError::ConnectionUnusable(_)
+            | ApiError::Pending
+            | ApiError::NotRefreshable => StatusCode::CONFLICT,
             ApiError::RefreshFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::RefreshInProgress => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream("upstream_timeout") => StatusCode::GATEWAY_TIMEOUT,
@@ -100,6 +103,7 @@ impl ApiError {
             ApiError::NeedsReauth => "needs_reauth",
             ApiError::ConnectionUnusable(_) => "connection_unusable",
             ApiError::Pending => "pending",
+            ApiError::NotRefreshable => "not_refreshable",
             ApiError::RefreshFailed(_) => "refresh_failed",
             ApiError::RefreshInProgress => "refresh_in_progress",
             ApiError::Upstream(code) => code,
@@ -192,6 +196,7 @@ impl From<latchkey_core::ConnectionError> for ApiError {
             E::NotFound => ApiError::NotFound("connection"),
             E::NeedsReauth => ApiError::NeedsReauth,
             E::Pending => ApiError::Pending,
+            E::NotRefreshable => ApiError::NotRefreshable,
             E::Unusable(_) | E::Integration(_) => ApiError::ConnectionUnusable(e.to_string()),
             E::RefreshFailed(code) | E::Errored(code) => ApiError::RefreshFailed(code),
             E::Busy => ApiError::RefreshInProgress,

@@ -57,6 +57,8 @@ pub enum Operation {
     ListConsumerConnections,
     InstallConnection,
     GetConnection,
+    PatchConnection,
+    RefreshConnection,
     DeleteConnection,
     GetConnectionCredentials,
     ProxyConnection,
@@ -183,6 +185,18 @@ pub const ROUTES: &[Route] = &[
         InstallConnection,
     ),
     route("GET", "/v1/connections/{id}", Connections, GetConnection),
+    route(
+        "PATCH",
+        "/v1/connections/{id}",
+        Connections,
+        PatchConnection,
+    ),
+    route(
+        "POST",
+        "/v1/connections/{id}/refresh",
+        Connections,
+        RefreshConnection,
+    ),
     route(
         "DELETE",
         "/v1/connections/{id}",

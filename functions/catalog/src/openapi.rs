@@ -10,8 +10,9 @@ use latchkey_api::{
 };
 use latchkey_core::App;
 use latchkey_domain::{
-    AccountPatch, ConsumerPatch, InstallConnection as InstallConnectionInput, IntegrationInput,
-    IntegrationStatus, Logo, NewActivation, NewApiKey, NewConsumer, SigningSecret,
+    AccountPatch, ConnectionPatch, ConsumerPatch, InstallConnection as InstallConnectionInput,
+    IntegrationInput, IntegrationStatus, Logo, NewActivation, NewApiKey, NewConsumer,
+    SigningSecret,
 };
 use latchkey_web::{Operation, ROUTES, Response, StatusCode, json};
 use schemars::generate::SchemaSettings;
@@ -207,6 +208,19 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 schema::<InstalledView>(g),
             )
         },
+        PatchConnection => Doc {
+            request: schema::<ConnectionPatch>(g),
+            ..doc(
+                "Rename a connection or set its metadata (a JSON object of at most 8 KiB); sends connection.updated",
+                200,
+                schema::<ConnectionView>(g),
+            )
+        },
+        RefreshConnection => doc(
+            "Refresh the connection's credentials now (under the same lease as the schedule): the connection with its new expiry, or 502 refresh_failed with the provider's code",
+            200,
+            schema::<ConnectionView>(g),
+        ),
         GetConnection => doc(
             "Get a connection (no secrets)",
             200,

@@ -1,5 +1,5 @@
-//! `connections`: a consumer's live connections — server-side install, read, fresh
-//! credentials, the authenticated proxy, disconnect.
+//! `connections`: a consumer's live connections — server-side install, read, rename and
+//! annotate, refresh on demand, fresh credentials, the authenticated proxy, disconnect.
 
 mod install;
 mod proxy;
@@ -8,11 +8,13 @@ use async_trait::async_trait;
 use latchkey_api::{ConnectionView, CredentialsView};
 use latchkey_connect::connections::{Need, Renewal, disconnect, ensure_fresh};
 use latchkey_core::App;
-use latchkey_domain::{AccountId, ConnectionId, ConsumerId};
+use latchkey_core::webhooks;
+use latchkey_domain::{AccountId, ConnectionId, ConnectionPatch, ConsumerId, EventType};
 use latchkey_store::Connections as _;
+use latchkey_store::{StoreError, Versioned};
 use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate, json,
-    no_content,
+    json_body, no_content,
 };
 
 pub struct Connections;
@@ -50,6 +52,27 @@ impl Handler for Connections {
             Operation::ProxyConnection => {
                 proxy::forward(app, &account_id, id, params.get("path"), request).await
             }
+            Operation::PatchConnection => {
+                let patch: ConnectionPatch = json_body(&request)?;
+                patch_connection(app, &account_id, id, patch).await
+            }
+            Operation::RefreshConnection => {
+                let fresh = ensure_fresh(app, &account_id, id, Need::Forced, true).await?;
+                if fresh.renewal == Renewal::KeptAfterFailure {
+                    // A temporary failure: the current token still works, but nothing new.
+                    let code = fresh
+                        .connection
+                        .refresh
+                        .last_error
+                        .clone()
+                        .unwrap_or_default();
+                    return Err(ApiError::RefreshFailed(code));
+                }
+                Ok(json(
+                    StatusCode::OK,
+                    &ConnectionView::from(&fresh.connection),
+                ))
+            }
             Operation::DeleteConnection => {
                 let connection = find(app, &account_id, id).await?;
                 disconnect(app, &connection).await?;
@@ -58,6 +81,36 @@ impl Handler for Connections {
             _ => Err(ApiError::NotFound("route")),
         }
     }
+}
+
+/// Name and metadata, retried on a concurrent change (a refresh writes the same item).
+async fn patch_connection(
+    app: &App,
+    account_id: &AccountId,
+    id: &ConnectionId,
+    patch: ConnectionPatch,
+) -> Result<Response, ApiError> {
+    for _ in 0..3 {
+        let current = app
+            .store
+            .connection(account_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("connection"))?;
+        let next = current.value.patched(patch.clone(), app.now())?;
+        let update = Versioned {
+            value: next,
+            version: current.version,
+        };
+        match app.store.update_connection(&update).await {
+            Ok(_) => {
+                webhooks::emit(app, EventType::ConnectionUpdated, &update.value).await;
+                return Ok(json(StatusCode::OK, &ConnectionView::from(&update.value)));
+            }
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Stale)
 }
 
 async fn find(

@@ -11,7 +11,7 @@ use latchkey_domain::token::new_token;
 use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
 use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
-use latchkey_domain::{NewApiKey, SigningSecret};
+use latchkey_domain::{NewApiKey, SigningSecret, validate_egress_url};
 use latchkey_store::Versioned;
 use latchkey_store::{Accounts, Connections, Consumers as _};
 use latchkey_web::{
@@ -81,6 +81,11 @@ impl Handler for Consumers {
                 let patch: AccountPatch = json_body(&request)?;
                 let account = account(app, &account_id).await?;
                 let next = account.value.patched(patch, app.now())?;
+                if let Some(url) = &next.webhook_url
+                    && next.webhook_url != account.value.webhook_url
+                {
+                    validate_egress_url("webhook_url", url, app.allow_loopback)?;
+                }
                 app.store
                     .update_account(&Versioned {
                         value: next.clone(),

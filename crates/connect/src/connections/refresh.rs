@@ -33,6 +33,8 @@ pub enum Need<'a> {
     Due,
     /// The provider refused this access token: renew it unless it was renewed already.
     Rejected(&'a Secret),
+    /// Asked for (`POST /v1/connections/{id}/refresh`): renew now, whatever the expiry.
+    Forced,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,7 @@ fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, no
             connection.refreshable
                 && super::access_token(credentials).is_some_and(|t| t.expose() == token.expose())
         }
+        Need::Forced => true,
     }
 }
 
@@ -109,6 +112,9 @@ async fn current(
 ) -> Result<Current, ConnectionError> {
     let (current, credentials) = load(app, account_id, id).await?;
     usable(&current.value)?;
+    if matches!(need, Need::Forced) && !current.value.refreshable {
+        return Err(ConnectionError::NotRefreshable);
+    }
     if wanted(&current.value, &credentials, need, app.now()) {
         return Ok(Current::Wanted(current, credentials));
     }

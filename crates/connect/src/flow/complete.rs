@@ -116,6 +116,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 access_expires_at: c.issued.access_expires_at,
                 access_issued_at: Some(now),
                 refreshable: c.issued.refreshable,
+                metadata: Default::default(),
                 refresh: RefreshState::default(),
                 credentials: reference,
                 created_at: now,

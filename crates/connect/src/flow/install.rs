@@ -122,6 +122,7 @@ async fn pending(
         access_expires_at: None,
         access_issued_at: None,
         refreshable: false,
+        metadata: Default::default(),
         refresh: RefreshState::default(),
         credentials: None,
         created_at: now,

@@ -254,6 +254,7 @@ mod tests {
             redirect_url: redirect.map(Into::into),
             internal_reference: None,
             email: None,
+            metadata: Default::default(),
             reminders_opted_out_at: None,
             created_at: 0,
             updated_at: 0,

@@ -14,7 +14,7 @@ use latchkey_core::App;
 use latchkey_domain::token::token_hash;
 use latchkey_domain::{
     Account, Activation, ConnectionId, Consumer, FlowError, Integration, IntegrationId,
-    IntegrationStatus,
+    IntegrationStatus, NewActivation,
 };
 
 /// The start parameters, with Integration.App's names. Values are taken as text wherever
@@ -168,7 +168,7 @@ pub struct Grant {
 impl From<Activation> for Grant {
     fn from(a: Activation) -> Self {
         Self {
-            from_marketplace: a.integration_id.is_none(),
+            from_marketplace: a.integration_id.is_none() && !a.workspace,
             activation_hash: Some(a.token_hash),
             name: a.name,
             redirect: a.redirect,
@@ -239,22 +239,47 @@ pub async fn resolve(
     if token.is_empty() || token.len() > 2048 {
         return Err(FlowError::InvalidLink);
     }
-    let (grant, account, consumer) = if workspace_token::looks_like_jwt(token) {
-        let (account, consumer) = workspace_token::verify(app, token).await?;
-        let grant = Grant {
-            activation_hash: None,
+    let mut request = request;
+    let mut query = query.to_owned();
+    let mut token = token.to_owned();
+    let (grant, account, consumer) = if workspace_token::looks_like_jwt(&token) {
+        let (account, consumer, signed) = workspace_token::verify(app, &token).await?;
+        // What the token signed wins; a connection to re-authorise is taken from it only.
+        if signed.integration_id.is_some() || signed.integration_key.is_some() {
+            request.integration_id = signed.integration_id;
+            request.integration_key = signed.integration_key;
+        }
+        request.connection_id = signed.connection_id;
+        if let Some(multiple) = signed.allow_multiple_connections {
+            request.allow_multiple_connections = multiple;
+        }
+        let integration_id = match (&request.integration_id, &request.integration_key) {
+            (Some(id), _) => Some(IntegrationId::from(id.as_str())),
+            (None, Some(key)) => app
+                .store
+                .integration_by_key(&account.id, key)
+                .await?
+                .map(|i| i.value.id),
+            (None, None) => None,
+        };
+        let input = NewActivation {
             name: request.name.clone().unwrap_or_else(|| "Connection".into()),
+            integration_id,
             // Integration.App semantics: a popup the vendor's app opened returns to it.
             redirect: true,
-            integration_id: request.integration_id.as_deref().map(IntegrationId::from),
-            connection_id: None,
-            from_marketplace: false,
+            connection_id: request.connection_id.as_deref().map(ConnectionId::from),
+            consumer: None,
         };
-        (grant, account, consumer)
+        // The token is used up: the rest of the popup runs on an activation of its own.
+        let (minted, activation) =
+            latchkey_core::activation::mint(app, &account.id, &consumer.id, input, true).await?;
+        token = minted.expose().to_owned();
+        query = workspace_query(&query, &request);
+        (Grant::from(activation), account, consumer)
     } else {
         let activation = app
             .store
-            .activation(&token_hash(token))
+            .activation(&token_hash(&token))
             .await?
             .ok_or(FlowError::InvalidLink)?;
         let account = app
@@ -304,15 +329,37 @@ pub async fn resolve(
         append_result_params: account.append_result_params,
     };
     Ok(Start {
-        token: token.to_owned(),
+        token,
         grant,
         account,
         consumer,
         integration,
         ending,
         request,
-        query: query.to_owned(),
+        query,
     })
+}
+
+/// The query later links of a workspace-token popup carry: without the token and what it
+/// signed (now in its activation), with the multiplicity the token decided.
+fn workspace_query(query: &str, request: &StartRequest) -> String {
+    const SIGNED: [&str; 5] = [
+        "token",
+        "connectionId",
+        "integrationId",
+        "integrationKey",
+        "allowMultipleConnections",
+    ];
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .filter(|(k, _)| !SIGNED.contains(&k.as_str()))
+        .collect();
+    if request.allow_multiple_connections {
+        pairs.push(("allowMultipleConnections".into(), "true".into()));
+    }
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 #[cfg(test)]

@@ -1,35 +1,58 @@
 //! Workspace tokens: an HS256 JWT the vendor signs with its account's secret to open the
 //! popup for one consumer without an activation link (Integration.App style).
 //! Claims: `iss` = account id, `sub` = consumer id or the consumer's internal reference,
-//! `exp` required and at most a day ahead; `name` and `email` describe a consumer the
-//! account lets tokens create (`auto_create_consumers`).
+//! `exp` required and at most 15 minutes ahead, `jti` required and usable once; `name` and
+//! `email` describe a consumer the account lets tokens create (`auto_create_consumers`).
+//! What the popup may do can be signed too: `integrationId` or `integrationKey`,
+//! `connectionId` (re-authorise that connection; never taken from the unsigned query) and
+//! `allowMultipleConnections`. The start exchanges the token for an activation of its own,
+//! so the JWT appears in no later link or cookie.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
-use latchkey_store::{Accounts, Consumers};
+use latchkey_store::{Accounts, Consumers, Links};
 use serde::Deserialize;
 
 use latchkey_core::App;
 use latchkey_core::consumers::{FirstUseError, first_use};
 use latchkey_domain::FlowError;
+use latchkey_domain::token::token_hash;
 use latchkey_domain::{Account, AccountId, Consumer, ConsumerId, NewConsumer};
 use latchkey_domain::{Credentials, SecretScope};
 
 /// The vault owner id of an account's workspace-token secret.
 pub const JWT_SECRET_OWNER: &str = "workspace-jwt";
 
-const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
+const MAX_LIFETIME_SECONDS: i64 = 15 * 60;
 
 #[derive(Debug, Deserialize)]
 struct Claims {
     iss: String,
     sub: String,
     exp: i64,
+    jti: String,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default, rename = "integrationId")]
+    integration_id: Option<String>,
+    #[serde(default, rename = "integrationKey")]
+    integration_key: Option<String>,
+    #[serde(default, rename = "connectionId")]
+    connection_id: Option<String>,
+    #[serde(default, rename = "allowMultipleConnections")]
+    allow_multiple_connections: Option<bool>,
+}
+
+/// What a verified token allows, from its signed claims.
+#[derive(Debug, Clone, Default)]
+pub struct Signed {
+    pub integration_id: Option<String>,
+    pub integration_key: Option<String>,
+    pub connection_id: Option<String>,
+    pub allow_multiple_connections: Option<bool>,
 }
 
 /// Whether a popup `token` is a JWT rather than an activation token.
@@ -37,9 +60,10 @@ pub fn looks_like_jwt(token: &str) -> bool {
     token.matches('.').count() == 2
 }
 
-/// Verifies the token and returns the account and consumer it names. Every failure is
-/// the same `InvalidLink`: the browser learns nothing about why.
-pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowError> {
+/// Verifies the token, uses up its `jti`, and returns the account and consumer it names
+/// with what it signed. Every failure is the same `InvalidLink`: the browser learns
+/// nothing about why.
+pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer, Signed), FlowError> {
     // The issuer picks the key; nothing else is trusted before the signature is checked.
     let payload = token.split('.').nth(1).ok_or(FlowError::InvalidLink)?;
     let unverified: Claims = URL_SAFE_NO_PAD
@@ -64,7 +88,7 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
     let mut validation = Validation::new(Algorithm::HS256);
     // Expiry is checked against the app's clock below (injectable in tests).
     validation.validate_exp = false;
-    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "jti"]);
     let claims = decode::<Claims>(
         token,
         &DecodingKey::from_secret(key.expose().as_bytes()),
@@ -76,9 +100,25 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
     if account.id != claims.iss.as_str()
         || claims.exp <= now
         || claims.exp > now + MAX_LIFETIME_SECONDS
+        || claims.jti.is_empty()
+        || claims.jti.len() > 256
     {
         return Err(FlowError::InvalidLink);
     }
+    // Once only: a URL seen by someone else (a log, a proxy, a shoulder) opens nothing.
+    if !app
+        .store
+        .use_jti(&account.id, &token_hash(&claims.jti), claims.exp)
+        .await?
+    {
+        return Err(FlowError::InvalidLink);
+    }
+    let signed = Signed {
+        integration_id: claims.integration_id,
+        integration_key: claims.integration_key,
+        connection_id: claims.connection_id,
+        allow_multiple_connections: claims.allow_multiple_connections,
+    };
     let consumer = if claims.sub.starts_with("csm_") {
         let id = ConsumerId::from(claims.sub.as_str());
         app.store.consumer(&account.id, &id).await?.map(|v| v.value)
@@ -107,5 +147,5 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer), FlowE
             None => None,
         }
     };
-    Ok((account, consumer.ok_or(FlowError::InvalidLink)?))
+    Ok((account, consumer.ok_or(FlowError::InvalidLink)?, signed))
 }

@@ -1,8 +1,8 @@
 //! Activation links and connection flows: short-lived (expiring on read) and single-use.
 
 use super::{Store, Versioned, encode};
-use crate::{Record, StoreResult, keys};
-use latchkey_domain::{Activation, ConnectionFlow};
+use crate::{Record, StoreError, StoreResult, keys};
+use latchkey_domain::{AccountId, Activation, ConnectionFlow};
 
 pub trait Links {
     fn create_activation(
@@ -14,6 +14,14 @@ pub trait Links {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = StoreResult<Option<Activation>>> + Send;
+    /// Records a workspace token's `jti` as used until `expires_at`; `false` when it was
+    /// used already (of concurrent callers exactly one gets `true`).
+    fn use_jti(
+        &self,
+        account_id: &AccountId,
+        jti_hash: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Consumes the activation: of concurrent callers exactly one gets it.
     fn consume_activation(
         &self,
@@ -47,6 +55,21 @@ impl Links for Store {
         let found: Option<Versioned<Activation>> =
             self.get(keys::activation(token_hash), "activation").await?;
         Ok(found.map(|v| v.value))
+    }
+
+    async fn use_jti(
+        &self,
+        account_id: &AccountId,
+        jti_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<bool> {
+        let record = Record::new(keys::used_jti(account_id, jti_hash), "jti", "{}".to_owned())
+            .expires_at(expires_at);
+        match self.create(vec![record], "jti").await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Duplicate(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn consume_activation(&self, token_hash: &str) -> StoreResult<Option<Activation>> {

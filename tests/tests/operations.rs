@@ -1,0 +1,235 @@
+//! What an operator does to one connection (docs/ARCHITECTURE.md §5): refresh it now, rename
+//! it, and keep their own data on it and on its consumer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use latchkey_store::{Table, testing};
+use latchkey_tests::loopback::Loopback;
+use latchkey_tests::oauth::*;
+use latchkey_tests::{Harness, on_both_stores};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_forced_refresh_renews_now_or_says_why_it_cannot() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "basic", None).await;
+    let (_, id) = connect(&h, &integration).await;
+    let (_, before) = h.get(&format!("/v1/connections/{id}/credentials")).await;
+    let requests = token_requests(&client).await;
+
+    // Well inside its lifetime, a forced refresh still renews.
+    h.clock.advance(60);
+    let (status, refreshed) = h
+        .send("POST", &format!("/v1/connections/{id}/refresh"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(token_requests(&client).await, requests + 1);
+    assert_ne!(refreshed["access_issued_at"], Value::Null);
+    assert!(refreshed["refresh"]["last_success_at"].is_string());
+    let (_, after) = h.get(&format!("/v1/connections/{id}/credentials")).await;
+    assert_ne!(after["access_token"], before["access_token"]);
+    assert_eq!(after["refreshed"], false, "the new token is the stored one");
+
+    // Only the full key may, and only on this account's connections.
+    let (status, _) = h
+        .call(
+            "POST",
+            &format!("/v1/connections/{id}/refresh"),
+            Some(&h.other_key),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A provider that is down: the current token stays, the answer says what happened.
+    let (books, _down) = books_answering(&h, (503, "down".into())).await;
+    let (_, installed) = installed_with_tokens(&h, &books, json!({"name": "Initech"})).await;
+    let (status, problem) = h
+        .send(
+            "POST",
+            &format!("/v1/connections/{installed}/refresh"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{problem}");
+    assert_eq!(problem["code"], "refresh_failed");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("provider_unavailable"),
+        "{problem}"
+    );
+    let (status, _) = h
+        .get(&format!("/v1/connections/{installed}/credentials"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the current token still works");
+
+    // Credentials only the user can renew.
+    let keyed = keyed_connection(&h).await;
+    let (status, problem) = h
+        .send(
+            "POST",
+            &format!("/v1/connections/{keyed}/refresh"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_refreshable"))
+    );
+    let (status, _) = h
+        .send("POST", "/v1/connections/con_nope/refresh", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A connection to an API-key integration.
+async fn keyed_connection(h: &Harness) -> String {
+    let (_, integration) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
+                   "api": {"base_url": "https://api.keyed.example"}}),
+        )
+        .await;
+    let (_, consumer) = h
+        .send("POST", "/v1/consumers", json!({"name": "Hooli"}))
+        .await;
+    let (status, installed) = h
+        .send(
+            "POST",
+            &format!(
+                "/v1/consumers/{}/connections/install",
+                consumer["id"].as_str().unwrap()
+            ),
+            json!({"integration_id": integration["id"], "auth_value": "k-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    installed["id"].as_str().unwrap().to_owned()
+}
+
+on_both_stores!(connections_and_consumers_carry_the_vendors_name_and_metadata);
+async fn connections_and_consumers_carry_the_vendors_name_and_metadata(table: Arc<dyn Table>) {
+    let h = Harness::new(table).await;
+    let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
+    h.send(
+        "PATCH",
+        "/v1/account",
+        json!({"webhook_url": format!("{}/hooks", receiver.url)}),
+    )
+    .await;
+    h.send("POST", "/v1/account/webhook-secret", json!({}))
+        .await;
+    let id = keyed_connection(&h).await;
+    let path = format!("/v1/connections/{id}");
+
+    let (status, patched) = h
+        .send(
+            "PATCH",
+            &path,
+            json!({"name": " Books (EU) ", "metadata": {"region": "eu", "seats": 12}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["name"], "Books (EU)");
+    assert_eq!(patched["metadata"], json!({"region": "eu", "seats": 12}));
+    let (_, read) = h.get(&path).await;
+    assert_eq!(read["metadata"], json!({"region": "eu", "seats": 12}));
+    // Webhooks carry it too.
+    let mut updated = None;
+    for _ in 0..100 {
+        updated = receiver.recorded().into_iter().find_map(|r| {
+            let v: Value = serde_json::from_str(&r.body).ok()?;
+            (v["type"] == "connection.updated").then_some(v)
+        });
+        if updated.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let updated = updated.expect("connection.updated sent");
+    assert_eq!(updated["data"]["connection"]["metadata"]["region"], "eu");
+
+    // Bad input names the field and changes nothing.
+    let big = "x".repeat(9 * 1024);
+    for (body, status, field) in [
+        (
+            json!({"metadata": {"notes": big}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "metadata",
+        ),
+        (
+            json!({"metadata": [1, 2]}),
+            StatusCode::BAD_REQUEST,
+            "metadata",
+        ),
+        (
+            json!({"name": "  "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name",
+        ),
+        (
+            json!({"status": "active"}),
+            StatusCode::BAD_REQUEST,
+            "status",
+        ),
+    ] {
+        let (got, problem) = h.send("PATCH", &path, body.clone()).await;
+        assert_eq!(
+            (got, problem["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {problem}"
+        );
+    }
+    let (_, unchanged) = h.get(&path).await;
+    assert_eq!(
+        (unchanged["name"].as_str(), &unchanged["metadata"]),
+        (Some("Books (EU)"), &json!({"region": "eu", "seats": 12}))
+    );
+    // null clears.
+    let (_, cleared) = h.send("PATCH", &path, json!({"metadata": null})).await;
+    assert_eq!(cleared["metadata"], json!({}));
+
+    // Consumers too.
+    let (status, consumer) = h
+        .send(
+            "POST",
+            "/v1/consumers",
+            json!({"name": "Initech", "metadata": {"plan": "pro"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{consumer}");
+    assert_eq!(consumer["metadata"], json!({"plan": "pro"}));
+    let consumer_path = format!("/v1/consumers/{}", consumer["id"].as_str().unwrap());
+    let (_, patched) = h
+        .send(
+            "PATCH",
+            &consumer_path,
+            json!({"metadata": {"plan": "team"}}),
+        )
+        .await;
+    assert_eq!(patched["metadata"], json!({"plan": "team"}));
+    let (status, problem) = h
+        .send(
+            "PATCH",
+            &consumer_path,
+            json!({"metadata": {"notes": "x".repeat(9 * 1024)}}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("metadata"))
+    );
+    let (_, read) = h.get(&consumer_path).await;
+    assert_eq!(read["metadata"], json!({"plan": "team"}));
+}

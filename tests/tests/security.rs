@@ -1,0 +1,107 @@
+//! Findings of the security review (issue 15), each with the test that shows it closed.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use latchkey_core::webhooks::deliver_due;
+use latchkey_store::{Accounts, testing};
+use latchkey_tests::Harness;
+use latchkey_tests::loopback::Loopback;
+use serde_json::json;
+
+/// M4: `webhook_url` follows the integrations' egress policy. In a deployment a receiver on
+/// loopback (on Lambda: the Runtime API), a private network or the metadata service is
+/// refused when it is set, and again when a delivery is attempted.
+#[tokio::test]
+async fn webhooks_never_reach_internal_addresses_in_a_deployment() {
+    let h = Harness::deployed(testing::sqlite_table().await).await;
+    for url in [
+        "http://127.0.0.1:9000/hooks",
+        "http://localhost:9000/hooks",
+        "https://10.0.0.5/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[fd00::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+    ] {
+        let (status, problem) = h
+            .send("PATCH", "/v1/account", json!({"webhook_url": url}))
+            .await;
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("webhook_url")),
+            "{url}: {problem}"
+        );
+    }
+    let (_, account) = h.get("/v1/account").await;
+    assert_eq!(
+        account["webhook_url"],
+        serde_json::Value::Null,
+        "nothing changed"
+    );
+    let (status, _) = h
+        .send(
+            "PATCH",
+            "/v1/account",
+            json!({"webhook_url": "https://hooks.acme.example/latchkey"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A URL that got into the table some other way is still not called.
+    let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
+    for (harness, delivered) in [
+        (h, false),
+        // The control: in test mode the same event does arrive.
+        (Harness::new(testing::sqlite_table().await).await, true),
+    ] {
+        let mut account = harness
+            .app
+            .store
+            .account(&harness.account_id)
+            .await
+            .unwrap()
+            .unwrap();
+        account.value.webhook_url = Some(format!("{}/hooks", receiver.url));
+        harness.app.store.update_account(&account).await.unwrap();
+        harness
+            .send("POST", "/v1/account/webhook-secret", json!({}))
+            .await;
+        let before = receiver.recorded().len();
+        let (status, _) = harness
+            .send("POST", "/v1/consumers", json!({"name": "Globex"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, integration) = harness
+            .send(
+                "POST",
+                "/v1/integrations",
+                json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
+                       "api": {"base_url": "https://api.keyed.example"}}),
+            )
+            .await;
+        let (_, consumer) = harness
+            .send("POST", "/v1/consumers", json!({"name": "Hooli"}))
+            .await;
+        let (status, _) = harness
+            .send(
+                "POST",
+                &format!(
+                    "/v1/consumers/{}/connections/install",
+                    consumer["id"].as_str().unwrap()
+                ),
+                json!({"integration_id": integration["id"], "auth_value": "k-1"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        deliver_due(&harness.app).await.unwrap();
+        let arrived = receiver.recorded().len() > before;
+        assert_eq!(arrived, delivered, "delivered: {delivered}");
+        if !delivered {
+            // Dropped, not retried forever.
+            harness.clock.advance(24 * 3600);
+            assert_eq!(deliver_due(&harness.app).await.unwrap(), 0);
+            assert_eq!(receiver.recorded().len(), before);
+        }
+    }
+}
