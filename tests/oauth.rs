@@ -170,6 +170,34 @@ pub async fn installed_with_tokens(
     (consumer, installed["id"].as_str().unwrap().to_owned())
 }
 
+/// A new consumer's connection to a new API-key integration ("keyed"), installed with a
+/// key. Returns the connection's id.
+pub async fn keyed_connection(h: &Harness) -> String {
+    let (_, integration) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
+                   "api": {"base_url": "https://api.keyed.example"}}),
+        )
+        .await;
+    let (_, consumer) = h
+        .send("POST", "/v1/consumers", json!({"name": "Hooli"}))
+        .await;
+    let (status, installed) = h
+        .send(
+            "POST",
+            &format!(
+                "/v1/consumers/{}/connections/install",
+                consumer["id"].as_str().unwrap()
+            ),
+            json!({"integration_id": integration["id"], "auth_value": "k-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    installed["id"].as_str().unwrap().to_owned()
+}
+
 pub async fn consumer(h: &Harness, redirect_url: Option<&str>) -> String {
     let mut body = json!({"name": "Globex"});
     if let Some(url) = redirect_url {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use lambda_http::http::StatusCode;
 use latchkey_api::Timestamp;
 use latchkey_store::{Table, testing};
+use latchkey_tests::oauth::keyed_connection;
 use latchkey_tests::{Harness, on_both_stores};
 use serde_json::{Value, json};
 
@@ -30,37 +31,10 @@ async fn create(h: &Harness, body: Value) -> (String, String) {
     )
 }
 
-/// A connection installed with an API key, for the scope checks on its routes.
-async fn a_connection(h: &Harness) -> String {
-    let (_, integration) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
-                   "api": {"base_url": "https://api.keyed.example"}}),
-        )
-        .await;
-    let (_, consumer) = h
-        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
-        .await;
-    let (status, installed) = h
-        .send(
-            "POST",
-            &format!(
-                "/v1/consumers/{}/connections/install",
-                consumer["id"].as_str().unwrap()
-            ),
-            json!({"integration_id": integration["id"], "auth_value": "k-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{installed}");
-    installed["id"].as_str().unwrap().to_owned()
-}
-
 on_both_stores!(a_connect_key_lets_a_web_tier_connect_users_and_nothing_more);
 async fn a_connect_key_lets_a_web_tier_connect_users_and_nothing_more(table: Arc<dyn Table>) {
     let h = Harness::new(table).await;
-    let connection = a_connection(&h).await;
+    let connection = keyed_connection(&h).await;
     let (status, created) = h
         .send(
             "POST",

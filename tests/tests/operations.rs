@@ -91,33 +91,6 @@ async fn a_forced_refresh_renews_now_or_says_why_it_cannot() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-/// A connection to an API-key integration.
-async fn keyed_connection(h: &Harness) -> String {
-    let (_, integration) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
-                   "api": {"base_url": "https://api.keyed.example"}}),
-        )
-        .await;
-    let (_, consumer) = h
-        .send("POST", "/v1/consumers", json!({"name": "Hooli"}))
-        .await;
-    let (status, installed) = h
-        .send(
-            "POST",
-            &format!(
-                "/v1/consumers/{}/connections/install",
-                consumer["id"].as_str().unwrap()
-            ),
-            json!({"integration_id": integration["id"], "auth_value": "k-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{installed}");
-    installed["id"].as_str().unwrap().to_owned()
-}
-
 on_both_stores!(connections_and_consumers_carry_the_vendors_name_and_metadata);
 async fn connections_and_consumers_carry_the_vendors_name_and_metadata(table: Arc<dyn Table>) {
     let h = Harness::new(table).await;

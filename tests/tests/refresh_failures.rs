@@ -122,7 +122,7 @@ async fn a_provider_that_stays_down_is_retried_for_a_day_then_given_up() {
             break;
         }
         assert_eq!((report.due, report.failed), (1, 1), "{report:?}");
-        assert!(runs < 60, "never gave up");
+        assert!(runs < 80, "never gave up");
         // The next run that finds it due: at its retry time.
         let stored = h
             .app
@@ -139,7 +139,7 @@ async fn a_provider_that_stays_down_is_retried_for_a_day_then_given_up() {
         gave_up_after >= GIVE_UP_AFTER_SECONDS,
         "after {gave_up_after}s"
     );
-    assert!((20..=40).contains(&runs), "{runs} attempts");
+    assert!((25..=55).contains(&runs), "{runs} attempts");
     assert_eq!(
         provider.recorded().len(),
         runs,

@@ -7,6 +7,7 @@ use latchkey_core::webhooks::deliver_due;
 use latchkey_store::{Accounts, testing};
 use latchkey_tests::Harness;
 use latchkey_tests::loopback::Loopback;
+use latchkey_tests::oauth::keyed_connection;
 use serde_json::json;
 
 /// M4: `webhook_url` follows the integrations' egress policy. In a deployment a receiver on
@@ -71,28 +72,7 @@ async fn webhooks_never_reach_internal_addresses_in_a_deployment() {
             .send("POST", "/v1/consumers", json!({"name": "Globex"}))
             .await;
         assert_eq!(status, StatusCode::CREATED);
-        let (_, integration) = harness
-            .send(
-                "POST",
-                "/v1/integrations",
-                json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
-                       "api": {"base_url": "https://api.keyed.example"}}),
-            )
-            .await;
-        let (_, consumer) = harness
-            .send("POST", "/v1/consumers", json!({"name": "Hooli"}))
-            .await;
-        let (status, _) = harness
-            .send(
-                "POST",
-                &format!(
-                    "/v1/consumers/{}/connections/install",
-                    consumer["id"].as_str().unwrap()
-                ),
-                json!({"integration_id": integration["id"], "auth_value": "k-1"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
+        keyed_connection(&harness).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         deliver_due(&harness.app).await.unwrap();
         let arrived = receiver.recorded().len() > before;
