@@ -5,6 +5,7 @@ pub mod chromium;
 pub mod loopback;
 pub mod mail;
 pub mod oauth;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -122,6 +122,11 @@ pub async fn oauth_link(
 /// An OAuth integration "Books" whose token endpoint (on loopback) gives every request
 /// `answer`. Returns its id and the endpoint (which records what it received).
 pub async fn books_answering(h: &Harness, answer: Answer) -> (String, Loopback) {
+    integration_answering(h, "books", answer).await
+}
+
+/// [`books_answering`] with the integration key `key` (and name).
+pub async fn integration_answering(h: &Harness, key: &str, answer: Answer) -> (String, Loopback) {
     let provider = Loopback::start(move |_| {
         let answer = answer.clone();
         async move { answer }
@@ -132,14 +137,14 @@ pub async fn books_answering(h: &Harness, answer: Answer) -> (String, Loopback) 
             "POST",
             "/v1/integrations",
             json!({
-                "key": "books", "name": "Books",
+                "key": key, "name": key[..1].to_uppercase() + &key[1..],
                 "auth_options": [{
                     "key": "oauth", "type": "oauth2",
                     "authorization_url": format!("{}/authorize", provider.url),
                     "token_url": format!("{}/token", provider.url),
                     "client": {"client_id": "app", "client_secret": "s3cret"}
                 }],
-                "api": {"base_url": "https://api.books.example"}
+                "api": {"base_url": format!("https://api.{key}.example")}
             }),
         )
         .await;

@@ -3,17 +3,14 @@
 //! there after a day of retries; either way they leave the schedule, a `connection.error`
 //! webhook goes out, and no later run asks the provider again.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use lambda_http::http::StatusCode;
 use latchkey_connect::connections::{self, RunOptions, RunReport};
 use latchkey_domain::{ConnectionId, GIVE_UP_AFTER_SECONDS};
 use latchkey_store::Connections;
 use latchkey_store::testing;
-use latchkey_tests::Harness;
-use latchkey_tests::loopback::{Answer, Loopback, Recorded};
+use latchkey_tests::loopback::{Answer, Loopback};
 use latchkey_tests::oauth::{books_answering, installed_with_tokens};
+use latchkey_tests::{Harness, webhooks};
 use serde_json::{Value, json};
 
 /// 40 minutes on, one-hour tokens are inside the refresh margin.
@@ -25,20 +22,10 @@ async fn run(h: &Harness) -> RunReport {
         .unwrap()
 }
 
-/// A harness whose webhooks go to a receiver (signed; the secret is not checked here).
+/// A harness whose webhooks go to a receiver.
 async fn with_webhooks() -> (Harness, Loopback) {
     let h = Harness::new(testing::sqlite_table().await).await;
-    let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
-    let (status, _) = h
-        .send(
-            "PATCH",
-            "/v1/account",
-            json!({"webhook_url": format!("{}/hooks", receiver.url)}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    h.send("POST", "/v1/account/webhook-secret", json!({}))
-        .await;
+    let receiver = webhooks::receiving(&h).await;
     (h, receiver)
 }
 
@@ -52,20 +39,6 @@ async fn connections_answered(h: &Harness, n: usize, answer: Answer) -> (Loopbac
         ids.push(installed_with_tokens(h, &integration, body).await.1);
     }
     (provider, ids)
-}
-
-/// The webhook events of `kind` received so far for connection `id`, by event id
-/// (delivery is at least once: a retry may bring one twice).
-async fn events(receiver: &Loopback, kind: &str, id: &str) -> BTreeSet<String> {
-    // Deliveries run off the caller's path: give them a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    receiver
-        .recorded()
-        .into_iter()
-        .filter_map(|r: Recorded| serde_json::from_str::<Value>(&r.body).ok())
-        .filter(|v| v["type"] == kind && v["data"]["connection"]["id"] == id)
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -87,7 +60,12 @@ async fn a_provider_refusing_the_app_puts_its_connections_in_error_at_once() {
         assert_eq!(c["status"], "error", "{c}");
         assert_eq!(c["refresh"]["last_error"], "invalid_client");
         assert_eq!(c["refresh"]["retry_at"], Value::Null);
-        assert_eq!(events(&receiver, "connection.error", id).await.len(), 1);
+        assert_eq!(
+            webhooks::events(&receiver, "connection.error", id)
+                .await
+                .len(),
+            1
+        );
         let (status, problem) = h.get(&format!("/v1/connections/{id}/credentials")).await;
         assert_eq!(
             (status, problem["code"].as_str()),
@@ -146,12 +124,17 @@ async fn a_provider_that_stays_down_is_retried_for_a_day_then_given_up() {
         "one token request per attempt"
     );
     assert_eq!(
-        events(&receiver, "connection.refresh_failed", id)
+        webhooks::events(&receiver, "connection.refresh_failed", id)
             .await
             .len(),
         runs - 1
     );
-    assert_eq!(events(&receiver, "connection.error", id).await.len(), 1);
+    assert_eq!(
+        webhooks::events(&receiver, "connection.error", id)
+            .await
+            .len(),
+        1
+    );
 
     h.clock.advance(24 * 3600);
     assert_eq!(run(&h).await.due, 0);

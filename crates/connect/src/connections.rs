@@ -7,7 +7,7 @@ mod refresh;
 mod schedule;
 mod upstream;
 
-pub use disconnect::disconnect;
+pub use disconnect::{Owner, disconnect, disconnect_all};
 pub use refresh::{Fresh, LEASE_SECONDS, Need, Renewal, ensure_fresh, load};
 pub use schedule::{RunError, RunOptions, RunReport, run};
 pub use upstream::{Caller, Outbound, access_token, send};

@@ -49,13 +49,51 @@ impl Cursor {
                 .schedule
                 .as_ref()
                 .map(|(_, at)| IndexSort::Number(*at)),
+            Query::Inventory { .. } => record
+                .inventory
+                .as_ref()
+                .map(|(_, s)| IndexSort::Text(s.clone())),
         };
-        let position = Position {
+        Self::encode(&Position {
             pk: record.key.pk.clone(),
             sk: record.key.sk.clone(),
             isk,
-        };
-        let json = serde_json::to_vec(&position).expect("a position always serializes");
+        })
+    }
+
+    /// The position of a partition item with this key (the next page starts after it).
+    pub(crate) fn at(key: &Key) -> Self {
+        Self::encode(&Position {
+            pk: key.pk.clone(),
+            sk: key.sk.clone(),
+            isk: None,
+        })
+    }
+
+    /// The position after an inventory sort key: the one cursor every connection listing
+    /// answers, whichever index or partition served the page.
+    pub(crate) fn after_sort(sort: &str) -> Self {
+        Self::encode(&Position {
+            pk: String::new(),
+            sk: String::new(),
+            isk: Some(IndexSort::Text(sort.to_owned())),
+        })
+    }
+
+    /// The inventory sort key a cursor of [`Cursor::after_sort`] is after.
+    pub(crate) fn sort_after(&self) -> Result<String, StoreError> {
+        match self.position()? {
+            Position {
+                isk: Some(IndexSort::Text(sort)),
+                pk,
+                ..
+            } if pk.is_empty() => Ok(sort),
+            _ => Err(StoreError::BadCursor),
+        }
+    }
+
+    fn encode(position: &Position) -> Self {
+        let json = serde_json::to_vec(position).expect("a position always serializes");
         Self(URL_SAFE_NO_PAD.encode(json))
     }
 
@@ -71,7 +109,7 @@ impl Cursor {
         let p = self.position()?;
         let fits = match (query, &p.isk) {
             (Query::Partition { pk, .. }, None) => &p.pk == pk,
-            (Query::Lookup { .. }, Some(IndexSort::Text(_))) => true,
+            (Query::Lookup { .. } | Query::Inventory { .. }, Some(IndexSort::Text(_))) => true,
             (Query::Due { .. }, Some(IndexSort::Number(_))) => true,
             _ => false,
         };

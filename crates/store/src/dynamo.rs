@@ -2,7 +2,8 @@
 //!
 //! Item layout: `pk`/`sk` strings; `kind`; `body` (the domain record as a JSON string);
 //! `version`; `expires_at` (epoch seconds, the table's TTL attribute); `lookup_pk`/`lookup_sk`
-//! (GSI `lookup`); `sched_pk`/`sched_at` (sparse GSI `schedule`, refresh due time).
+//! (GSI `lookup`); `sched_pk`/`sched_at` (sparse GSI `schedule`, refresh due time);
+//! `inv_pk`/`inv_sk` (sparse GSI `inventory`, an account's connections by status).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use crate::{
 
 pub const LOOKUP_INDEX: &str = "lookup";
 pub const SCHEDULE_INDEX: &str = "schedule";
+pub const INVENTORY_INDEX: &str = "inventory";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 type Item = HashMap<String, AttributeValue>;
@@ -43,7 +45,7 @@ impl DynamoTable {
         }
     }
 
-    /// Creates the table with both indexes and TTL on `expires_at`, and waits until it is
+    /// Creates the table with its three indexes and TTL on `expires_at`, and waits until it is
     /// active. Used by tests and by `latchkey --store dynamodb:TABLE`; the SAM template
     /// declares the same shape for deployments.
     pub async fn create_table(&self) -> StoreResult<()> {
@@ -71,10 +73,13 @@ impl DynamoTable {
             .attribute_definitions(s("lookup_sk")?)
             .attribute_definitions(s("sched_pk")?)
             .attribute_definitions(attribute("sched_at", ScalarAttributeType::N)?)
+            .attribute_definitions(s("inv_pk")?)
+            .attribute_definitions(s("inv_sk")?)
             .key_schema(key_element("pk", KeyType::Hash)?)
             .key_schema(key_element("sk", KeyType::Range)?)
             .global_secondary_indexes(index(LOOKUP_INDEX, "lookup_pk", "lookup_sk")?)
             .global_secondary_indexes(index(SCHEDULE_INDEX, "sched_pk", "sched_at")?)
+            .global_secondary_indexes(index(INVENTORY_INDEX, "inv_pk", "inv_sk")?)
             .send()
             .await
             .map_err(sdk)?;
@@ -162,6 +167,10 @@ fn to_item(r: &Record) -> Item {
         item.insert("sched_pk".into(), s(p));
         item.insert("sched_at".into(), n(*at));
     }
+    if let Some((p, k)) = &r.inventory {
+        item.insert("inv_pk".into(), s(p));
+        item.insert("inv_sk".into(), s(k));
+    }
     item
 }
 
@@ -178,6 +187,7 @@ fn from_item(mut item: Item) -> StoreResult<Record> {
     let (body, kind) = (text("body"), text("kind"));
     let lookup = text("lookup_pk").zip(text("lookup_sk"));
     let sched_pk = text("sched_pk");
+    let inventory = text("inv_pk").zip(text("inv_sk"));
     let number = |name: &str| match item.get(name) {
         Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
         _ => None,
@@ -190,6 +200,7 @@ fn from_item(mut item: Item) -> StoreResult<Record> {
         expires_at: number(TTL_ATTRIBUTE),
         lookup,
         schedule: sched_pk.zip(number("sched_at")),
+        inventory,
         key: Key::new(pk, sk),
     })
 }
@@ -376,6 +387,19 @@ impl Table for DynamoTable {
                 values.insert(":until".into(), n(*until));
                 (Some(SCHEDULE_INDEX), "#p = :p AND #at <= :until".to_owned())
             }
+            Query::Inventory { pk, after } => {
+                names.insert("#p".into(), "inv_pk".into());
+                values.insert(":p".into(), s(pk));
+                let kc = match after {
+                    Some(after) => {
+                        names.insert("#s".into(), "inv_sk".into());
+                        values.insert(":after".into(), s(after));
+                        "#p = :p AND #s > :after".to_owned()
+                    }
+                    None => "#p = :p".to_owned(),
+                };
+                (Some(INVENTORY_INDEX), kc)
+            }
         };
         let mut items = Vec::new();
         let mut read = 0usize;
@@ -484,6 +508,10 @@ fn start_key(query: &Query, (key, isk): (Key, Option<IndexSort>)) -> Item {
         (Query::Lookup { pk, .. }, Some(IndexSort::Text(isk))) => {
             item.insert("lookup_pk".into(), s(pk));
             item.insert("lookup_sk".into(), s(isk));
+        }
+        (Query::Inventory { pk, .. }, Some(IndexSort::Text(isk))) => {
+            item.insert("inv_pk".into(), s(pk));
+            item.insert("inv_sk".into(), s(isk));
         }
         (Query::Due { shard, .. }, Some(IndexSort::Number(at))) => {
             item.insert("sched_pk".into(), s(shard));

@@ -8,7 +8,10 @@
 //! - `JTI#{account}#{sha256(jti)}` / `JTI`: a used workspace token, until it expires;
 //! - `CONNECTION#{id}` / `CONNECTION`, each in its own partition so refresh writes spread;
 //!   in `lookup` under `CONSUMER#{consumer}` / `{integration}#{id}`, and in the sparse
-//!   `schedule` index under `due#{0..8}` by refresh due time;
+//!   `schedule` index under `due#{0..8}` by refresh due time; once installed, in the
+//!   `inventory` index under `CONNECTIONS#{account}#{status}` newest first, and named by a
+//!   pointer item `ACCOUNT#{account}#INTEGRATION#{integration}#CONNECTIONS` / the same
+//!   newest-first sort key, so an integration's connections are found without a scan;
 //! - `LEASE#{connection}` / `LEASE`: the connection's refresh lease, expiring on its own;
 //! - `WEBHOOK#{id}` / `WEBHOOK`: the webhook outbox, in `schedule` shard `webhooks` by
 //!   next attempt time;
@@ -17,7 +20,9 @@
 //!   what one email's links open, with `expires_at`.
 
 use crate::Key;
-use latchkey_domain::{AccountId, ConnectionId, ConsumerId, IntegrationId};
+use latchkey_domain::{
+    AccountId, Connection, ConnectionId, ConnectionStatus, ConsumerId, IntegrationId,
+};
 
 /// The refresh schedule is spread over this many index partitions, so no single
 /// partition takes every refresh-time write.
@@ -123,6 +128,50 @@ pub(crate) fn consumer_connections(consumer_id: &ConsumerId) -> String {
 /// The `lookup` sort-key prefix of a consumer's connections to one integration.
 pub(crate) fn integration_connections(integration_id: &IntegrationId) -> String {
     format!("{integration_id}#")
+}
+
+/// The statuses the inventory lists (pending installs are not connections yet).
+pub(crate) const LISTED_STATUSES: [ConnectionStatus; 3] = [
+    ConnectionStatus::Active,
+    ConnectionStatus::NeedsReauth,
+    ConnectionStatus::Error,
+];
+
+/// The `inventory` partition of an account's connections in one status.
+pub(crate) fn inventory_partition(account_id: &AccountId, status: ConnectionStatus) -> String {
+    let status = match status {
+        ConnectionStatus::Active => "active",
+        ConnectionStatus::NeedsReauth => "needs_reauth",
+        ConnectionStatus::Error => "error",
+        ConnectionStatus::Pending => "pending",
+    };
+    format!("CONNECTIONS#{account_id}#{status}")
+}
+
+/// Sorts newest first in ascending order: the inverted creation second, then the id.
+/// Fixed width, so text order is time order.
+pub(crate) fn newest_first(connection: &Connection) -> String {
+    const LAST_SECOND: i64 = 99_999_999_999;
+    let inverted = (LAST_SECOND - connection.created_at).clamp(0, LAST_SECOND);
+    format!("{inverted:011}#{}", connection.id)
+}
+
+/// The partition of the pointers to an integration's connections.
+pub(crate) fn integration_connections_partition(
+    account_id: &AccountId,
+    integration_id: &IntegrationId,
+) -> String {
+    format!(
+        "{}#INTEGRATION#{integration_id}#CONNECTIONS",
+        account_partition(account_id)
+    )
+}
+
+pub(crate) fn integration_connection_pointer(connection: &Connection) -> Key {
+    Key::new(
+        integration_connections_partition(&connection.account_id, &connection.integration_id),
+        newest_first(connection),
+    )
 }
 
 /// The `schedule` shard a connection's refresh entry goes to.

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 pub use cursor::Cursor;
 pub use keys::SCHEDULE_SHARDS;
 pub use repo::{
-    Accounts, Connections, Consumers, Integrations, Lease, Leases, Links, Listing, Outbox,
-    Reminders, Store, Versioned,
+    Accounts, Connections, Consumers, Integrations, InventoryFilter, Lease, Leases, Links, Listing,
+    Outbox, Reminders, Store, Versioned,
 };
 
 /// The primary key of an item.
@@ -57,6 +57,8 @@ pub struct Record {
     pub lookup: Option<(String, String)>,
     /// Entry in the `schedule` index (shard, epoch seconds when due).
     pub schedule: Option<(String, i64)>,
+    /// Entry in the `inventory` index (partition, sort).
+    pub inventory: Option<(String, String)>,
 }
 
 impl Record {
@@ -69,6 +71,7 @@ impl Record {
             expires_at: None,
             lookup: None,
             schedule: None,
+            inventory: None,
         }
     }
 
@@ -114,6 +117,9 @@ pub enum Query {
     Lookup { pk: String, sk_prefix: String },
     /// Items in one `schedule` shard due at or before `until`.
     Due { shard: String, until: i64 },
+    /// Items whose `inventory` partition is `pk` and whose inventory sort key is after
+    /// `after` (every one when `None`), in inventory sort-key order.
+    Inventory { pk: String, after: Option<String> },
 }
 
 #[derive(Debug, Clone)]

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS items (
     lookup_sk TEXT,
     sched_pk TEXT,
     sched_at INTEGER,
+    inv_pk TEXT,
+    inv_sk TEXT,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_lookup ON items (lookup_pk, lookup_sk, pk, sk)
@@ -37,8 +39,14 @@ CREATE INDEX IF NOT EXISTS items_schedule ON items (sched_pk, sched_at, pk, sk)
     WHERE sched_pk IS NOT NULL;
 ";
 
-const COLUMNS: &str =
-    "pk, sk, kind, body, version, expires_at, lookup_pk, lookup_sk, sched_pk, sched_at";
+/// Applied after [`SCHEMA`]: what a file written by an earlier release lacks.
+const INVENTORY_SCHEMA: &str = "
+CREATE INDEX IF NOT EXISTS items_inventory ON items (inv_pk, inv_sk, pk, sk)
+    WHERE inv_pk IS NOT NULL;
+";
+
+const COLUMNS: &str = "pk, sk, kind, body, version, expires_at, lookup_pk, lookup_sk, \
+     sched_pk, sched_at, inv_pk, inv_sk";
 
 #[derive(Clone)]
 pub struct SqliteTable {
@@ -63,6 +71,14 @@ impl SqliteTable {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        let has_inventory = conn.prepare("SELECT inv_pk FROM items LIMIT 0").is_ok();
+        if !has_inventory {
+            conn.execute_batch(
+                "ALTER TABLE items ADD COLUMN inv_pk TEXT; ALTER TABLE items ADD COLUMN inv_sk TEXT;",
+            )
+            .map_err(backend)?;
+        }
+        conn.execute_batch(INVENTORY_SCHEMA).map_err(backend)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -121,6 +137,13 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Record> {
         (Some(p), Some(at)) => Some((p, at)),
         _ => None,
     };
+    let inventory = match (
+        row.get::<_, Option<String>>(10)?,
+        row.get::<_, Option<String>>(11)?,
+    ) {
+        (Some(p), Some(s)) => Some((p, s)),
+        _ => None,
+    };
     Ok(Record {
         key: Key::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
         kind: row.get(2)?,
@@ -129,6 +152,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Record> {
         expires_at: row.get(5)?,
         lookup,
         schedule,
+        inventory,
     })
 }
 
@@ -187,7 +211,7 @@ impl Table for SqliteTable {
                 match op {
                     WriteOp::Put(r, _) => {
                         tx.execute(
-                            &format!("INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                            &format!("INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                             params![
                                 r.key.pk,
                                 r.key.sk,
@@ -199,6 +223,8 @@ impl Table for SqliteTable {
                                 r.lookup.as_ref().map(|l| &l.1),
                                 r.schedule.as_ref().map(|s| &s.0),
                                 r.schedule.as_ref().map(|s| s.1),
+                                r.inventory.as_ref().map(|i| &i.0),
+                                r.inventory.as_ref().map(|i| &i.1),
                             ],
                         )
                         .map_err(backend)?;
@@ -279,6 +305,10 @@ fn position_of(record: &Record, query: &Query) -> (Key, Option<IndexSort>) {
         Query::Partition { .. } => None,
         Query::Lookup { .. } => record.lookup.as_ref().map(|l| IndexSort::Text(l.1.clone())),
         Query::Due { .. } => record.schedule.as_ref().map(|s| IndexSort::Number(s.1)),
+        Query::Inventory { .. } => record
+            .inventory
+            .as_ref()
+            .map(|i| IndexSort::Text(i.1.clone())),
     };
     (record.key.clone(), isk)
 }
@@ -333,6 +363,25 @@ fn fetch(
             .map_err(backend)?
             .collect::<Result<_, _>>()
             .map_err(backend)?
+        }
+        Query::Inventory { pk, after: bound } => {
+            let (a_isk, a_pk, a_sk) = match after {
+                Some((k, Some(IndexSort::Text(isk)))) => {
+                    (isk.as_str(), k.pk.as_str(), k.sk.as_str())
+                }
+                // Past every item whose sort key is `bound` (pk and sk sort after "").
+                _ => (bound.as_deref().unwrap_or(""), "\u{10FFFF}", ""),
+            };
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM items WHERE inv_pk = ?1 \
+                     AND (inv_sk, pk, sk) > (?2, ?3, ?4) ORDER BY inv_sk, pk, sk LIMIT ?5"
+                ))
+                .map_err(backend)?;
+            stmt.query_map(params![pk, a_isk, a_pk, a_sk, n], read_record)
+                .map_err(backend)?
+                .collect::<Result<_, _>>()
+                .map_err(backend)?
         }
         Query::Due { shard, until } => {
             let (a_at, a_pk, a_sk) = match after {

@@ -576,3 +576,34 @@ async fn sqlite_file_keeps_data_across_reopen() {
         account
     );
 }
+
+/// A database file written before the `inventory` index existed opens, keeps its items,
+/// and lists connections written after the upgrade.
+#[tokio::test]
+async fn sqlite_file_of_an_earlier_release_gains_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, kind TEXT NOT NULL,
+                 body TEXT NOT NULL, version INTEGER NOT NULL, expires_at INTEGER,
+                 lookup_pk TEXT, lookup_sk TEXT, sched_pk TEXT, sched_at INTEGER,
+                 PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+             INSERT INTO items (pk, sk, kind, body, version) VALUES ('OLD', 'ITEM', 'x', '{}', 1);",
+        )
+        .unwrap();
+    }
+    let table = Arc::new(latchkey_store::sqlite::SqliteTable::open(&path).unwrap());
+    let old = table.get(&Key::new("OLD", "ITEM"), T0).await.unwrap();
+    assert_eq!(old.map(|r| r.kind), Some("x".to_owned()));
+    let (store, _) = support::store(table);
+    let c = connection("acc_1", "csm_1", "int_1", None, false);
+    store.create_connection(&c).await.unwrap();
+    let listed = store
+        .connection_inventory(&c.account_id, &Default::default(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].value, c);
+}

@@ -19,6 +19,10 @@ pub enum ApiError {
     Forbidden(KeyScope),
     #[error("{0}")]
     LastFullKey(String),
+    #[error(
+        "the integration still has connections: delete it with ?cascade=true to disconnect them too"
+    )]
+    HasConnections,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("method not allowed")]
@@ -66,7 +70,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::LastFullKey(_) => StatusCode::CONFLICT,
+            ApiError::LastFullKey(_) | ApiError::HasConnections => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "insufficient_scope",
             ApiError::LastFullKey(_) => "last_full_key",
+            ApiError::HasConnections => "has_connections",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Invalid(_) => "validation_failed",

@@ -70,6 +70,18 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// A `true`/`false` query flag, `false` when absent.
+pub fn flag(query: &HashMap<String, String>, field: &'static str) -> Result<bool, ApiError> {
+    match query.get(field).map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::BadQuery {
+            field,
+            detail: "must be true or false".into(),
+        }),
+    }
+}
+
 /// `limit` (1–100, default 50) and `cursor` of a list request.
 #[derive(Debug, Clone)]
 pub struct PageParams {

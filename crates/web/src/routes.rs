@@ -55,6 +55,7 @@ pub enum Operation {
     CreateActivation,
     CreateActivationByReference,
     ListConsumerConnections,
+    ListConnections,
     InstallConnection,
     GetConnection,
     PatchConnection,
@@ -90,6 +91,7 @@ impl Operation {
             | CreateActivation
             | CreateActivationByReference
             | ListConsumerConnections
+            | ListConnections
             | GetConnection => KeyScope::Connect,
             _ => KeyScope::Full,
         }
@@ -130,10 +132,11 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/integrations/{id}", Catalog, GetIntegration),
     route("PUT", "/v1/integrations/{id}", Catalog, ReplaceIntegration),
     route("PATCH", "/v1/integrations/{id}", Catalog, PatchIntegration),
+    // Served with the connections: deleting may disconnect them (`cascade=true`).
     route(
         "DELETE",
         "/v1/integrations/{id}",
-        Catalog,
+        Connections,
         DeleteIntegration,
     ),
     route(
@@ -184,6 +187,7 @@ pub const ROUTES: &[Route] = &[
         Connections,
         InstallConnection,
     ),
+    route("GET", "/v1/connections", Connections, ListConnections),
     route("GET", "/v1/connections/{id}", Connections, GetConnection),
     route(
         "PATCH",

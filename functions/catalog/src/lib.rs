@@ -18,7 +18,7 @@ use latchkey_store::Integrations;
 use latchkey_store::Versioned;
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, no_content, query_params,
+    authenticate, json, json_body, query_params,
 };
 use serde::Deserialize;
 
@@ -58,12 +58,6 @@ impl Handler for Catalog {
             }
             Operation::ReplaceIntegration => replace(&request, app, &account_id, id).await,
             Operation::PatchIntegration => patch(&request, app, &account_id, id).await,
-            Operation::DeleteIntegration => {
-                let integration = find(app, &account_id, id).await?.value;
-                app.store.delete_integration(&integration).await?;
-                forget_client_secrets(&integration, &app.vault).await?;
-                Ok(no_content())
-            }
             _ => Err(ApiError::NotFound("route")),
         }
     }
@@ -104,14 +98,12 @@ async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Re
     };
     let listing = app
         .store
-        .list_integrations(account_id, page.limit, page.cursor.as_ref())
+        .list_integrations(account_id, status, page.limit, page.cursor.as_ref())
         .await?;
     let data = listing
         .items
         .iter()
-        .map(|v| &v.value)
-        .filter(|i| status.is_none_or(|s| i.status == s))
-        .map(IntegrationView::from)
+        .map(|v| IntegrationView::from(&v.value))
         .collect();
     Ok(json(
         StatusCode::OK,

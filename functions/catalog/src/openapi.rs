@@ -102,7 +102,13 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 schema::<IntegrationView>(g),
             )
         },
-        DeleteIntegration => doc("Delete an integration", 204, None),
+        DeleteIntegration => Doc {
+            query: &[(
+                "cascade",
+                "true: disconnect the integration's connections first (revoked at the provider, credentials deleted, connection.deleted sent); without it, 409 has_connections while any exist",
+            )],
+            ..doc("Delete an integration", 204, None)
+        },
         OpenApi => Doc {
             public: true,
             ..doc(
@@ -221,6 +227,22 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             200,
             schema::<ConnectionView>(g),
         ),
+        ListConnections => Doc {
+            query: &[
+                (
+                    "status",
+                    "active, needs_reauth or error: only connections in this status",
+                ),
+                ("integration_id", "only connections to this integration"),
+                ("consumer_id", "only this consumer's connections"),
+            ],
+            list: true,
+            ..doc(
+                "Every connection of the account, newest first, narrowed by the filters given (all must match); pending installs are not listed",
+                200,
+                schema::<Listed<ConnectionView>>(g),
+            )
+        },
         GetConnection => doc(
             "Get a connection (no secrets)",
             200,

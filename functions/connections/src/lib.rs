@@ -1,20 +1,27 @@
-//! `connections`: a consumer's live connections — server-side install, read, rename and
-//! annotate, refresh on demand, fresh credentials, the authenticated proxy, disconnect.
+//! `connections`: the account's connections — the inventory, server-side install, read,
+//! rename and annotate, refresh on demand, fresh credentials, the authenticated proxy,
+//! disconnect — and deleting an integration, which may disconnect its connections.
 
 mod install;
 mod proxy;
 
 use async_trait::async_trait;
-use latchkey_api::{ConnectionView, CredentialsView};
-use latchkey_connect::connections::{Need, Renewal, disconnect, ensure_fresh};
+use latchkey_api::{ConnectionView, CredentialsView, Listed};
+use latchkey_connect::connections::{
+    Need, Owner, Renewal, disconnect, disconnect_all, ensure_fresh,
+};
 use latchkey_core::App;
+use latchkey_core::catalog::forget_client_secrets;
 use latchkey_core::webhooks;
-use latchkey_domain::{AccountId, ConnectionId, ConnectionPatch, ConsumerId, EventType};
-use latchkey_store::Connections as _;
+use latchkey_domain::{
+    AccountId, ConnectionId, ConnectionPatch, ConnectionStatus, ConsumerId, EventType,
+    IntegrationId,
+};
+use latchkey_store::{Connections as _, Integrations as _, InventoryFilter};
 use latchkey_store::{StoreError, Versioned};
 use latchkey_web::{
-    ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, authenticate, json,
-    json_body, no_content,
+    ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    authenticate, flag, json, json_body, no_content, query_params,
 };
 
 pub struct Connections;
@@ -35,6 +42,11 @@ impl Handler for Connections {
                 // Installing names the consumer: `/v1/consumers/{id}/connections/install`.
                 let consumer_id = ConsumerId::from(params.get("id"));
                 install::install(app, &account_id, &consumer_id, &request).await
+            }
+            Operation::ListConnections => list(app, &account_id, &request).await,
+            Operation::DeleteIntegration => {
+                let integration_id = IntegrationId::from(params.get("id"));
+                delete_integration(app, &account_id, &integration_id, &request).await
             }
             Operation::GetConnection => {
                 let connection = find(app, &account_id, id).await?;
@@ -111,6 +123,72 @@ async fn patch_connection(
         }
     }
     Err(ApiError::Stale)
+}
+
+/// `DELETE /v1/integrations/{id}`: refused while the integration has connections, unless
+/// `cascade=true` disconnects them first (as deleting a consumer does).
+async fn delete_integration(
+    app: &App,
+    account_id: &AccountId,
+    id: &IntegrationId,
+    request: &Request,
+) -> Result<Response, ApiError> {
+    let integration = app
+        .store
+        .integration(account_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("integration"))?
+        .value;
+    if flag(&query_params(request), "cascade")? {
+        disconnect_all(app, account_id, Owner::Integration(id)).await?;
+    } else if !app
+        .store
+        .integration_connections(account_id, id, 1)
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::HasConnections);
+    }
+    app.store.delete_integration(&integration).await?;
+    forget_client_secrets(&integration, &app.vault).await?;
+    Ok(no_content())
+}
+
+/// `GET /v1/connections`: the account's inventory, newest first, narrowed by the filters.
+async fn list(app: &App, account_id: &AccountId, request: &Request) -> Result<Response, ApiError> {
+    let query = query_params(request);
+    let page = PageParams::from_query(&query)?;
+    let text = |field: &str| query.get(field).filter(|v| !v.is_empty());
+    let status = match text("status").map(String::as_str) {
+        None => None,
+        Some("active") => Some(ConnectionStatus::Active),
+        Some("needs_reauth") => Some(ConnectionStatus::NeedsReauth),
+        Some("error") => Some(ConnectionStatus::Error),
+        Some(_) => {
+            return Err(ApiError::BadQuery {
+                field: "status",
+                detail: "must be active, needs_reauth or error".into(),
+            });
+        }
+    };
+    let filter = InventoryFilter {
+        status,
+        integration_id: text("integration_id").map(|v| IntegrationId::from(v.as_str())),
+        consumer_id: text("consumer_id").map(|v| ConsumerId::from(v.as_str())),
+    };
+    let listing = app
+        .store
+        .connection_inventory(account_id, &filter, page.limit, page.cursor.as_ref())
+        .await?;
+    let listed = Listed {
+        data: listing
+            .items
+            .iter()
+            .map(|c| ConnectionView::from(&c.value))
+            .collect(),
+        next_cursor: listing.next.map(|c| c.as_str().to_owned()),
+    };
+    Ok(json(StatusCode::OK, &listed))
 }
 
 async fn find(

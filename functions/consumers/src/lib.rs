@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use latchkey_api::{AccountView, ApiKeyView, ConsumerView, CreatedApiKeyView, Listed};
-use latchkey_connect::connections::disconnect;
+use latchkey_connect::connections::{Owner, disconnect_all};
 use latchkey_connect::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_core::App;
 use latchkey_core::accounts::{create_api_key, revoke_api_key};
@@ -13,10 +13,10 @@ use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_domain::{NewApiKey, SigningSecret, validate_egress_url};
 use latchkey_store::Versioned;
-use latchkey_store::{Accounts, Connections, Consumers as _};
+use latchkey_store::{Accounts, Consumers as _};
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, no_content, query_params,
+    authenticate, flag, json, json_body, no_content, query_params,
 };
 
 pub struct Consumers;
@@ -58,18 +58,7 @@ impl Handler for Consumers {
             Operation::DeleteConsumer => {
                 let consumer = find(app, &account_id, id).await?.value;
                 // Its connections go first: revoked where possible, credentials deleted.
-                loop {
-                    let page = app
-                        .store
-                        .consumer_connections(&account_id, &consumer.id, None, 100, None)
-                        .await?;
-                    if page.items.is_empty() {
-                        break;
-                    }
-                    for connection in page.items {
-                        disconnect(app, &connection.value).await?;
-                    }
-                }
+                disconnect_all(app, &account_id, Owner::Consumer(&consumer.id)).await?;
                 app.store.delete_consumer(&consumer).await?;
                 Ok(no_content())
             }
@@ -121,16 +110,7 @@ impl Handler for Consumers {
                 Ok(json(StatusCode::CREATED, &view))
             }
             Operation::DeleteApiKey => {
-                let force = match query_params(&request).get("force").map(String::as_str) {
-                    None | Some("false") => false,
-                    Some("true") => true,
-                    Some(_) => {
-                        return Err(ApiError::BadQuery {
-                            field: "force",
-                            detail: "must be true or false".into(),
-                        });
-                    }
-                };
+                let force = flag(&query_params(&request), "force")?;
                 revoke_api_key(&app.store, &account_id, params.get("id"), force).await?;
                 Ok(no_content())
             }

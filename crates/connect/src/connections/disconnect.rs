@@ -9,7 +9,7 @@ use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;
 use latchkey_domain::auth::OAuth2;
-use latchkey_domain::{AuthMethod, Connection, EventType};
+use latchkey_domain::{AccountId, AuthMethod, Connection, ConsumerId, EventType, IntegrationId};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_providers::oauth2;
 use latchkey_providers::oauth2::{Client, Revocable};
@@ -41,6 +41,47 @@ pub async fn disconnect(app: &App, connection: &Connection) -> Result<bool, Conn
     }
     webhooks::emit(app, EventType::ConnectionDeleted, connection).await;
     Ok(revoked)
+}
+
+/// Whose connections [`disconnect_all`] ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    Consumer(&'a ConsumerId),
+    Integration(&'a IntegrationId),
+}
+
+/// Disconnects every connection of a consumer or an integration, pending installs
+/// included, each as [`disconnect`] does (revoked, credentials deleted, webhook sent):
+/// the one path deleting either owner takes. Answers how many were disconnected.
+pub async fn disconnect_all(
+    app: &App,
+    account_id: &AccountId,
+    owner: Owner<'_>,
+) -> Result<usize, ConnectionError> {
+    const PAGE: usize = 100;
+    let mut count = 0;
+    loop {
+        let page = match owner {
+            Owner::Consumer(id) => {
+                app.store
+                    .consumer_connections(account_id, id, None, PAGE, None)
+                    .await?
+                    .items
+            }
+            Owner::Integration(id) => {
+                app.store
+                    .integration_connections(account_id, id, PAGE)
+                    .await?
+            }
+        };
+        if page.is_empty() {
+            return Ok(count);
+        }
+        for connection in &page {
+            disconnect(app, &connection.value).await?;
+            count += 1;
+        }
+    }
 }
 
 /// RFC 7009: the refresh token when there is one (revoking it ends the grant), else the

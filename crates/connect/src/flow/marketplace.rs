@@ -49,13 +49,17 @@ pub async fn offers(
     loop {
         let page = app
             .store
-            .list_integrations(account_id, 100, cursor.as_ref())
+            .list_integrations(
+                account_id,
+                Some(IntegrationStatus::Active),
+                100,
+                cursor.as_ref(),
+            )
             .await?;
         offers.extend(
             page.items
                 .into_iter()
                 .map(|v| v.value)
-                .filter(|i| i.status == IntegrationStatus::Active)
                 .map(|integration| Offer {
                     connected: connected.contains(&integration.id),
                     integration,

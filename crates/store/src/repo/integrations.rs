@@ -1,8 +1,8 @@
 //! Integrations, with their `key` unique per account through a guard item.
 
-use super::{Listing, Store, Versioned, encode, guard};
+use super::{Listing, Store, Versioned, decode, encode, guard};
 use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
-use latchkey_domain::{AccountId, Integration, IntegrationId};
+use latchkey_domain::{AccountId, Integration, IntegrationId, IntegrationStatus};
 
 pub trait Integrations {
     fn create_integration(
@@ -29,9 +29,12 @@ pub trait Integrations {
         &self,
         integration: &Integration,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// One page of the account's integrations, in `status` when given. Every page but the
+    /// last holds `limit` items.
     fn list_integrations(
         &self,
         account_id: &AccountId,
+        status: Option<IntegrationStatus>,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> impl Future<Output = StoreResult<Listing<Versioned<Integration>>>> + Send;
@@ -104,6 +107,7 @@ impl Integrations for Store {
     async fn list_integrations(
         &self,
         account_id: &AccountId,
+        status: Option<IntegrationStatus>,
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Integration>>> {
@@ -111,6 +115,38 @@ impl Integrations for Store {
             pk: keys::account_partition(account_id),
             sk_prefix: keys::INTEGRATION_PREFIX.into(),
         };
-        self.list(query, "integration", limit, cursor).await
+        // An account has at most a few hundred integrations, all in its partition: with
+        // a status, pages are read until `limit` match, so only the last page is short.
+        let (mut items, mut read, mut cursor) = (Vec::new(), 0, cursor.cloned());
+        loop {
+            let page = self
+                .table
+                .query(&query, limit, cursor.as_ref(), self.now())
+                .await?;
+            read += page.read;
+            let mut records = page.items.into_iter();
+            for record in records.by_ref() {
+                let key = record.key.clone();
+                let integration: Versioned<Integration> = decode(record, "integration")?;
+                if status.is_none_or(|s| integration.value.status == s) {
+                    items.push(integration);
+                    if items.len() == limit {
+                        let more = records.len() > 0 || page.next.is_some();
+                        let next = more.then(|| Cursor::at(&key));
+                        return Ok(Listing { items, next, read });
+                    }
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => {
+                    return Ok(Listing {
+                        items,
+                        next: None,
+                        read,
+                    });
+                }
+            }
+        }
     }
 }

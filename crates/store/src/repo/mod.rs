@@ -21,7 +21,7 @@ use crate::{Condition, Cursor, Key, Query, Record, StoreError, StoreResult, Tabl
 use latchkey_domain::Clock;
 
 pub use accounts::Accounts;
-pub use connections::Connections;
+pub use connections::{Connections, InventoryFilter};
 pub use consumers::Consumers;
 pub use integrations::Integrations;
 pub use leases::{Lease, Leases};
