@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use latchkey::gateway;
-use latchkey_api::ApiKeyView;
+use latchkey_api::{ApiKeyView, Timestamp};
 use latchkey_connect::connections::{RunOptions, run as run_refresh};
 use latchkey_core::App;
 use latchkey_core::accounts::{create_account, create_api_key, revoke_api_key};
 use latchkey_core::catalog::create_integration;
+use latchkey_core::status::{Counts, account_status, reindex};
 use latchkey_domain::AccountId;
 use latchkey_domain::{IntegrationInput, NewApiKey};
 use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env};
@@ -92,6 +93,21 @@ enum Command {
     Integrations {
         #[command(subcommand)]
         command: IntegrationsCommand,
+    },
+    /// What an operator looks at first: an account's connections by status and
+    /// integration, its webhook backlog, and when its next refresh is due.
+    Status {
+        #[arg(long)]
+        account: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Once after upgrading from a release without `GET /v1/connections`: puts the
+    /// account's existing connections in the inventory.
+    Reindex {
+        #[arg(long)]
+        account: String,
     },
     /// Create the DynamoDB table (for --store dynamodb:TABLE outside SAM, e.g. tests).
     CreateTable,
@@ -316,6 +332,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             import(&app, file, account).await
         }
+        Command::Status { account, json } => {
+            let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
+            status(&app, &AccountId::from(account.as_str()), *json).await
+        }
+        Command::Reindex { account } => {
+            let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
+            let account = AccountId::from(account.as_str());
+            if app
+                .store
+                .account(&account)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_none()
+            {
+                return Err(format!("no account {account}"));
+            }
+            let count = reindex(&app.store, &account)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("reindexed {count} connections of {account}");
+            Ok(())
+        }
         Command::CreateTable => match &cli.store {
             Some(StoreSpec::Dynamo(table)) => {
                 create_dynamo_table(table).await?;
@@ -350,6 +388,46 @@ async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
         account.id,
         key.expose()
     );
+    Ok(())
+}
+
+/// `latchkey status`: the numbers an operator looks for first.
+async fn status(app: &App, account: &AccountId, json: bool) -> Result<(), String> {
+    if app
+        .store
+        .account(account)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        return Err(format!("no account {account}"));
+    }
+    let status = account_status(&app.store, account)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        let text = serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?;
+        println!("{text}");
+        return Ok(());
+    }
+    let counts = |c: &Counts| {
+        format!(
+            "{} ({} active, {} needs_reauth, {} error)",
+            c.total, c.active, c.needs_reauth, c.error
+        )
+    };
+    println!("Account {account}");
+    println!("Connections: {}", counts(&status.connections));
+    for line in status.integrations.values() {
+        println!("  {:<24} {}", line.name, counts(&line.connections));
+    }
+    let at = |t: Option<i64>| t.map_or("none".to_owned(), |t| Timestamp(t).to_string());
+    println!(
+        "Webhook backlog: {} (oldest due {})",
+        status.webhook_backlog,
+        at(status.oldest_webhook_due_at)
+    );
+    println!("Next refresh due: {}", at(status.next_refresh_due_at));
     Ok(())
 }
 

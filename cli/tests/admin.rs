@@ -209,6 +209,37 @@ fn operator_commands_work_against_dynamodb() {
         dir.path(),
     );
     assert!(!nobody.status.success());
+
+    // `status`: nothing connected yet, in text and in JSON; an unknown account fails.
+    let text = stdout(&latchkey(
+        &["--store", store, "status", "--account", &account],
+        dir.path(),
+    ));
+    assert_eq!(
+        field(&text, "Connections: "),
+        "0 (0 active, 0 needs_reauth, 0 error)"
+    );
+    assert_eq!(field(&text, "Next refresh due: "), "none");
+    let json = stdout(&latchkey(
+        &["--store", store, "status", "--account", &account, "--json"],
+        dir.path(),
+    ));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["connections"]["total"], 0);
+    assert_eq!(json["webhook_backlog"], 0);
+    let nobody = latchkey(
+        &["--store", store, "status", "--account", "acc_nobody"],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no account acc_nobody"));
+    let reindexed = stdout(&latchkey(
+        &["--store", store, "reindex", "--account", &account],
+        dir.path(),
+    ));
+    assert!(
+        reindexed.starts_with("reindexed 0 connections"),
+        "{reindexed}"
+    );
 }
 
 /// The local gateway over the deployed kind of store, from a data folder that does not

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
+use latchkey_core::status::{Counts, account_status};
 use latchkey_domain::ConnectionStatus;
 use latchkey_store::{Connections, InventoryFilter, Table};
+use latchkey_tests::loopback::Loopback;
 use latchkey_tests::oauth::{installed_with_tokens, integration_answering, keyed_connection};
 use latchkey_tests::{Harness, on_both_stores, webhooks};
 use serde_json::json;
@@ -86,6 +88,15 @@ impl Fleet {
 
 async fn the_inventory_lists_full_pages_newest_first_by_any_filter(table: Arc<dyn Table>) {
     let h = Harness::new(table).await;
+    // Webhooks to a receiver that is down: they wait in the backlog.
+    let down = Loopback::start(|_| async { (503, String::new()) }).await;
+    let hooks = json!({"webhook_url": format!("{}/hooks", down.url)});
+    assert_eq!(
+        h.send("PATCH", "/v1/account", hooks).await.0,
+        StatusCode::OK
+    );
+    h.send("POST", "/v1/account/webhook-secret", json!({}))
+        .await;
     let fleet = fleet(&h).await;
     let all: Vec<usize> = (0..12).collect();
 
@@ -173,6 +184,35 @@ async fn the_inventory_lists_full_pages_newest_first_by_any_filter(table: Arc<dy
     }
     let (status, _) = h.call("GET", "/v1/connections", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // `latchkey status` counts the same connections.
+    let report = account_status(&h.app.store, &h.account_id).await.unwrap();
+    let counts = |total, active, needs_reauth, error| Counts {
+        total,
+        active,
+        needs_reauth,
+        error,
+    };
+    assert_eq!(report.connections, counts(12, 7, 3, 2));
+    assert_eq!(
+        report.integrations[&fleet.books].connections,
+        counts(8, 5, 3, 0)
+    );
+    assert_eq!(
+        report.integrations[&fleet.ledger].connections,
+        counts(4, 2, 0, 2)
+    );
+    assert_eq!(report.integrations[&fleet.ledger].key, "ledger");
+    // One-hour tokens installed a second apart: the oldest active one is due first.
+    let (_, oldest_active) = h.get(&format!("/v1/connections/{}", fleet.made[2].1)).await;
+    let expires = oldest_active["access_expires_at"].as_str().unwrap();
+    let expires = latchkey_api::Timestamp::parse(expires).unwrap().0;
+    let due = report
+        .next_refresh_due_at
+        .expect("active connections are scheduled");
+    assert!(due < expires && due > h.app.now(), "{due} vs {expires}");
+    assert!(report.webhook_backlog >= 12, "{report:?}");
+    assert!(report.oldest_webhook_due_at.is_some());
 }
 on_both_stores!(the_inventory_lists_full_pages_newest_first_by_any_filter);
 

@@ -25,6 +25,13 @@ impl Timestamp {
     }
 }
 
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = OffsetDateTime::from_unix_timestamp(self.0).map_err(|_| std::fmt::Error)?;
+        f.write_str(&at.format(&Rfc3339).map_err(|_| std::fmt::Error)?)
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;

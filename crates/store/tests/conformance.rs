@@ -2,7 +2,7 @@
 //! (through moto). Every case is generated twice, as `sqlite::<case>` and `dynamodb::<case>`.
 
 use latchkey_domain::{AccountId, ConnectionId, ConsumerId, IntegrationId};
-use latchkey_store::{Accounts, Connections, Consumers, Links};
+use latchkey_store::{Accounts, Connections, Consumers, InventoryFilter, Links};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -526,6 +526,11 @@ macro_rules! conformance {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn reindexing_puts_an_older_connection_in_the_inventory() {
+                super::reindexing_puts_an_older_connection_in_the_inventory($make().await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn pagination_returns_every_item_once() {
                 super::pagination_returns_every_item_once($make().await).await
             }
@@ -606,4 +611,55 @@ async fn sqlite_file_of_an_earlier_release_gains_the_inventory() {
         .unwrap();
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].value, c);
+}
+
+/// A connection written before the inventory existed (no index entry, no pointer) is
+/// listed once reindexed, by status and by integration.
+async fn reindexing_puts_an_older_connection_in_the_inventory(table: Arc<dyn Table>) {
+    let (store, _) = support::store(table.clone());
+    let account = AccountId::generate();
+    let c = connection(account.as_str(), "csm_1", "int_1", None, false);
+    store.create_connection(&c).await.unwrap();
+    // Make it look like an earlier release wrote it.
+    let key = Key::new(format!("CONNECTION#{}", c.id), "CONNECTION");
+    let mut old = table.get(&key, T0).await.unwrap().unwrap();
+    old.inventory = None;
+    table
+        .write(vec![WriteOp::Put(old, Condition::Always)], T0)
+        .await
+        .unwrap();
+    let pointers = Query::Partition {
+        pk: format!("ACCOUNT#{account}#INTEGRATION#int_1#CONNECTIONS"),
+        sk_prefix: String::new(),
+    };
+    for pointer in table.query(&pointers, 10, None, T0).await.unwrap().items {
+        let gone = WriteOp::Delete(pointer.key, Condition::Always);
+        table.write(vec![gone], T0).await.unwrap();
+    }
+    let by_integration = InventoryFilter {
+        integration_id: Some("int_1".into()),
+        ..Default::default()
+    };
+    let listed = |filter: InventoryFilter| {
+        let store = store.clone();
+        let account = account.clone();
+        async move {
+            let page = store
+                .connection_inventory(&account, &filter, 10, None)
+                .await;
+            page.unwrap().items.len()
+        }
+    };
+    assert_eq!(listed(Default::default()).await, 0);
+    assert_eq!(listed(by_integration.clone()).await, 0);
+
+    let current = store.connection(&account, &c.id).await.unwrap().unwrap();
+    store.reindex_connection(&current).await.unwrap();
+    assert_eq!(listed(Default::default()).await, 1);
+    assert_eq!(listed(by_integration).await, 1);
+    // Reindexing what moved on since it was read is refused, as any stale write.
+    assert!(matches!(
+        store.reindex_connection(&current).await,
+        Err(StoreError::Stale)
+    ));
 }

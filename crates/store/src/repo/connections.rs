@@ -57,6 +57,12 @@ pub trait Connections {
         &self,
         connection: &Connection,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Rewrites the connection as it is (at `current.version`) with every index entry and
+    /// its integration pointer: for connections written before the inventory existed.
+    fn reindex_connection(
+        &self,
+        current: &Versioned<Connection>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// A consumer's connections, optionally to one integration, through `lookup`.
     fn consumer_connections(
         &self,
@@ -182,6 +188,12 @@ impl Connections for Store {
         // Consumer ids are unguessable, but the account check is cheap and absolute.
         listing.items.retain(|c| &c.value.account_id == account_id);
         Ok(listing)
+    }
+
+    async fn reindex_connection(&self, current: &Versioned<Connection>) -> StoreResult<u64> {
+        let pointer = WriteOp::Put(pointer(&current.value), Condition::Always);
+        self.replace(record(&current.value), current.version, vec![pointer])
+            .await
     }
 
     async fn connection_inventory(
