@@ -129,6 +129,12 @@ impl Harness {
         }
     }
 
+    /// The same harness with its app changed (before any request shares it).
+    pub fn configured(mut self, change: impl FnOnce(&mut App)) -> Self {
+        change(Arc::get_mut(&mut self.app).expect("configured before use"));
+        self
+    }
+
     /// Dispatches a raw request as the gateway would, returning the whole response.
     pub async fn raw(&self, request: http::Request<Body>) -> lambda_http::http::Response<Body> {
         match routes::find(request.method(), request.uri().path()) {

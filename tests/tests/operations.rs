@@ -206,3 +206,50 @@ async fn connections_and_consumers_carry_the_vendors_name_and_metadata(table: Ar
     let (_, read) = h.get(&consumer_path).await;
     assert_eq!(read["metadata"], json!({"plan": "team"}));
 }
+
+/// On Lambda the process is frozen once the answer is out, so a new webhook's first
+/// attempt happens before the answer, within a budget; a receiver that does not answer in
+/// time leaves the delivery in the outbox for the refresh run, and the request goes on.
+#[tokio::test]
+async fn on_lambda_a_webhook_is_attempted_before_the_answer() {
+    use latchkey_core::FirstAttempt;
+    use latchkey_store::Outbox;
+    let inline = |h: Harness| {
+        h.configured(|app| {
+            app.webhook_first_attempt = FirstAttempt::Inline(Duration::from_millis(500))
+        })
+    };
+    let h = inline(Harness::new(testing::sqlite_table().await).await);
+    let receiver = latchkey_tests::webhooks::receiving(&h).await;
+    let id = keyed_connection(&h).await;
+    // No waiting: the delivery was made before the install answered.
+    let created: Vec<Value> = receiver
+        .recorded()
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Value>(&r.body).ok())
+        .filter(|v| v["type"] == "connection.created" && v["data"]["connection"]["id"] == id)
+        .collect();
+    assert_eq!(created.len(), 1, "{:?}", receiver.recorded());
+    let backlog = h.app.store.due_webhooks(i64::MAX, 10).await.unwrap();
+    assert!(backlog.items.is_empty(), "delivered, so out of the outbox");
+
+    // A receiver that holds every request: the install still answers, the event waits.
+    let h = inline(Harness::new(testing::sqlite_table().await).await);
+    let stuck = Loopback::start(|_| std::future::pending()).await;
+    let hooks = json!({"webhook_url": format!("{}/hooks", stuck.url)});
+    assert_eq!(
+        h.send("PATCH", "/v1/account", hooks).await.0,
+        StatusCode::OK
+    );
+    h.send("POST", "/v1/account/webhook-secret", json!({}))
+        .await;
+    let id = keyed_connection(&h).await;
+    assert_eq!(stuck.recorded().len(), 1, "the attempt was made");
+    let backlog = h.app.store.due_webhooks(i64::MAX, 10).await.unwrap();
+    let waiting: Vec<_> = backlog
+        .items
+        .iter()
+        .filter(|d| d.value.body.contains(&id))
+        .collect();
+    assert_eq!(waiting.len(), 1, "left for the refresh run to retry");
+}

@@ -24,6 +24,19 @@ pub struct App {
     /// Test mode: integrations may point at loopback/private addresses (the local
     /// gateway and the tests; never a deployment).
     pub allow_loopback: bool,
+    /// When a new webhook's first attempt runs (the outbox retries either way).
+    pub webhook_first_attempt: FirstAttempt,
+}
+
+/// When a new webhook's first delivery attempt runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstAttempt {
+    /// In a task after the caller moves on: a long-lived process (the local gateway).
+    Background,
+    /// Before the caller goes on, within this budget: on Lambda, where the process is
+    /// frozen once the response is sent and a background task would wait for the next
+    /// invocation. An attempt cut short stays in the outbox for the refresh run.
+    Inline(std::time::Duration),
 }
 
 impl App {
@@ -41,6 +54,7 @@ impl App {
             public_url,
             http: std::sync::OnceLock::new(),
             allow_loopback: false,
+            webhook_first_attempt: FirstAttempt::Background,
         }
     }
 

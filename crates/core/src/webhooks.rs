@@ -16,7 +16,7 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::App;
+use crate::{App, FirstAttempt};
 use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::new_id;
@@ -75,7 +75,7 @@ impl Sender {
     }
 }
 
-/// Records `event` for `connection` and tries to deliver it in the background. Does
+/// Records `event` for `connection` and tries to deliver it once ([`FirstAttempt`]). Does
 /// nothing when the account has no webhook URL. Never fails the caller: an event that
 /// cannot even be recorded is logged.
 pub async fn emit(app: &App, event: EventType, connection: &Connection) {
@@ -106,15 +106,26 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
     };
     app.store.enqueue_webhook(&delivery).await?;
     let sender = Sender::of(app);
-    tokio::spawn(async move {
-        let current = Versioned {
-            value: delivery,
-            version: 1,
-        };
+    let current = Versioned {
+        value: delivery,
+        version: 1,
+    };
+    let attempt = async move {
         if let Err(e) = sender.attempt(current).await {
             tracing::warn!(error = %Chain(&e), "webhook attempt failed");
         }
-    });
+    };
+    match app.webhook_first_attempt {
+        FirstAttempt::Background => drop(tokio::spawn(attempt)),
+        FirstAttempt::Inline(budget) => {
+            if tokio::time::timeout(budget, attempt).await.is_err() {
+                tracing::warn!(
+                    ?event,
+                    "webhook first attempt over its budget; the outbox retries it"
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 
-use latchkey_core::App;
+use latchkey_core::{App, FirstAttempt};
 
 use crate::setup::Settings;
 use crate::{Function, Handler, dispatch};
@@ -36,8 +36,15 @@ pub fn run(function: Function, handler: &'static dyn Handler) -> Result<(), lamb
     })
 }
 
+/// How long a request waits for a new webhook's first attempt before answering.
+pub const WEBHOOK_FIRST_ATTEMPT_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A function's init: logging, then the [`App`] from the environment the template sets.
 pub async fn init() -> Result<App, lambda_http::Error> {
     crate::telemetry::init();
-    Ok(crate::setup::app(Settings::from_env()?).await?)
+    let mut app = crate::setup::app(Settings::from_env()?).await?;
+    // Lambda freezes the process once the response is out: a background attempt would
+    // wait for the next invocation, up to the next refresh run.
+    app.webhook_first_attempt = FirstAttempt::Inline(WEBHOOK_FIRST_ATTEMPT_BUDGET);
+    Ok(app)
 }
