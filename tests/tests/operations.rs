@@ -253,3 +253,69 @@ async fn on_lambda_a_webhook_is_attempted_before_the_answer() {
         .collect();
     assert_eq!(waiting.len(), 1, "left for the refresh run to retry");
 }
+
+/// On Lambda every wait of a request ends before the invocation does: a token endpoint
+/// that answers after the deadline gives the documented problem in time (not API
+/// Gateway's bare 500 after the function's timeout), and nothing is half-written.
+#[tokio::test]
+async fn a_provider_slower_than_the_invocation_gets_a_problem_in_time() {
+    use lambda_http::Body;
+    let h = Harness::new(testing::sqlite_table().await).await;
+    // A token endpoint that answers a valid token, 8 s late.
+    let slow = Loopback::start(|_| async {
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        (
+            200,
+            json!({"access_token": "late", "token_type": "Bearer", "expires_in": 3600}).to_string(),
+        )
+    })
+    .await;
+    let (status, books) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "books", "name": "Books", "auth_options": [{
+                "key": "oauth", "type": "oauth2",
+                "authorization_url": format!("{}/authorize", slow.url),
+                "token_url": format!("{}/token", slow.url),
+                "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.books.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{books}");
+    let (_, id) = installed_with_tokens(
+        &h,
+        books["id"].as_str().unwrap(),
+        json!({"name": "Initech"}),
+    )
+    .await;
+
+    // An invocation with 3 s left: 1 s to wait, 2 s kept to answer.
+    let mut request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("/v1/connections/{id}/refresh"))
+        .header("authorization", format!("Bearer {}", h.key))
+        .body(Body::Empty)
+        .unwrap();
+    let deadline = std::time::SystemTime::now() + Duration::from_secs(3);
+    let mut context = lambda_http::Context::default();
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    request.extensions_mut().insert(context);
+    let response = h.raw(request).await;
+    let problem: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{problem}");
+    assert_eq!(problem["code"], "refresh_failed", "{problem}");
+    // The current token is kept, the failure recorded for the schedule's backoff.
+    let (_, after) = h.get(&format!("/v1/connections/{id}")).await;
+    assert_eq!(after["status"], "active");
+    assert!(after["refresh"]["retry_at"].is_string(), "{after}");
+    match h.credentials(&id).await {
+        latchkey_domain::Credentials::Oauth2 { access_token, .. } => {
+            assert_eq!(access_token.expose(), "at")
+        }
+        other => panic!("{other:?}"),
+    }
+}

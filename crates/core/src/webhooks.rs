@@ -118,6 +118,7 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
     match app.webhook_first_attempt {
         FirstAttempt::Background => drop(tokio::spawn(attempt)),
         FirstAttempt::Inline(budget) => {
+            let budget = latchkey_domain::deadline::budget(budget);
             if tokio::time::timeout(budget, attempt).await.is_err() {
                 tracing::warn!(
                     ?event,

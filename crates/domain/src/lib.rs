@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backoff;
 pub mod clock;
 mod credentials;
+pub mod deadline;
 pub mod error;
 mod flow_error;
 mod ids;

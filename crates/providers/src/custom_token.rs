@@ -2,6 +2,7 @@
 //! parameters, which may use the connection's parameters (secret ones included).
 
 use crate::wire::{TOKEN_BODY_LIMIT, TOKEN_TIMEOUT, read_capped};
+use latchkey_domain::deadline::budget;
 use std::collections::BTreeMap;
 
 use crate::template::{fill, fill_url};
@@ -45,7 +46,7 @@ pub async fn fetch(
     };
     let response = request
         .header("accept", "application/json")
-        .timeout(TOKEN_TIMEOUT)
+        .timeout(budget(TOKEN_TIMEOUT))
         .send()
         .await
         .map_err(|_| FlowError::TokenExchange("unreachable"))?;

@@ -1,6 +1,7 @@
 //! OAuth 1.0a (RFC 5849) with HMAC-SHA1: request token → authorize → access token.
 
 use crate::wire::{TOKEN_BODY_LIMIT, TOKEN_TIMEOUT, read_capped};
+use latchkey_domain::deadline::budget;
 use std::collections::BTreeMap;
 
 use base64::Engine;
@@ -125,7 +126,7 @@ pub async fn token_request(
     let response = http
         .post(url.clone())
         .header("authorization", header)
-        .timeout(TOKEN_TIMEOUT)
+        .timeout(budget(TOKEN_TIMEOUT))
         .send()
         .await
         .map_err(|_| FlowError::TokenExchange("unreachable"))?;

@@ -31,6 +31,7 @@ use latchkey_domain::Credentials;
 use latchkey_domain::FlowError;
 use latchkey_domain::Secret;
 use latchkey_domain::auth::{ClientCredentials, OAuth2};
+use latchkey_domain::deadline::budget;
 use latchkey_domain::{Capture, CaptureSource, ClientAuth, HttpVerb, ParameterSpec};
 
 /// What a token endpoint returned.
@@ -479,7 +480,7 @@ impl Wire<'_> {
         };
         let response = request
             .headers(parts.headers)
-            .timeout(TOKEN_TIMEOUT)
+            .timeout(budget(TOKEN_TIMEOUT))
             .send()
             .await
             .map_err(|_| unreachable)?;

@@ -57,12 +57,27 @@ pub async fn dispatch(
         request_id = tracing::field::Empty,
         account_id = tracing::field::Empty,
     );
-    if let Some(context) = request.lambda_context_ref() {
+    let deadline = request.lambda_context_ref().map(|context| {
         span.record("request_id", context.request_id.as_str());
+        answer_by(context.deadline())
+    });
+    let routed = route(function, handler, request, app).instrument(span);
+    match deadline {
+        Some(deadline) => latchkey_domain::deadline::within(deadline, routed).await,
+        None => routed.await,
     }
-    route(function, handler, request, app)
-        .instrument(span)
-        .await
+}
+
+/// Time kept after every wait of an invocation to write what it produced (a rotated
+/// refresh token, a flow's result) and answer, before the function's own timeout.
+pub const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The instant an invocation ending at `deadline` must have finished waiting by.
+pub fn answer_by(deadline: std::time::SystemTime) -> std::time::Instant {
+    let left = deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    std::time::Instant::now() + left.saturating_sub(ANSWER_MARGIN)
 }
 
 async fn route(

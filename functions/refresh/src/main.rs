@@ -63,7 +63,9 @@ async fn invocation(
         stop_at: Some(Instant::now() + left),
         mailer,
     };
-    Ok(run(app, options).await?)
+    // Token calls still in flight at the end are cut short, not the invocation.
+    let deadline = latchkey_web::answer_by(event.context.deadline());
+    Ok(latchkey_domain::deadline::within(deadline, run(app, options)).await?)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! refresh another worker just did is reused, the rotated refresh token persisted before
 //! the new access token is handed out.
 
+use latchkey_domain::deadline::budget;
 use latchkey_store::{Connections, Integrations, Leases};
 use std::time::{Duration, Instant};
 
@@ -139,7 +140,7 @@ pub async fn ensure_fresh(
     need: Need<'_>,
     wait: bool,
 ) -> Result<Fresh, ConnectionError> {
-    let deadline = Instant::now() + LEASE_WAIT;
+    let deadline = Instant::now() + budget(LEASE_WAIT);
     loop {
         if let Current::Fresh(fresh) = current(app, account_id, id, need).await? {
             return Ok(fresh);

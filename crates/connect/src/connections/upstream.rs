@@ -14,9 +14,13 @@ use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_domain::Credentials;
 use latchkey_domain::Secret;
+use latchkey_domain::deadline::budget;
 use latchkey_domain::{AuthMethod, Connection, FieldError, Integration, TokenPlacement};
 use latchkey_providers::oauth1;
 use latchkey_providers::template::{fill, fill_url};
+
+/// How long the third-party API may take (less when the invocation's deadline is nearer).
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// A request to forward, already stripped of the caller's own credentials.
 #[derive(Debug, Clone)]
@@ -176,7 +180,7 @@ pub async fn send(
     let mut request = app
         .http()
         .request(outbound.method.clone(), url)
-        .timeout(Duration::from_secs(25));
+        .timeout(budget(UPSTREAM_TIMEOUT));
     for (name, value) in &outbound.headers {
         if auth_header
             .as_ref()
