@@ -107,3 +107,19 @@ build_lambda_artefacts() {
   PATH="$root/.venv-test/bin:$PATH" cargo lambda build --release --x86-64 --locked "${packages[@]}" "$@" >&2
   export LATCHKEY_TEST_LAMBDA_DIR="$root/target/lambda"
 }
+
+# sam_build_catalog: builds the catalog function exactly as `sam build` does (its CodeUri,
+# its Metadata, SAM's own cargo-lambda workflow) into target/sam-check/, for the test that
+# compares it with the artefact the tests ran (kept as target/sam-check/tested-catalog).
+sam_build_catalog() {
+  local check="$root/target/sam-check"
+  rm -rf "$check" && mkdir -p "$check"
+  cp "$root/target/lambda/catalog/bootstrap" "$check/tested-catalog"
+  echo "building the catalog function with sam build" >&2
+  (cd "$root/infra" && PATH="$root/.venv-test/bin:$PATH" SAM_CLI_TELEMETRY=0 \
+    sam build CatalogFunction --template template.yaml --build-dir "$check/build" \
+      --parameter-overrides Architecture=x86_64 >&2)
+  # The shared target/lambda now holds SAM's build: put back the one the tests use.
+  cp "$check/tested-catalog" "$root/target/lambda/catalog/bootstrap"
+  export LATCHKEY_TEST_SAM_CHECK="$check"
+}

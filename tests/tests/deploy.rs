@@ -402,3 +402,102 @@ fn every_function_artefact_is_built() {
         );
     }
 }
+
+/// What `sam build` deploys is what the tests ran. SAM builds each function in its
+/// CodeUri: at the workspace root Cargo would unify features across every member (the
+/// CLI's SQLite store and the tests' harness would end up in every function), so each
+/// CodeUri is the function's own package. `tests/run` has SAM build the catalog function
+/// (`sam_build_catalog`); its artefact matches the tested one and links no SQLite.
+#[test]
+fn sam_build_deploys_the_tested_artefacts() {
+    for (binary, function) in functions(&template()) {
+        assert_eq!(
+            function["Properties"]["CodeUri"],
+            format!("../functions/{binary}"),
+            "{binary}: built as its own package"
+        );
+        assert!(
+            root()
+                .join("functions")
+                .join(&binary)
+                .join("Cargo.toml")
+                .exists(),
+            "{binary}"
+        );
+    }
+    let check = std::env::var("LATCHKEY_TEST_SAM_CHECK")
+        .expect("LATCHKEY_TEST_SAM_CHECK is not set: run the suite with `tests/run`");
+    let check = Path::new(&check);
+    let tested = std::fs::read(check.join("tested-catalog")).unwrap();
+    let built = std::fs::read(check.join("build/CatalogFunction/bootstrap")).unwrap();
+    // The header SQLite writes into every database file: in every binary linking it.
+    let sqlite = |bytes: &[u8]| {
+        bytes
+            .windows(15)
+            .filter(|w| w == b"SQLite format 3")
+            .count()
+    };
+    assert_eq!(sqlite(&built), 0, "SAM's catalog links SQLite");
+    assert_eq!(sqlite(&tested), 0, "the tested catalog links SQLite");
+    let difference = tested.len().abs_diff(built.len());
+    assert!(
+        difference < 16 * 1024,
+        "SAM's catalog is {} bytes, the tested one {}",
+        built.len(),
+        tested.len()
+    );
+}
+
+/// The alarms watch what the code emits: each Latchkey metric an alarm names is one the
+/// refresh run or the callback writes (`metrics::METRICS`), the Lambda alarms cover every
+/// function, and all notify the optional SNS topic.
+#[test]
+fn alarms_watch_metrics_the_code_emits_and_every_function() {
+    let template = template();
+    let alarms: Vec<&Value> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    let emitted: BTreeSet<&str> = latchkey_web::metrics::METRICS.iter().copied().collect();
+    let mut watched = BTreeSet::new();
+    let function_ids: BTreeSet<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, _)| id.clone())
+        .collect();
+    for alarm in &alarms {
+        let p = &alarm["Properties"];
+        assert_eq!(
+            p["AlarmActions"],
+            json!({"Fn::If": ["NotifiesAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]})
+        );
+        if p["Namespace"] == "Latchkey" {
+            let metric = p["MetricName"].as_str().unwrap();
+            assert!(emitted.contains(metric), "{metric} is never emitted");
+            assert_eq!(
+                p["Dimensions"],
+                json!([{"Name": "Stage", "Value": {"Ref": "Stage"}}])
+            );
+            watched.insert(metric.to_owned());
+        } else {
+            let covered: BTreeSet<String> = p["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"].as_str())
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(covered, function_ids, "{p}");
+            let metric = p["Metrics"][0]["MetricStat"]["Metric"]["MetricName"]
+                .as_str()
+                .unwrap();
+            watched.insert(metric.to_owned());
+        }
+    }
+    let expected = ["Errors", "RefreshFailed", "Throttles", "WebhooksFailed"];
+    assert_eq!(watched, expected.iter().map(|m| m.to_string()).collect());
+}

@@ -130,23 +130,32 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
     Ok(())
 }
 
-/// Attempts every delivery that is due; returns how many were delivered.
-pub async fn deliver_due(app: &App) -> Result<usize, DeliveryError> {
+/// What one pass over the due deliveries did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deliveries {
+    pub delivered: usize,
+    /// Attempts the receiver refused or did not answer (each retried later or given up).
+    pub failed: usize,
+}
+
+/// Attempts every delivery that is due.
+pub async fn deliver_due(app: &App) -> Result<Deliveries, DeliveryError> {
     let sender = Sender::of(app);
-    let mut delivered = 0;
+    let mut done = Deliveries::default();
     // Failed attempts move into the future, so each page holds new work.
     loop {
         let page = app.store.due_webhooks(app.now(), 100).await?;
         let count = page.items.len();
         for current in page.items {
             match sender.attempt(current).await {
-                Ok(true) => delivered += 1,
-                Ok(false) | Err(DeliveryError::Store(StoreError::Stale)) => {}
+                Ok(true) => done.delivered += 1,
+                Ok(false) => done.failed += 1,
+                Err(DeliveryError::Store(StoreError::Stale)) => {}
                 Err(e) => return Err(e),
             }
         }
         if count < 100 {
-            return Ok(delivered);
+            return Ok(done);
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod lambda;
+pub mod metrics;
 mod problem;
 mod request;
 mod response;

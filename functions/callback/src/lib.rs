@@ -12,6 +12,7 @@ use latchkey_connect::reminders::{self, Reconnect};
 use latchkey_core::App;
 use latchkey_domain::FlowError;
 use latchkey_pages::{flow_cookie, respond};
+use latchkey_web::metrics;
 use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, query_params,
 };
@@ -47,6 +48,13 @@ async fn callback(app: &App, request: &Request, protocol: Protocol) -> Response 
             if let Outcome::Failed(e @ FlowError::Internal(_)) = &ended.outcome {
                 latchkey_web::log_error(e, "OAuth callback failed");
             }
+            match &ended.outcome {
+                Outcome::Connected { .. } => metrics::report(&[], &[("CallbackSucceeded", 1)]),
+                Outcome::Failed(e) => {
+                    metrics::report(&[("ErrorCode", e.code())], &[("CallbackFailed", 1)])
+                }
+                Outcome::Cancelled => {}
+            }
             let mut response = respond(
                 &ended.account_name,
                 &ended.outcome,
@@ -58,6 +66,7 @@ async fn callback(app: &App, request: &Request, protocol: Protocol) -> Response 
         }
         Err(e) => {
             latchkey_web::log_error(&e, "OAuth callback failed");
+            metrics::report(&[("ErrorCode", "internal")], &[("CallbackFailed", 1)]);
             latchkey_pages::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Latchkey",

@@ -65,7 +65,21 @@ async fn invocation(
     };
     // Token calls still in flight at the end are cut short, not the invocation.
     let deadline = latchkey_web::answer_by(event.context.deadline());
-    Ok(latchkey_domain::deadline::within(deadline, run(app, options)).await?)
+    let report = latchkey_domain::deadline::within(deadline, run(app, options)).await?;
+    let count = |n: usize| n as u64;
+    latchkey_web::metrics::report(
+        &[],
+        &[
+            ("Refreshed", count(report.refreshed)),
+            ("RefreshFailed", count(report.failed)),
+            ("NeedsReauth", count(report.needs_reauth)),
+            ("Errored", count(report.errors)),
+            ("WebhooksDelivered", count(report.webhooks_delivered)),
+            ("WebhooksFailed", count(report.webhooks_failed)),
+            ("RemindersSent", count(report.reminders_sent)),
+        ],
+    );
+    Ok(report)
 }
 
 #[cfg(test)]

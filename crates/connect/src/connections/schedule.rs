@@ -59,6 +59,8 @@ pub struct RunReport {
     /// Gone (deleted) or unusable by the time their turn came.
     pub skipped: usize,
     pub webhooks_delivered: usize,
+    /// Webhook attempts the receiver refused or did not answer.
+    pub webhooks_failed: usize,
     /// Reminder emails accepted by the mail service.
     pub reminders_sent: usize,
     /// Stopped early at `stop_at`.
@@ -188,7 +190,9 @@ async fn run_all(app: &App, options: RunOptions<'_>) -> Result<RunReport, RunErr
     if let Some(e) = failure {
         return Err(e.into());
     }
-    report.webhooks_delivered = latchkey_core::webhooks::deliver_due(app).await?;
+    let deliveries = latchkey_core::webhooks::deliver_due(app).await?;
+    report.webhooks_delivered = deliveries.delivered;
+    report.webhooks_failed = deliveries.failed;
     if let Some(mailer) = options.mailer {
         report.reminders_sent = crate::reminders::deliver_due(app, mailer)
             .await
