@@ -75,7 +75,12 @@ pub struct Harness {
 impl Harness {
     /// On the default (`sealed`) vault.
     pub async fn new(table: Arc<dyn Table>) -> Self {
-        Self::build(table, PUBLIC_URL, VaultMode::Sealed).await
+        Self::build(table, Some(PUBLIC_URL), VaultMode::Sealed).await
+    }
+
+    /// As a deployment without `PublicBaseUrl` runs: links take each request's address.
+    pub async fn without_public_url(table: Arc<dyn Table>) -> Self {
+        Self::build(table, None, VaultMode::Sealed).await
     }
 
     /// As a deployment runs: Latchkey's own outbound calls refuse loopback and private
@@ -91,16 +96,16 @@ impl Harness {
     /// On the given vault mode; `secretsmanager` keeps each harness's secrets under its
     /// own prefix in the test Secrets Manager (moto).
     pub async fn in_mode(table: Arc<dyn Table>, mode: VaultMode) -> Self {
-        Self::build(table, PUBLIC_URL, mode).await
+        Self::build(table, Some(PUBLIC_URL), mode).await
     }
 
     /// A harness whose links point at `public_url` (a real gateway's address).
     pub async fn with_public_url(table: Arc<dyn Table>, public_url: &str) -> Self {
-        Self::build(table, public_url, VaultMode::Sealed).await
+        Self::build(table, Some(public_url), VaultMode::Sealed).await
     }
 
     /// The one place the tests choose a vault.
-    async fn build(table: Arc<dyn Table>, public_url: &str, mode: VaultMode) -> Self {
+    async fn build(table: Arc<dyn Table>, public_url: Option<&str>, mode: VaultMode) -> Self {
         let clock = Arc::new(ManualClock::new(testing::T0));
         let vault = match mode {
             VaultMode::Sealed => Vault::sealed(SealingKey::from_bytes(random_bytes::<32>())),
@@ -110,7 +115,7 @@ impl Harness {
                 Vault::secrets_manager(manager, None)
             }
         };
-        let url = url::Url::parse(public_url).unwrap();
+        let url = public_url.map(|u| url::Url::parse(u).unwrap());
         let mut app = App::from_parts(table, clock.clone(), vault, url);
         // Test peers (the OAuth server, fake token endpoints) live on loopback.
         app.allow_loopback = true;

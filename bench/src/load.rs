@@ -92,7 +92,7 @@ pub async fn gateway_load(reps: usize) -> Value {
         table,
         Arc::new(latchkey_domain::SystemClock),
         vault,
-        url::Url::parse(&format!("http://{addr}/")).unwrap(),
+        Some(url::Url::parse(&format!("http://{addr}/")).unwrap()),
     );
     let (_, key) = create_account(&app.store, &app.vault, "Bench")
         .await

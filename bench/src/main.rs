@@ -104,7 +104,7 @@ async fn deployment() -> Deployment {
         vault: VaultSpec::SealedManagedKey {
             data_key_secret: data_key.clone(),
         },
-        public_url: url::Url::parse(PUBLIC_URL).unwrap(),
+        public_url: Some(url::Url::parse(PUBLIC_URL).unwrap()),
     })
     .await
     .expect("app");

@@ -39,7 +39,7 @@ async fn setup() -> (App, AccountId, IntegrationId, tokio::task::JoinHandle<()>)
         table,
         Arc::new(SystemClock),
         vault,
-        url::Url::parse("https://bench.example/").unwrap(),
+        Some(url::Url::parse("https://bench.example/").unwrap()),
     );
     app.allow_loopback = true;
     let (account, _) = create_account(&app.store, &app.vault, "Bench")

@@ -183,7 +183,7 @@ fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
     Ok(Settings {
         store,
         vault,
-        public_url,
+        public_url: Some(public_url),
     })
 }
 

@@ -501,3 +501,69 @@ fn alarms_watch_metrics_the_code_emits_and_every_function() {
     let expected = ["Errors", "RefreshFailed", "Throttles", "WebhooksFailed"];
     assert_eq!(watched, expected.iter().map(|m| m.to_string()).collect());
 }
+
+/// A first deploy needs no second pass: without `PublicBaseUrl`, links and the OAuth
+/// redirect URI use the address the request arrived at (API Gateway's `domainName`, and
+/// the stage unless it is `$default`). The events are API Gateway's HTTP API payload 2.0.
+#[tokio::test]
+async fn without_a_public_url_links_use_the_address_the_request_arrived_at() {
+    use latchkey_tests::Harness;
+    let h = Harness::without_public_url(latchkey_store::testing::sqlite_table().await).await;
+    let (status, consumer) = h
+        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
+        .await;
+    assert_eq!(status, lambda_http::http::StatusCode::CREATED);
+    let path = format!(
+        "/v1/consumers/{}/connections",
+        consumer["id"].as_str().unwrap()
+    );
+    for (stage, prefix) in [("$default", ""), ("live", "live/")] {
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "POST /v1/consumers/{id}/connections",
+            "rawPath": format!("/{prefix}{}", &path[1..]),
+            "rawQueryString": "",
+            "headers": {
+                "authorization": format!("Bearer {}", h.key),
+                "content-type": "application/json",
+                "host": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
+            },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "a1b2c3d4e5",
+                "domainName": "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+                "domainPrefix": "a1b2c3d4e5",
+                "http": {
+                    "method": "POST",
+                    "path": format!("/{prefix}{}", &path[1..]),
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "198.51.100.7",
+                    "userAgent": "curl/8.5.0"
+                },
+                "requestId": "JKJaXmPLvHcESHA=",
+                "routeKey": "POST /v1/consumers/{id}/connections",
+                "stage": stage,
+                "time": "02/Dec/2026:19:03:58 +0000",
+                "timeEpoch": 1796238238000u64
+            },
+            "pathParameters": {"id": consumer["id"]},
+            "body": "{\"name\": \"Helpdesk\"}",
+            "isBase64Encoded": false
+        });
+        let mut request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        // The route is matched on the path without the stage, as API Gateway does.
+        *request.uri_mut() =
+            format!("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com{path}")
+                .parse()
+                .unwrap();
+        let response = h.raw(request).await;
+        let link: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(response.status(), 201, "{link}");
+        let expected =
+            format!("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/{prefix}connect/lka_");
+        assert!(
+            link["url"].as_str().unwrap().starts_with(&expected),
+            "{stage}: {link}"
+        );
+    }
+}

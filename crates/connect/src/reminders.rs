@@ -161,7 +161,7 @@ async fn compose(
         })
         .await?;
     let url = |tail: &str| {
-        app.public_url
+        app.public_url()
             .join(&format!("reminders/{}{tail}", token.expose()))
             .expect("a token is a valid path segment")
     };

@@ -34,7 +34,7 @@ async fn world() -> World {
     let table = Arc::new(SqliteTable::in_memory().unwrap());
     let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
     let url = url::Url::parse("https://connect.acme.test/").unwrap();
-    let mut app = App::from_parts(table, clock.clone(), vault, url);
+    let mut app = App::from_parts(table, clock.clone(), vault, Some(url));
     // The mocked token endpoint is on loopback.
     app.allow_loopback = true;
     let (account, _) = create_account(&app.store, &app.vault, "Acme")

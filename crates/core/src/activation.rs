@@ -16,7 +16,7 @@ pub async fn issue(
 ) -> Result<(url::Url, i64), FlowError> {
     let (token, activation) = mint(app, account_id, consumer_id, input, false).await?;
     let url = app
-        .public_url
+        .public_url()
         .join(&format!("connect/{}", token.expose()))
         .map_err(FlowError::internal)?;
     Ok((url, activation.expires_at))

@@ -15,8 +15,10 @@ pub struct App {
     /// against it.
     clock: Arc<dyn Clock>,
     pub vault: Arc<Vault>,
-    /// Base of the links Latchkey hands out (activation links, OAuth redirect URI).
-    pub public_url: Url,
+    /// Base of the links Latchkey hands out (activation links, OAuth redirect URI); `None`
+    /// on a deployment without `PublicBaseUrl`, where each request names its own
+    /// ([`App::public_url`]).
+    configured_url: Option<Url>,
     /// One HTTP client for every outbound call (token endpoints, proxy, webhooks), built
     /// on first use: it loads the system's root certificates, milliseconds that a cold
     /// start of a function making no outbound call should not pay. See [`App::http`].
@@ -26,6 +28,15 @@ pub struct App {
     pub allow_loopback: bool,
     /// When a new webhook's first attempt runs (the outbox retries either way).
     pub webhook_first_attempt: FirstAttempt,
+}
+
+tokio::task_local! {
+    static REQUEST_BASE: Url;
+}
+
+/// Runs `work` with [`App::public_url`] answering `base` where nothing is configured.
+pub async fn serving_at<F: Future>(base: Url, work: F) -> F::Output {
+    REQUEST_BASE.scope(base, work).await
 }
 
 /// When a new webhook's first delivery attempt runs.
@@ -45,17 +56,35 @@ impl App {
         table: Arc<dyn Table>,
         clock: Arc<dyn Clock>,
         vault: Vault,
-        public_url: Url,
+        public_url: Option<Url>,
     ) -> Self {
         Self {
             store: Store::new(table, clock.clone()),
             clock,
             vault: Arc::new(vault),
-            public_url,
+            configured_url: public_url,
             http: std::sync::OnceLock::new(),
             allow_loopback: false,
             webhook_first_attempt: FirstAttempt::Background,
         }
+    }
+
+    /// Base of the links Latchkey hands out: the configured one, else the one the current
+    /// request arrived at ([`serving_at`]), so a first deploy works before anyone knows
+    /// the API's address.
+    pub fn public_url(&self) -> Url {
+        if let Some(url) = &self.configured_url {
+            return url.clone();
+        }
+        REQUEST_BASE.try_with(Url::clone).unwrap_or_else(|_| {
+            tracing::error!("no public URL configured and no request to derive one from");
+            Url::parse("https://public-url.invalid/").expect("static URL")
+        })
+    }
+
+    /// Whether links need the request's own address ([`serving_at`]).
+    pub fn derives_public_url(&self) -> bool {
+        self.configured_url.is_none()
     }
 
     /// The current time, epoch seconds: the one clock every use-case reads.

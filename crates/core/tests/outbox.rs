@@ -30,7 +30,7 @@ async fn an_unreachable_receiver_gets_the_delivery_again_with_backoff_then_it_is
     let table = Arc::new(SqliteTable::in_memory().unwrap());
     let vault = Vault::sealed(SealingKey::from_bytes(random_bytes::<32>()));
     let url = url::Url::parse("https://connect.acme.test/").unwrap();
-    let mut app = App::from_parts(table, clock.clone(), vault, url);
+    let mut app = App::from_parts(table, clock.clone(), vault, Some(url));
     // Test mode: the (closed) receiver is on loopback, which a deployment refuses.
     app.allow_loopback = true;
     let (account, _) = create_account(&app.store, &app.vault, "Acme")

@@ -62,11 +62,37 @@ pub async fn dispatch(
         span.record("request_id", context.request_id.as_str());
         answer_by(context.deadline())
     });
+    let base = app
+        .derives_public_url()
+        .then(|| serving_base(&request))
+        .flatten();
     let routed = route(function, handler, request, app).instrument(span);
+    let based = async move {
+        match base {
+            Some(base) => latchkey_core::serving_at(base, routed).await,
+            None => routed.await,
+        }
+    };
     match deadline {
-        Some(deadline) => latchkey_domain::deadline::within(deadline, routed).await,
-        None => routed.await,
+        Some(deadline) => latchkey_domain::deadline::within(deadline, based).await,
+        None => based.await,
     }
+}
+
+/// Where an API Gateway request arrived: `https://{domainName}/`, with the stage as the
+/// first path segment unless it is `$default`.
+fn serving_base(request: &Request) -> Option<url::Url> {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let domain = context.domain_name.as_deref()?;
+    let stage = match context.stage.as_deref() {
+        None | Some("$default") => String::new(),
+        Some(stage) => format!("{stage}/"),
+    };
+    url::Url::parse(&format!("https://{domain}/{stage}")).ok()
 }
 
 /// Time kept after every wait of an invocation to write what it produced (a rotated

@@ -51,7 +51,8 @@ pub enum VaultSpec {
 pub struct Settings {
     pub store: StoreSpec,
     pub vault: VaultSpec,
-    pub public_url: Url,
+    /// `None`: links use each request's own address (a deployment without `PublicBaseUrl`).
+    pub public_url: Option<Url>,
 }
 
 fn env(name: &str) -> Result<String, String> {
@@ -65,8 +66,11 @@ impl Settings {
     pub fn from_env() -> Result<Self, String> {
         let store = StoreSpec::Dynamo(env("LATCHKEY_TABLE")?);
         let vault = vault_from_env()?;
-        let public_url = Url::parse(&env("LATCHKEY_PUBLIC_URL")?)
-            .map_err(|e| format!("LATCHKEY_PUBLIC_URL: {e}"))?;
+        // Empty on a first deploy: each request's own address is used (`App::public_url`).
+        let public_url = match std::env::var("LATCHKEY_PUBLIC_URL").unwrap_or_default() {
+            url if url.is_empty() => None,
+            url => Some(Url::parse(&url).map_err(|e| format!("LATCHKEY_PUBLIC_URL: {e}"))?),
+        };
         Ok(Self {
             store,
             vault,

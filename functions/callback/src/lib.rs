@@ -124,7 +124,7 @@ async fn reminder_reconnect(app: &App, token: &str) -> Response {
 
 /// Confirms first: mail scanners open links, and a GET must change nothing.
 async fn opt_out_offer(app: &App, token: &str) -> Response {
-    let action = app.public_url.join(&format!("reminders/{token}/opt-out"));
+    let action = app.public_url().join(&format!("reminders/{token}/opt-out"));
     match reminders::opt_out_offer(app, token).await {
         Ok(account_name) => latchkey_pages::notice(
             StatusCode::OK,

@@ -24,7 +24,7 @@ static DOCUMENT: OnceLock<Value> = OnceLock::new();
 pub fn document(app: &App) -> Response {
     json(
         StatusCode::OK,
-        DOCUMENT.get_or_init(|| build(app.public_url.as_str())),
+        DOCUMENT.get_or_init(|| build(app.public_url().as_str())),
     )
 }
 

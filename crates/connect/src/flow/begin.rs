@@ -215,7 +215,7 @@ async fn begin_oauth2(
     let state = new_token("");
     let pkce = method.pkce.then(Pkce::new);
     let redirect_uri = app
-        .public_url
+        .public_url()
         .join(OAUTH_CALLBACK_PATH)
         .map_err(FlowError::internal)?;
     let url = oauth2::authorization_url(
@@ -253,7 +253,7 @@ async fn begin_oauth1(
         .ok_or(FlowError::IntegrationUnavailable)?;
     let secret = secret.ok_or(FlowError::IntegrationUnavailable)?;
     let callback = app
-        .public_url
+        .public_url()
         .join(OAUTH1_CALLBACK_PATH)
         .map_err(FlowError::internal)?;
     let request_url = fill_url(&method.request_token_url, &parameters, app.allow_loopback)?;

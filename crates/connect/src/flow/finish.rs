@@ -170,7 +170,7 @@ async fn exchange_code(
         .await?
         .ok_or(FlowError::IntegrationUnavailable)?;
     let redirect_uri = app
-        .public_url
+        .public_url()
         .join(OAUTH_CALLBACK_PATH)
         .map_err(FlowError::internal)?;
     let grant = Grant::AuthorizationCode {
