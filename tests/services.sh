@@ -81,6 +81,7 @@ apt_install() {
 }
 
 install_chromium() {
+  apt_install curl  # the README's examples are run as written (cli/tests/serve.rs)
   apt_install chromium
   export LATCHKEY_TEST_CHROMIUM
   LATCHKEY_TEST_CHROMIUM=$(command -v chromium)

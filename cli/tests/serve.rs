@@ -136,3 +136,175 @@ async fn first_start_prints_a_working_key_and_later_starts_keep_the_data() {
         .unwrap();
     assert_eq!(consumers["data"][0]["name"], "Globex");
 }
+
+/// Runs every `curl` example of the README as written, in order, against a fresh
+/// `latchkey serve`: placeholders (`int_…`, `csm_…`, `con_…`, `key_…`) are filled from the
+/// previous answers, and any answer that is not 2xx fails unless the README shows it on
+/// the next line (`# → 409 …`). Calls through the proxy reach a provider that does not
+/// exist here and may answer 502.
+#[test]
+fn the_readme_examples_run_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(dir.path());
+    let key = api_key(&gateway.output).expect("a key on first start");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let (script, commands) = readme::script(&readme);
+    assert!(commands >= 20, "only {commands} examples found");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{}\n{script}\necho \"ran=$ran\"", readme::PRELUDE))
+        .env("LK", gateway.base.trim_end_matches('/'))
+        .env("KEY", &key)
+        .output()
+        .expect("run bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n--- script ---\n{script}");
+    assert!(
+        stdout.trim_end().ends_with(&format!("ran={commands}")),
+        "{stdout}\n{stderr}"
+    );
+}
+
+mod readme {
+    /// A `curl` that checks each answer's status and remembers the ids it names.
+    pub const PRELUDE: &str = r#"
+set -u
+ID_int="" ID_csm="" ID_con="" ID_key="" ran=0
+curl() {
+  local out status body want
+  out=$(command curl -sS -w '\n%{http_code}' "$@") || { echo "README: curl failed: $*" >&2; exit 1; }
+  status=${out##*$'\n'}
+  body=${out%$'\n'*}
+  ran=$((ran + 1))
+  want=${EXPECT:-2}
+  if [[ $status != $want* ]] && ! [[ $status == 502 && "$*" == */proxy/* ]]; then
+    printf 'README example answered HTTP %s (the README shows %s…): curl %s\n%s\n' "$status" "$want" "$*" "$body" >&2
+    exit 1
+  fi
+  # A created resource, or an answer naming exactly one, fills the next placeholders.
+  local ids
+  ids=$(grep -o '"id": *"[a-z]*_[a-z0-9]*"' <<<"$body" | grep -o '[a-z]*_[a-z0-9]*' || true)
+  if [[ $status == 201 || $(grep -c . <<<"$ids") == 1 ]]; then
+    local id
+    for id in $ids; do
+      case $id in int_*|csm_*|con_*|key_*) printf -v "ID_${id%%_*}" '%s' "$id" ;; esac
+    done
+  fi
+  printf '%s\n' "$body"
+}
+"#;
+
+    /// The README's shell examples that call the API, rewritten to run: returns the
+    /// script and how many `curl` commands it holds.
+    pub fn script(readme: &str) -> (String, usize) {
+        let mut script = String::new();
+        let mut commands = 0;
+        let mut rest = readme;
+        while let Some(start) = rest.find("```sh\n") {
+            let body = &rest[start + 6..];
+            let end = body.find("```").expect("a closed block");
+            let block = &body[..end];
+            rest = &body[end + 3..];
+            if block.contains("$LK") {
+                let (text, n) = runnable(block);
+                script.push_str(&text);
+                commands += n;
+            }
+        }
+        (script, commands)
+    }
+
+    /// One block: `export LK=…` lines dropped (the test sets them), each `curl` given the
+    /// status the README shows after it, placeholders turned into the remembered ids.
+    fn runnable(block: &str) -> (String, usize) {
+        let chars: Vec<char> = block.chars().collect();
+        let (mut out, mut i, mut commands) = (String::new(), 0, 0);
+        while i < chars.len() {
+            let line_end = chars[i..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(chars.len(), |p| i + p + 1);
+            let line: String = chars[i..line_end].iter().collect();
+            if line.starts_with("export LK=") {
+                i = line_end;
+            } else if line.starts_with("curl ") {
+                let end = command_end(&chars, i);
+                let command = fill(&chars[i..end]);
+                let next: String = chars[end..].iter().take_while(|&&c| c != '\n').collect();
+                let expect = next
+                    .trim_start()
+                    .strip_prefix("# → ")
+                    .and_then(|t| t.get(..3))
+                    .filter(|s| s.chars().all(|c| c.is_ascii_digit()))
+                    .unwrap_or("2");
+                out.push_str(&format!("EXPECT={expect} {command}\n"));
+                commands += 1;
+                i = end;
+            } else {
+                out.push_str(&line);
+                i = line_end;
+            }
+        }
+        (out, commands)
+    }
+
+    /// Where the command starting at `start` ends: a newline outside quotes that no
+    /// backslash continues (a trailing comment is dropped).
+    fn command_end(chars: &[char], start: usize) -> usize {
+        let (mut single, mut double, mut i) = (false, false, start);
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if !single => i += 1,
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '\n' if !single && !double => return i + 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        chars.len()
+    }
+
+    /// The command with its placeholders as variables, quoted for where they stand, and
+    /// without a trailing comment.
+    fn fill(command: &[char]) -> String {
+        let (mut out, mut single, mut double, mut i) = (String::new(), false, false, 0);
+        while i < command.len() {
+            let c = command[i];
+            let rest: String = command[i..command.len().min(i + 5)].iter().collect();
+            let placeholder = ["int_…", "csm_…", "con_…", "key_…"]
+                .iter()
+                .find(|p| rest.starts_with(**p));
+            if let Some(p) = placeholder {
+                let var = format!("ID_{}", &p[..3]);
+                if single {
+                    out.push_str(&format!("'\"${var}\"'"));
+                } else {
+                    out.push_str(&format!("${{{var}}}"));
+                }
+                i += 5;
+                continue;
+            }
+            match c {
+                '\\' if !single && i + 1 < command.len() => {
+                    out.push(c);
+                    out.push(command[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '#' if !single && !double && out.ends_with(' ') => {
+                    out.push('\n');
+                    break;
+                }
+                _ => {}
+            }
+            out.push(c);
+            i += 1;
+        }
+        out
+    }
+}

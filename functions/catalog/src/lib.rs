@@ -96,6 +96,21 @@ async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Re
             });
         }
     };
+    // By key (`?key=github`): the one integration with it, if any, through its guard.
+    if let Some(key) = query.get("key").filter(|k| !k.is_empty()) {
+        let found = app.store.integration_by_key(account_id, key).await?;
+        let data = found
+            .iter()
+            .map(|v| &v.value)
+            .filter(|i| status.is_none_or(|s| i.status == s))
+            .map(IntegrationView::from)
+            .collect();
+        let listed = Listed {
+            data,
+            next_cursor: None,
+        };
+        return Ok(json(StatusCode::OK, &listed));
+    }
     let listing = app
         .store
         .list_integrations(account_id, status, page.limit, page.cursor.as_ref())

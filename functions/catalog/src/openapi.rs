@@ -64,7 +64,13 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
     use Operation::*;
     Some(match operation {
         ListIntegrations => Doc {
-            query: &[("status", "active or inactive")],
+            query: &[
+                ("status", "active or inactive"),
+                (
+                    "key",
+                    "only the integration with this key (e.g. github), if there is one",
+                ),
+            ],
             list: true,
             ..doc(
                 "List the account's integrations",
