@@ -134,6 +134,33 @@ impl Harness {
         }
     }
 
+    /// Sends `method path` with the API key as a Lambda invocation with `left` to run: the
+    /// request's waits are cut to that deadline, as on Lambda.
+    pub async fn call_on_lambda(
+        &self,
+        method: &str,
+        path: &str,
+        left: std::time::Duration,
+    ) -> (StatusCode, Value) {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.key))
+            .body(Body::Empty)
+            .unwrap();
+        let deadline = std::time::SystemTime::now() + left;
+        let mut context = lambda_http::Context::default();
+        context.deadline = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        request.extensions_mut().insert(context);
+        let response = self.raw(request).await;
+        let body: &[u8] = response.body().as_ref();
+        let value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        (response.status(), value)
+    }
+
     /// The same harness with its app changed (before any request shares it).
     pub fn configured(mut self, change: impl FnOnce(&mut App)) -> Self {
         change(Arc::get_mut(&mut self.app).expect("configured before use"));

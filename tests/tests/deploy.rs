@@ -79,6 +79,8 @@ fn resolve(value: &Value, d: Deployment) -> Option<Value> {
             let holds = match branches[0].as_str().unwrap() {
                 "Sealed" => d.sealed,
                 "SendsReminders" => d.sends_reminders,
+                // Neither changes what a function is granted: the default deployment.
+                "HasPublicBaseUrl" | "NotifiesAlarms" => false,
                 other => panic!("unknown condition {other}"),
             };
             resolve(&branches[if holds { 1 } else { 2 }], d)

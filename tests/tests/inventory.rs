@@ -172,10 +172,18 @@ async fn the_inventory_lists_full_pages_newest_first_by_any_filter(table: Arc<dy
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(other["data"], json!([]));
+    // A well-formed cursor whose sort key is not one Latchkey wrote.
+    let forged = {
+        use base64::Engine;
+        let position = json!({"pk": "", "sk": "", "isk": ""});
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(position.to_string());
+        format!("cursor={raw}")
+    };
     for (query, field) in [
         ("status=pending", "status"),
         ("status=ACTIVE", "status"),
         ("cursor=not-a-cursor", "cursor"),
+        (forged.as_str(), "cursor"),
         ("limit=0", "limit"),
     ] {
         let (status, problem) = h.get(&format!("/v1/connections?{query}")).await;
@@ -254,7 +262,23 @@ async fn an_integration_with_connections_is_deleted_only_with_cascade(table: Arc
     }
     assert_eq!(h.get(&path).await.0, StatusCode::OK);
 
-    let (status, body) = h.delete(&format!("{path}?cascade=true")).await;
+    // Too little of the invocation left to finish one disconnect: nothing is started.
+    let cascade = format!("{path}?cascade=true");
+    let (status, problem) = h
+        .call_on_lambda("DELETE", &cascade, std::time::Duration::from_secs(5))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["code"], "unfinished");
+    for id in [&first, &second] {
+        let (status, _) = h.get(&format!("/v1/connections/{id}/credentials")).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "an unfinished cascade started nothing"
+        );
+    }
+
+    let (status, body) = h.delete(&cascade).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert_eq!(h.get(&path).await.0, StatusCode::NOT_FOUND);
     for id in [&first, &second] {

@@ -259,7 +259,6 @@ async fn on_lambda_a_webhook_is_attempted_before_the_answer() {
 /// Gateway's bare 500 after the function's timeout), and nothing is half-written.
 #[tokio::test]
 async fn a_provider_slower_than_the_invocation_gets_a_problem_in_time() {
-    use lambda_http::Body;
     let h = Harness::new(testing::sqlite_table().await).await;
     // A token endpoint that answers a valid token, 8 s late.
     let slow = Loopback::start(|_| async {
@@ -291,22 +290,11 @@ async fn a_provider_slower_than_the_invocation_gets_a_problem_in_time() {
     .await;
 
     // An invocation with 3 s left: 1 s to wait, 2 s kept to answer.
-    let mut request = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(format!("/v1/connections/{id}/refresh"))
-        .header("authorization", format!("Bearer {}", h.key))
-        .body(Body::Empty)
-        .unwrap();
-    let deadline = std::time::SystemTime::now() + Duration::from_secs(3);
-    let mut context = lambda_http::Context::default();
-    context.deadline = deadline
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    request.extensions_mut().insert(context);
-    let response = h.raw(request).await;
-    let problem: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY, "{problem}");
+    let path = format!("/v1/connections/{id}/refresh");
+    let (status, problem) = h
+        .call_on_lambda("POST", &path, Duration::from_secs(3))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{problem}");
     assert_eq!(problem["code"], "refresh_failed", "{problem}");
     // The current token is kept, the failure recorded for the schedule's backoff.
     let (_, after) = h.get(&format!("/v1/connections/{id}")).await;

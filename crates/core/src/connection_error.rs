@@ -26,6 +26,11 @@ pub enum ConnectionError {
     Errored(String),
     #[error("another refresh of this connection is still running; retry shortly")]
     Busy,
+    /// The invocation's deadline came before the work was done; what was done is kept.
+    #[error(
+        "ran out of time before finishing; what was done is kept: send the request again to continue"
+    )]
+    OutOfTime,
     /// The third-party API did not answer; a stable code.
     #[error("the third-party API did not answer ({0})")]
     Upstream(&'static str),

@@ -21,14 +21,16 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Counts a listed connection (the inventory lists no pending install).
     fn add(&mut self, status: ConnectionStatus) {
+        let count = match status {
+            ConnectionStatus::Active => &mut self.active,
+            ConnectionStatus::NeedsReauth => &mut self.needs_reauth,
+            ConnectionStatus::Error => &mut self.error,
+            ConnectionStatus::Pending => return,
+        };
+        *count += 1;
         self.total += 1;
-        match status {
-            ConnectionStatus::Active => self.active += 1,
-            ConnectionStatus::NeedsReauth => self.needs_reauth += 1,
-            ConnectionStatus::Error => self.error += 1,
-            ConnectionStatus::Pending => self.total -= 1,
-        }
     }
 }
 

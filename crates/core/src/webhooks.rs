@@ -130,6 +130,9 @@ async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result
     Ok(())
 }
 
+/// How long a receiver may take to answer one attempt.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What one pass over the due deliveries did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Deliveries {
@@ -147,6 +150,10 @@ pub async fn deliver_due(app: &App) -> Result<Deliveries, DeliveryError> {
         let page = app.store.due_webhooks(app.now(), 100).await?;
         let count = page.items.len();
         for current in page.items {
+            // Out of time: the rest stays due for the next run.
+            if latchkey_domain::deadline::budget(ATTEMPT_TIMEOUT).is_zero() {
+                return Ok(done);
+            }
             match sender.attempt(current).await {
                 Ok(true) => done.delivered += 1,
                 Ok(false) => done.failed += 1,
@@ -200,7 +207,7 @@ impl Sender {
             )
             .header("latchkey-event-id", &d.id)
             .body(d.body.clone())
-            .timeout(Duration::from_secs(10))
+            .timeout(latchkey_domain::deadline::budget(ATTEMPT_TIMEOUT))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());

@@ -87,7 +87,7 @@ impl Cursor {
                 isk: Some(IndexSort::Text(sort)),
                 pk,
                 ..
-            } if pk.is_empty() => Ok(sort),
+            } if pk.is_empty() && is_sort_key(&sort) => Ok(sort),
             _ => Err(StoreError::BadCursor),
         }
     }
@@ -117,5 +117,20 @@ impl Cursor {
             return Err(StoreError::BadCursor);
         }
         Ok((Key::new(p.pk, p.sk), p.isk))
+    }
+}
+
+/// `{11 digits}#{connection id}`, as `keys::newest_first` writes it: anything else in a
+/// client's cursor is refused before it reaches a key condition.
+fn is_sort_key(sort: &str) -> bool {
+    match sort.split_once('#') {
+        Some((time, id)) => {
+            time.len() == 11
+                && time.bytes().all(|b| b.is_ascii_digit())
+                && id.starts_with("con_")
+                && id.len() > 4
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        None => false,
     }
 }

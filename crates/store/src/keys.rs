@@ -126,7 +126,7 @@ pub(crate) fn consumer_connections(consumer_id: &ConsumerId) -> String {
 }
 
 /// The `lookup` sort-key prefix of a consumer's connections to one integration.
-pub(crate) fn integration_connections(integration_id: &IntegrationId) -> String {
+pub(crate) fn lookup_integration_prefix(integration_id: &IntegrationId) -> String {
     format!("{integration_id}#")
 }
 

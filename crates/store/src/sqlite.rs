@@ -71,14 +71,7 @@ impl SqliteTable {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        let has_inventory = conn.prepare("SELECT inv_pk FROM items LIMIT 0").is_ok();
-        if !has_inventory {
-            conn.execute_batch(
-                "ALTER TABLE items ADD COLUMN inv_pk TEXT; ALTER TABLE items ADD COLUMN inv_sk TEXT;",
-            )
-            .map_err(backend)?;
-        }
-        conn.execute_batch(INVENTORY_SCHEMA).map_err(backend)?;
+        migrate(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -116,6 +109,26 @@ impl SqliteTable {
         })
         .await
     }
+}
+
+/// Adds what a file of an earlier release lacks, in one transaction (a second process
+/// opening the same file waits, then finds it done).
+fn migrate(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+    let result = (|| {
+        for column in ["inv_pk", "inv_sk"] {
+            let present = conn
+                .prepare(&format!("SELECT {column} FROM items LIMIT 0"))
+                .is_ok();
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE items ADD COLUMN {column} TEXT"))?;
+            }
+        }
+        conn.execute_batch(INVENTORY_SCHEMA)
+    })();
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(backend)?;
+    result.map_err(backend)
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {

@@ -58,6 +58,10 @@ pub enum ApiError {
     RefreshFailed(String),
     #[error("another refresh of this connection is still running; retry shortly")]
     RefreshInProgress,
+    #[error(
+        "ran out of time before finishing; what was done is kept: send the request again to continue"
+    )]
+    Unfinished,
     /// `upstream_unreachable`, `upstream_timeout`, `upstream_response_too_large`.
     #[error("the third-party API call failed ({0})")]
     Upstream(&'static str),
@@ -83,7 +87,7 @@ impl ApiError {
             | ApiError::Pending
             | ApiError::NotRefreshable => StatusCode::CONFLICT,
             ApiError::RefreshFailed(_) => StatusCode::BAD_GATEWAY,
-            ApiError::RefreshInProgress => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RefreshInProgress | ApiError::Unfinished => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream("upstream_timeout") => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +115,7 @@ impl ApiError {
             ApiError::NotRefreshable => "not_refreshable",
             ApiError::RefreshFailed(_) => "refresh_failed",
             ApiError::RefreshInProgress => "refresh_in_progress",
+            ApiError::Unfinished => "unfinished",
             ApiError::Upstream(code) => code,
             ApiError::Internal(_) => "internal",
         }
@@ -205,6 +210,7 @@ impl From<latchkey_core::ConnectionError> for ApiError {
             E::Unusable(_) | E::Integration(_) => ApiError::ConnectionUnusable(e.to_string()),
             E::RefreshFailed(code) | E::Errored(code) => ApiError::RefreshFailed(code),
             E::Busy => ApiError::RefreshInProgress,
+            E::OutOfTime => ApiError::Unfinished,
             E::Upstream(code) => ApiError::Upstream(code),
             E::Store(e) => e.into(),
             E::Vault(e) => e.into(),

@@ -2,6 +2,9 @@
 //! endpoint, then delete the credentials and the connection. A refresh running at the
 //! same moment finds the connection gone and removes what it wrote (see `refresh`).
 
+use std::time::Duration;
+
+use latchkey_domain::deadline::budget;
 use latchkey_store::{Connections, Integrations};
 
 use crate::grants::app_client;
@@ -43,6 +46,10 @@ pub async fn disconnect(app: &App, connection: &Connection) -> Result<bool, Conn
     Ok(revoked)
 }
 
+/// Time one disconnect may take: the revocation call (the token wire's 15 s) and the
+/// deletes.
+const ONE_DISCONNECT: Duration = Duration::from_secs(16);
+
 /// Whose connections [`disconnect_all`] ends.
 #[derive(Debug, Clone, Copy)]
 pub enum Owner<'a> {
@@ -52,7 +59,8 @@ pub enum Owner<'a> {
 
 /// Disconnects every connection of a consumer or an integration, pending installs
 /// included, each as [`disconnect`] does (revoked, credentials deleted, webhook sent):
-/// the one path deleting either owner takes. Answers how many were disconnected.
+/// the one path deleting either owner takes. Answers how many were disconnected; near the
+/// invocation's deadline it stops before the next one (`OutOfTime`: the caller retries).
 pub async fn disconnect_all(
     app: &App,
     account_id: &AccountId,
@@ -78,6 +86,11 @@ pub async fn disconnect_all(
             return Ok(count);
         }
         for connection in &page {
+            // Never start one that could not finish: a revocation cut short would be
+            // skipped for good once the credentials are deleted.
+            if budget(ONE_DISCONNECT) < ONE_DISCONNECT {
+                return Err(ConnectionError::OutOfTime);
+            }
             disconnect(app, &connection.value).await?;
             count += 1;
         }

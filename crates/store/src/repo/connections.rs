@@ -74,8 +74,9 @@ pub trait Connections {
     ) -> impl Future<Output = StoreResult<Listing<Versioned<Connection>>>> + Send;
     /// One page of the account's connections, newest first, narrowed by `filter`. Every
     /// page but the last holds `limit` items. Served by the `inventory` index (status),
-    /// the integration's pointers (integration) or the consumer's `lookup` partition
-    /// (consumer), never by reading the account and dropping what does not match.
+    /// the integration's pointers (integration; with a status too, its connections are
+    /// read until `limit` match) or the consumer's `lookup` partition (consumer), never by
+    /// reading the account and dropping what does not match.
     fn connection_inventory(
         &self,
         account_id: &AccountId,
@@ -180,7 +181,7 @@ impl Connections for Store {
         let query = Query::Lookup {
             pk: keys::consumer_connections(consumer_id),
             sk_prefix: integration_id
-                .map(keys::integration_connections)
+                .map(keys::lookup_integration_prefix)
                 .unwrap_or_default(),
         };
         let mut listing: Listing<Versioned<Connection>> =
@@ -203,7 +204,8 @@ impl Connections for Store {
         limit: usize,
         cursor: Option<&Cursor>,
     ) -> StoreResult<Listing<Versioned<Connection>>> {
-        let limit = crate::clamp_limit(limit);
+        // One below the backend's page size: each partition is read `limit + 1`.
+        let limit = crate::clamp_limit(limit).min(crate::MAX_PAGE - 1);
         let after = cursor.map(Cursor::sort_after).transpose()?;
         let (mut items, read) = if let Some(consumer_id) = &filter.consumer_id {
             self.consumer_inventory(account_id, consumer_id, filter, after, limit)
