@@ -42,6 +42,11 @@ struct Cli {
     /// that only this machine uses.
     #[arg(long, global = true)]
     local_key: bool,
+    /// Let integrations, the proxy and webhooks reach loopback and private addresses
+    /// (providers or mocks on this machine or network). Off by default; refused with a
+    /// `dynamodb:` store and, for `serve`, with a non-loopback `--addr`.
+    #[arg(long, global = true)]
+    allow_private_egress: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -164,6 +169,11 @@ enum IntegrationsCommand {
 }
 
 fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
+    if cli.allow_private_egress && matches!(cli.store, Some(StoreSpec::Dynamo(_))) {
+        return Err(
+            "--allow-private-egress is for local use: a dynamodb: store is a deployment's".into(),
+        );
+    }
     let store = cli
         .store
         .clone()
@@ -272,9 +282,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Some(url) => url.clone(),
                 None => Url::parse(&format!("http://{local}/")).map_err(|e| e.to_string())?,
             };
+            if cli.allow_private_egress && !addr.ip().is_loopback() {
+                return Err(format!(
+                    "--allow-private-egress serves only on a loopback --addr (not {addr}): \
+                     anyone reaching it could read this network's private services through the proxy"
+                ));
+            }
             let mut app = latchkey_web::setup::app(settings(&cli, public_url)?).await?;
-            // Local use: integrations may point at providers on this machine.
-            app.allow_loopback = true;
+            app.allow_loopback = cli.allow_private_egress;
             let mailer = match smtp {
                 Some(relay) => Some(
                     latchkey_mail::Mailer::smtp(relay, mail_from)
@@ -294,7 +309,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Refresh { concurrency, .. } => {
             let mut app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
-            app.allow_loopback = cli.store.is_none();
+            app.allow_loopback = cli.allow_private_egress;
             let options = RunOptions {
                 concurrency: *concurrency,
                 ..RunOptions::default()

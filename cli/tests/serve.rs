@@ -18,6 +18,11 @@ impl Drop for Gateway {
 
 /// Starts the gateway on a free port and reads its start-up lines.
 fn start(data_dir: &std::path::Path) -> Gateway {
+    start_with(data_dir, &[])
+}
+
+/// [`start`] with more arguments to `serve`.
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Gateway {
     let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args([
             "--data-dir",
@@ -26,6 +31,7 @@ fn start(data_dir: &std::path::Path) -> Gateway {
             "--addr",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .env_remove("LATCHKEY_STORE")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -307,4 +313,52 @@ curl() {
         }
         out
     }
+}
+
+/// Private and loopback addresses are out of reach unless `--allow-private-egress` says
+/// otherwise, and that flag is refused where it would expose them.
+#[tokio::test]
+async fn private_egress_is_off_unless_asked_for_and_only_on_loopback() {
+    // A webhook receiver on this machine: what the egress policy decides.
+    let hooks = serde_json::json!({"webhook_url": "http://127.0.0.1:9/hooks"});
+    let http = reqwest::Client::new();
+    for (extra, expected) in [(&[][..], 422), (&["--allow-private-egress"][..], 200)] {
+        let dir = tempfile::tempdir().unwrap();
+        let gateway = start_with(dir.path(), extra);
+        let key = api_key(&gateway.output).unwrap();
+        let patched = http
+            .patch(format!("{}/v1/account", gateway.base))
+            .bearer_auth(&key)
+            .json(&hooks)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), expected, "{extra:?}");
+        if expected == 422 {
+            let problem: serde_json::Value = patched.json().await.unwrap();
+            assert_eq!(problem["field"], "webhook_url", "{problem}");
+        }
+    }
+    let refused = |args: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("LATCHKEY_STORE")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = refused(&["serve", "--addr", "0.0.0.0:0", "--allow-private-egress"]);
+    assert!(said.contains("loopback --addr"), "{said}");
+    let said = refused(&[
+        "--store",
+        "dynamodb:latchkey-prod",
+        "refresh",
+        "--once",
+        "--allow-private-egress",
+    ]);
+    assert!(said.contains("dynamodb: store"), "{said}");
 }
