@@ -8,7 +8,7 @@ use latchkey_store::{Accounts, testing};
 use latchkey_tests::Harness;
 use latchkey_tests::loopback::Loopback;
 use latchkey_tests::oauth::keyed_connection;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// M4: `webhook_url` follows the integrations' egress policy. In a deployment a receiver on
 /// loopback (on Lambda: the Runtime API), a private network or the metadata service is
@@ -84,4 +84,34 @@ async fn webhooks_never_reach_internal_addresses_in_a_deployment() {
             assert_eq!(receiver.recorded().len(), before);
         }
     }
+}
+
+/// L1: a lifetime no arithmetic can hold. An import beyond ten years is refused naming the
+/// field (it used to overflow: a panic in debug builds, an always-expired token in
+/// release); a provider saying `1e300` or `"inf"` means the token does not expire.
+#[tokio::test]
+async fn absurd_token_lifetimes_neither_overflow_nor_expire_at_once() {
+    use latchkey_tests::oauth::{installed_with_tokens, integration_answering};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let answer = json!({"access_token": "forever", "token_type": "Bearer", "expires_in": 1e300});
+    let (books, _provider) = integration_answering(&h, "books", (200, answer.to_string())).await;
+    let (consumer, id) = installed_with_tokens(&h, &books, json!({"name": "Initech"})).await;
+
+    let (status, problem) = h
+        .send(
+            "POST",
+            &format!("/v1/consumers/{consumer}/connections/install"),
+            json!({"integration_id": books, "allow_multiple_connections": true, "tokens": {
+                "access_token": "at", "expires_in": i64::MAX}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "tokens.expires_in");
+
+    let (status, refreshed) = h
+        .send("POST", &format!("/v1/connections/{id}/refresh"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(refreshed["access_expires_at"], Value::Null, "{refreshed}");
+    assert_eq!(refreshed["status"], "active");
 }

@@ -16,6 +16,18 @@ pub const REFRESH_MARGIN_SECONDS: i64 = 30 * 60;
 /// retried and goes to `error`: with backoff capped at an hour, 30 to 50 attempts (jittered).
 pub const GIVE_UP_AFTER_SECONDS: i64 = 24 * 3600;
 
+/// The longest token lifetime taken as an expiry (10 years): a provider saying more
+/// means the token does not expire; an import saying more is refused.
+pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
+/// When a token that lives `seconds` from `now` expires: `None` (no expiry) for a lifetime
+/// that is not a positive finite number of at most [`MAX_TOKEN_LIFETIME_SECONDS`], so no
+/// provider value (`"inf"`, `1e300`) can overflow the arithmetic.
+pub fn expiry_after(now: i64, seconds: f64) -> Option<i64> {
+    (seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TOKEN_LIFETIME_SECONDS as f64)
+        .then(|| now.saturating_add(seconds as i64))
+}
+
 /// Tokens living shorter than this are flagged: the schedule cannot keep them fresh, only
 /// on-demand refresh (credentials endpoint, proxy) can.
 pub const SHORT_LIVED_SECONDS: i64 = 5 * 60;
@@ -255,6 +267,28 @@ pub struct ImportedTokens {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_expiry_never_overflows_and_a_decade_or_more_means_none() {
+        use super::{MAX_TOKEN_LIFETIME_SECONDS, expiry_after};
+        assert_eq!(expiry_after(1_000, 3600.0), Some(4_600));
+        let decade = MAX_TOKEN_LIFETIME_SECONDS as f64;
+        assert_eq!(
+            expiry_after(1_000, decade),
+            Some(1_000 + MAX_TOKEN_LIFETIME_SECONDS)
+        );
+        for never in [
+            decade + 1.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            0.0,
+            -5.0,
+            9.3e18,
+        ] {
+            assert_eq!(expiry_after(i64::MAX - 10, never), None, "{never}");
+        }
+    }
+
     use super::*;
 
     fn connection(status: ConnectionStatus, refreshable: bool, exp: Option<i64>) -> Connection {

@@ -34,7 +34,8 @@ pub use auth::{
 };
 pub use connection::{
     Connection, ConnectionPatch, ConnectionStatus, GIVE_UP_AFTER_SECONDS, ImportedTokens,
-    InstallConnection, REFRESH_MARGIN_SECONDS, RefreshFailure, RefreshState, SHORT_LIVED_SECONDS,
+    InstallConnection, MAX_TOKEN_LIFETIME_SECONDS, REFRESH_MARGIN_SECONDS, RefreshFailure,
+    RefreshState, SHORT_LIVED_SECONDS, expiry_after,
 };
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};

@@ -74,7 +74,6 @@ pub async fn fetch(
             v.as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
         })
-        .filter(|s| *s > 0.0)
-        .map(|s| now + s as i64);
+        .and_then(|s| latchkey_domain::expiry_after(now, s));
     Ok((Secret::new(token), expires_at))
 }

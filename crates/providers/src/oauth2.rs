@@ -361,7 +361,7 @@ fn token_set(tokens: Tokens, now: i64) -> TokenSet {
             .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
         expires_at: tokens
             .expires_in()
-            .map(|d| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))),
+            .and_then(|d| latchkey_domain::expiry_after(now, d.as_secs_f64())),
         extra,
     }
 }

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::{Completion, Issued, complete};
 use crate::connections::{Outbound, send};
 use latchkey_core::App;
+use latchkey_domain::expiry_after;
 use latchkey_domain::{
     AuthMethod, AuthOption, Connection, ConnectionId, ConnectionStatus, Consumer, Credentials,
     FieldError, FlowError, InstallConnection, Integration, NewActivation, RefreshState, Secret,
@@ -240,13 +241,15 @@ fn issued(option: &AuthOption, input: &InstallConnection, now: i64) -> Result<Is
             if tokens.access_token.expose().is_empty() {
                 return Err(FieldError::new("tokens.access_token", "is required"));
             }
-            if tokens.expires_in.is_some_and(|s| s <= 0) {
-                return Err(FieldError::new(
-                    "tokens.expires_in",
-                    "must be a positive number of seconds",
-                ));
-            }
-            let expires_at = tokens.expires_in.map(|s| now + s);
+            let expires_at = match tokens.expires_in {
+                None => None,
+                Some(s) => Some(expiry_after(now, s as f64).ok_or_else(|| {
+                    FieldError::new(
+                        "tokens.expires_in",
+                        "must be a positive number of seconds, at most ten years",
+                    )
+                })?),
+            };
             let refreshable = tokens.refresh_token.is_some()
                 || matches!(method, AuthMethod::Oauth2ClientCredentials(m) if m.client.is_some());
             Ok(Issued {
