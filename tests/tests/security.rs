@@ -115,3 +115,46 @@ async fn absurd_token_lifetimes_neither_overflow_nor_expire_at_once() {
     assert_eq!(refreshed["access_expires_at"], Value::Null, "{refreshed}");
     assert_eq!(refreshed["status"], "active");
 }
+
+/// L6: the popup's `name`, `customState` and `callbackMessage` are bounded and printable;
+/// anything else ends the attempt as `invalid_parameters` naming the field, and nothing
+/// is created.
+#[tokio::test]
+async fn popup_texts_are_bounded_and_printable() {
+    use latchkey_tests::oauth::{browse, consumer, keyed_connection, link, location};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let keyed = keyed_connection(&h).await;
+    let (_, connection) = h.get(&format!("/v1/connections/{keyed}")).await;
+    let integration = connection["integration_id"].as_str().unwrap().to_owned();
+    let customer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let long = "x".repeat(60_000);
+    for (query, field) in [
+        ("customState=a%01b".to_owned(), "customState"),
+        (format!("customState={long}"), "customState"),
+        (format!("name={}", "n".repeat(201)), "name"),
+        ("callbackMessage=%0Ahi".to_owned(), "callbackMessage"),
+    ] {
+        let path = link(
+            &h,
+            &customer,
+            json!({"name": "Keyed", "integration_id": integration}),
+        )
+        .await;
+        let response = browse(&h, &format!("{path}?{query}"), None).await;
+        let to = location(&response);
+        assert!(to.starts_with("https://app.acme.test/done?"), "{to}");
+        let url = url::Url::parse(&to).unwrap();
+        let q: std::collections::BTreeMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["error"], "invalid_parameters", "{to}");
+        let data: Value = serde_json::from_str(&q["errorData"]).unwrap();
+        assert_eq!(data["field"], field, "{to}");
+        assert!(
+            !q.contains_key("customState"),
+            "the bad value is echoed nowhere: {to}"
+        );
+    }
+    let (_, listed) = h
+        .get(&format!("/v1/connections?consumer_id={customer}"))
+        .await;
+    assert_eq!(listed["data"], json!([]), "nothing was created");
+}

@@ -30,7 +30,8 @@ pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Checked {
     optional_text(field, value, max)
 }
 
-pub(crate) fn optional_text(field: &str, value: &str, max: usize) -> Checked {
+/// An optional text of at most `max` characters without control characters.
+pub fn optional_text(field: &str, value: &str, max: usize) -> Checked {
     if value.chars().count() > max {
         return Err(FieldError::new(
             field,

@@ -68,6 +68,9 @@ async fn run(
         Ok(start) => start,
         Err(e) => return start_error(&e),
     };
+    if let Some(invalid) = &start.invalid_input {
+        return finish(app, &start, Outcome::Failed(invalid.clone().into())).await;
+    }
     if start.request.cancel {
         return finish(app, &start, Outcome::Cancelled).await;
     }

@@ -16,6 +16,7 @@ use latchkey_domain::{
     Account, Activation, ConnectionId, Consumer, FlowError, Integration, IntegrationId,
     IntegrationStatus, NewActivation,
 };
+use latchkey_domain::{FieldError, optional_text};
 
 /// The start parameters, with Integration.App's names. Values are taken as text wherever
 /// they come from (a number or a boolean in JSON counts as its text; anything else as
@@ -191,6 +192,29 @@ pub struct Start {
     pub request: StartRequest,
     /// The original query string, kept on links and the form action so nothing is lost.
     pub query: String,
+    /// A text input that was too long or not printable (and was dropped): the attempt
+    /// ends as `invalid_parameters` naming it.
+    pub invalid_input: Option<FieldError>,
+}
+
+/// What reaches connection names, redirects and webhooks is bounded and printable: a text
+/// that is not is dropped (so it is echoed nowhere) and answered as the first error.
+fn bounded_texts(request: &mut StartRequest) -> Option<FieldError> {
+    let mut first = None;
+    let texts = [
+        ("name", &mut request.name, 200),
+        ("customState", &mut request.custom_state, 2048),
+        ("callbackMessage", &mut request.callback_message, 2048),
+    ];
+    for (field, value, max) in texts {
+        if let Some(text) = value.as_deref()
+            && let Err(e) = optional_text(field, text, max)
+        {
+            *value = None;
+            first.get_or_insert(e);
+        }
+    }
+    first
 }
 
 impl Start {
@@ -240,6 +264,7 @@ pub async fn resolve(
         return Err(FlowError::InvalidLink);
     }
     let mut request = request;
+    let invalid_input = bounded_texts(&mut request);
     let mut query = query.to_owned();
     let mut token = token.to_owned();
     let (grant, account, consumer) = if workspace_token::looks_like_jwt(&token) {
@@ -329,6 +354,7 @@ pub async fn resolve(
         append_result_params: account.append_result_params,
     };
     Ok(Start {
+        invalid_input,
         token,
         grant,
         account,
