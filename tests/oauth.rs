@@ -273,10 +273,15 @@ pub fn flow_cookie(response: &http::Response<Body>) -> String {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("lk_flow_"))
+        .find(|c| c.contains("lk_flow_"))
         .expect("the popup binds the flow to the browser");
     assert!(
         set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    // On https (the harness's public URL) only this host may set it.
+    assert!(
+        set.starts_with("__Host-lk_flow_") && set.contains("Path=/") && !set.contains("Domain"),
         "{set}"
     );
     set.split(';').next().unwrap().to_owned()

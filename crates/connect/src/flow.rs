@@ -15,8 +15,10 @@ pub use begin::{FlowCookie, Redirect, Step, connect};
 pub use complete::{Completion, Issued, complete};
 pub use finish::{Ended, Finished, Protocol, Refusal, finish};
 pub use install::{Installed, install};
+use latchkey_core::App;
 pub use marketplace::{Conclusion, Offer, conclude, offers};
 pub use redirect::{Ending, Links, Next, Outcome, RedirectPolicy};
+
 pub use start::{Grant, Start, StartRequest, resolve};
 
 /// Path of the OAuth 2.0 callback under the public URL.
@@ -26,7 +28,17 @@ pub const OAUTH_CALLBACK_PATH: &str = "oauth/callback";
 pub const OAUTH1_CALLBACK_PATH: &str = "oauth1/callback";
 
 /// The flow cookie's name for a given `state` hash: one cookie per flow, so two popups in
-/// one browser do not overwrite each other's binding.
-pub fn flow_cookie_name(state_hash: &str) -> String {
-    format!("lk_flow_{}", &state_hash[..16.min(state_hash.len())])
+/// one browser do not overwrite each other's binding. On https it carries the `__Host-`
+/// prefix: the browser then takes it only from this host (Secure, Path=/, no Domain), so
+/// a sibling subdomain cannot plant a binding. Loopback http (local use) cannot.
+pub fn flow_cookie_name(app: &App, state_hash: &str) -> String {
+    let prefix = if app.public_url().scheme() == "https" {
+        "__Host-"
+    } else {
+        ""
+    };
+    format!(
+        "{prefix}lk_flow_{}",
+        &state_hash[..16.min(state_hash.len())]
+    )
 }

@@ -332,7 +332,7 @@ async fn store_flow(
     Ok(Redirect {
         url,
         cookie: FlowCookie {
-            name: flow_cookie_name(&state_hash),
+            name: flow_cookie_name(app, &state_hash),
             value: format!("{}.{}", binding.expose(), start.token),
             max_age_seconds: CONNECTION_FLOW_TTL_SECONDS,
         },

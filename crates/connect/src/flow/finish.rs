@@ -80,7 +80,7 @@ pub async fn finish(
         return Ok(Finished::Refused(Refusal::Malformed));
     };
     let state_hash = token_hash(state);
-    let cookie_name = flow_cookie_name(&state_hash);
+    let cookie_name = flow_cookie_name(app, &state_hash);
     // Read first, consume only once this browser is shown to be the one that started it,
     // so a forged or cookieless callback changes nothing.
     let Some(flow) = app.store.flow(&state_hash).await? else {
