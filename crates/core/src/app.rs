@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use latchkey_domain::Clock;
+use latchkey_domain::{Clock, is_internal_ip};
 use latchkey_store::{Store, Table};
 use latchkey_vault::Vault;
 use url::Url;
@@ -32,6 +32,25 @@ pub struct App {
 
 tokio::task_local! {
     static REQUEST_BASE: Url;
+}
+
+/// The outbound client's resolver outside test mode: the system's answers without any
+/// internal address ([`is_internal_ip`]); a name with only those fails to connect.
+pub struct PublicAddresses;
+
+impl reqwest::dns::Resolve for PublicAddresses {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> =
+                found.filter(|a| !is_internal_ip(a.ip())).collect();
+            if public.is_empty() {
+                let refused = format!("{} resolves to no public address", name.as_str());
+                return Err(refused.into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// Runs `work` with [`App::public_url`] answering `base` where nothing is configured.
@@ -96,10 +115,34 @@ impl App {
     /// that redirects is answered as it is, not chased to another host.
     pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("the HTTP client builds")
+            let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+            // Outside test mode a name is checked by what it resolves to, not its text: a
+            // public-looking name pointing at a private address is refused too.
+            let builder = if self.allow_loopback {
+                builder
+            } else {
+                builder.dns_resolver(Arc::new(PublicAddresses))
+            };
+            builder.build().expect("the HTTP client builds")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::dns::Resolve;
+
+    #[tokio::test]
+    async fn names_are_refused_by_the_internal_addresses_they_resolve_to() {
+        for internal in ["localhost", "10.0.0.7", "198.18.0.1", "100.64.1.1", "::1"] {
+            let name = internal.parse().unwrap();
+            assert!(PublicAddresses.resolve(name).await.is_err(), "{internal}");
+        }
+        let public = PublicAddresses
+            .resolve("93.184.216.34".parse().unwrap())
+            .await;
+        let addrs: Vec<_> = public.expect("a public address").collect();
+        assert_eq!(addrs[0].ip().to_string(), "93.184.216.34");
     }
 }

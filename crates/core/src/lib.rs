@@ -14,5 +14,5 @@ pub mod status;
 pub mod testing;
 pub mod webhooks;
 
-pub use app::{App, FirstAttempt, serving_at};
+pub use app::{App, FirstAttempt, PublicAddresses, serving_at};
 pub use connection_error::ConnectionError;

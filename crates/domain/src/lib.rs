@@ -47,8 +47,8 @@ pub use reminder::{
     REMINDER_LINK_TTL_SECONDS, REMINDER_MAX_ATTEMPTS, Reminder, ReminderLink, ReminderSettings,
 };
 pub use validate::{
-    FieldError, METADATA_MAX_BYTES, Metadata, is_internal_host, optional_text, placeholders,
-    validate_egress_url, validate_origin, validate_public_url,
+    FieldError, METADATA_MAX_BYTES, Metadata, is_internal_host, is_internal_ip, optional_text,
+    placeholders, validate_egress_url, validate_origin, validate_public_url,
 };
 pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
 

@@ -118,6 +118,22 @@ fn is_loopback_host(url: &Url) -> bool {
 /// Latchkey's outbound calls refuse such hosts outside test mode: on Lambda, loopback is
 /// the Runtime API.
 pub fn is_internal_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => is_internal_ip(ip.into()),
+        Some(url::Host::Ipv6(ip)) => is_internal_ip(ip.into()),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
+/// An address Latchkey never calls outside test mode: loopback, private, link-local,
+/// shared (100.64/10), benchmarking (198.18/15), unspecified, broadcast, unique-local,
+/// and IPv4-mapped forms of those. Checked on the addresses a name resolves to as well as
+/// on IP literals.
+pub fn is_internal_ip(ip: std::net::IpAddr) -> bool {
     fn v4(ip: std::net::Ipv4Addr) -> bool {
         let [a, b, ..] = ip.octets();
         ip.is_loopback()
@@ -126,10 +142,11 @@ pub fn is_internal_host(url: &Url) -> bool {
             || ip.is_unspecified()
             || ip.is_broadcast()
             || (a == 100 && (64..128).contains(&b))
+            || (a == 198 && (b == 18 || b == 19))
     }
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => v4(ip),
-        Some(url::Host::Ipv6(ip)) => {
+    match ip {
+        std::net::IpAddr::V4(ip) => v4(ip),
+        std::net::IpAddr::V6(ip) => {
             let first = ip.segments()[0];
             ip.is_loopback()
                 || ip.is_unspecified()
@@ -137,11 +154,6 @@ pub fn is_internal_host(url: &Url) -> bool {
                 || (first & 0xffc0) == 0xfe80
                 || ip.to_ipv4_mapped().is_some_and(v4)
         }
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-        None => true,
     }
 }
 
