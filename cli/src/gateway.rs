@@ -9,12 +9,14 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use latchkey_connect::connections::RunOptions;
 use latchkey_core::App;
 use latchkey_mail::Mailer;
 use latchkey_web::{ApiError, Body, Function, Handler, MAX_BODY_BYTES, dispatch, routes};
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 pub fn handler_for(function: Function) -> &'static dyn Handler {
     match function {
@@ -30,9 +32,14 @@ pub fn handler_for(function: Function) -> &'static dyn Handler {
 /// Answers one request as API Gateway + the route's Lambda function would.
 pub async fn handle(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let response = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Err(_) => ApiError::PayloadTooLarge.into_response(),
-        Ok(collected) => {
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, MAX_BODY_BYTES).collect(),
+    );
+    let response = match read.await {
+        Err(_) => ApiError::RequestTimeout.into_response(),
+        Ok(Err(_)) => ApiError::PayloadTooLarge.into_response(),
+        Ok(Ok(collected)) => {
             let bytes = collected.to_bytes();
             let body = if bytes.is_empty() {
                 Body::Empty
@@ -64,17 +71,43 @@ pub async fn handle(app: &App, request: hyper::Request<Incoming>) -> hyper::Resp
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
-/// Serves until the process ends. One task per connection.
+/// A client must send a request's headers within this (idle keep-alive connections end
+/// too), and its body within [`BODY_READ_TIMEOUT`]: an idle or slow socket holds nothing.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections served at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 512;
+
+/// Serves until the process ends. One task per connection, at most [`MAX_CONNECTIONS`];
+/// a failed `accept` (out of file descriptors, a connection reset before it was taken) is
+/// logged and serving goes on.
 pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let (stream, _) = listener.accept().await?;
+        let slot = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed; serving on");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         let app = app.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |request| {
                 let app = app.clone();
                 async move { Ok::<_, Infallible>(handle(&app, request).await) }
             });
             if let Err(e) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {

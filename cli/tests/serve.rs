@@ -362,3 +362,39 @@ async fn private_egress_is_off_unless_asked_for_and_only_on_loopback() {
     ]);
     assert!(said.contains("dynamodb: store"), "{said}");
 }
+
+/// L2: a socket that never finishes its request is closed by the gateway (it used to be
+/// held forever), and others are served meanwhile.
+#[tokio::test]
+async fn a_socket_that_never_finishes_its_request_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = start(dir.path());
+    let addr = gateway
+        .base
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let served = reqwest::get(format!("{}/v1/openapi.json", gateway.base))
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200, "others are served meanwhile");
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        slow.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the half-sent request still holds its socket"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+}

@@ -42,6 +42,8 @@ pub enum ApiError {
     Stale,
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("unsupported media type: send application/json")]
     UnsupportedMediaType,
     #[error(
@@ -81,6 +83,7 @@ impl ApiError {
             ApiError::MalformedBody { .. } | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::Duplicate(_) | ApiError::Stale => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NeedsReauth
             | ApiError::ConnectionUnusable(_)
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::Duplicate(_) => "duplicate",
             ApiError::Stale => "concurrent_update",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::NeedsReauth => "needs_reauth",
             ApiError::ConnectionUnusable(_) => "connection_unusable",
