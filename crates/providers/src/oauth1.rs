@@ -187,4 +187,51 @@ mod tests {
     fn encodes_per_rfc_3986() {
         assert_eq!(encode("a b+c/~"), "a%20b%2Bc%2F~");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// The signature base string's encoding is RFC 3986's: only unreserved
+            /// characters and upper-case `%XX`, decoding back to the input.
+            #[test]
+            fn encoding_is_unreserved_or_upper_hex_and_reversible(s in "\\PC{0,40}") {
+                let e = encode(&s);
+                let bytes = e.as_bytes();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i] == b'%' {
+                        prop_assert!(bytes[i + 1..i + 3].iter().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b)), "{}", e);
+                        i += 3;
+                    } else {
+                        prop_assert!(bytes[i].is_ascii_alphanumeric() || b"-._~".contains(&bytes[i]), "{}", e);
+                        i += 1;
+                    }
+                }
+                let back = percent_encoding::percent_decode_str(&e).decode_utf8().unwrap();
+                prop_assert_eq!(back, s.as_str());
+            }
+
+            /// Parameters are signed as a sorted set: their order never changes the
+            /// signature, and any changed value does.
+            #[test]
+            fn a_signature_depends_on_parameters_not_their_order(
+                params in prop::collection::btree_map("[a-z_]{1,8}", "\\PC{0,12}", 1..6),
+                query in "[a-z]{1,5}=[a-z0-9]{0,5}",
+            ) {
+                let url = Url::parse(&format!("https://api.example.com/1/x?{query}")).unwrap();
+                let sorted: Vec<(String, String)> = params.clone().into_iter().collect();
+                let mut reversed = sorted.clone();
+                reversed.reverse();
+                let a = signature("get", &url, &sorted, "cs", "ts");
+                prop_assert_eq!(&a, &signature("GET", &url, &reversed, "cs", "ts"));
+                let mut changed = sorted.clone();
+                changed[0].1.push('!');
+                prop_assert_ne!(a, signature("GET", &url, &changed, "cs", "ts"));
+            }
+        }
+    }
 }

@@ -675,4 +675,42 @@ mod tests {
             "invalid_error_code"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Whatever a token endpoint answers, normalising it never panics, and a token
+            /// passed on carries `expires_in` only as a whole number and always a
+            /// `token_type`.
+            #[test]
+            fn any_token_answer_normalises_without_panicking(
+                status in 100u16..600,
+                content_type in prop::sample::select(vec![
+                    "application/json", "application/x-www-form-urlencoded", "text/plain", "text/html", "",
+                ]),
+                raw in prop::collection::vec(any::<u8>(), 0..200),
+                token in "\\PC{0,20}",
+                expires in prop_oneof![
+                    any::<f64>().prop_map(serde_json::Value::from),
+                    any::<i64>().prop_map(serde_json::Value::from),
+                    "\\PC{0,12}".prop_map(serde_json::Value::from),
+                    Just(serde_json::Value::Null),
+                ],
+            ) {
+                let _ = normalize(status, content_type, raw);
+                let body = serde_json::json!({"access_token": token, "expires_in": expires});
+                if let Ok(answer) = normalize(status, "application/json", serde_json::to_vec(&body).unwrap()) {
+                    if answer.status().as_u16() == 200 {
+                        let v: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+                        prop_assert!(v["token_type"].is_string());
+                        prop_assert!(v.get("expires_in").is_none_or(|e| e.is_u64()), "{}", v);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -151,4 +151,23 @@ mod tests {
             check_parameters(&specs, &values(&[("subdomain", "acme"), ("other", "x")])).is_err()
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever a consumer types as a parameter, a filled URL stays on the
+        /// integration's declared host (or a subdomain of its literal domain).
+        #[test]
+        fn a_filled_url_never_leaves_its_declared_host(value in "\\PC{0,40}", path in "\\PC{0,40}") {
+            let given = values(&[("subdomain", &value), ("path", &path)]);
+            if let Ok(url) = fill_url("https://{subdomain}.helpdesk.example/api/{path}", &given, false) {
+                let host = url.host_str().unwrap().to_owned();
+                proptest::prop_assert!(host.ends_with(".helpdesk.example"), "{host} from {value:?}");
+                proptest::prop_assert!(url.username().is_empty() && url.password().is_none());
+            }
+            if let Ok(url) = fill_url("https://api.example.com/v1/{path}", &given, false) {
+                proptest::prop_assert_eq!(url.host_str(), Some("api.example.com"), "from {:?}", path);
+            }
+        }
+    }
 }

@@ -134,3 +134,46 @@ fn is_sort_key(sort: &str) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn encoded(pk: &str, sk: &str, isk: Option<&str>) -> String {
+        let position = Position {
+            pk: pk.to_owned(),
+            sk: sk.to_owned(),
+            isk: isk.map(|s| IndexSort::Text(s.to_owned())),
+        };
+        Cursor::encode(&position).0
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Any string a client sends as a cursor parses or is refused, never panics; a
+        /// cursor accepted for a partition starts inside that very partition (a cursor
+        /// never moves a listing to another account's items); an inventory cursor is only
+        /// ever a sort key Latchkey writes.
+        #[test]
+        fn client_cursors_never_panic_nor_cross_partitions(
+            raw in "\\PC{0,80}",
+            pk in "[A-Z#a-z_0-9]{0,20}",
+            sk in "\\PC{0,20}",
+            isk in proptest::option::of("[0-9#a-z_]{0,24}"),
+        ) {
+            let mine = Query::Partition { pk: "ACCOUNT#acc_mine".into(), sk_prefix: "CONSUMER#".into() };
+            for text in [raw.clone(), encoded(&pk, &sk, isk.as_deref())] {
+                if let Ok(cursor) = Cursor::parse(&text) {
+                    if let Ok((key, _)) = cursor.start_for(&mine) {
+                        prop_assert_eq!(key.pk, "ACCOUNT#acc_mine");
+                    }
+                    if let Ok(sort) = cursor.sort_after() {
+                        prop_assert!(is_sort_key(&sort), "{:?}", sort);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -73,7 +73,26 @@ impl<'a> From<&'a Connection> for Caller<'a> {
     }
 }
 
-/// `base_url` + `path`; the path may not climb out of the base (`..`, `.`, encoded or not).
+/// Appends `path` to `base`'s path; it may not climb out of it (`..`, `.`, encoded or not,
+/// backslashes, control characters).
+fn join_below(base: &mut Url, path: &str) -> Result<(), FieldError> {
+    let path = path.trim_start_matches('/');
+    let climbs = path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    });
+    if climbs || path.contains('\\') || path.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "path",
+            "must stay below the integration's base URL",
+        ));
+    }
+    let joined = format!("{}/{}", base.path().trim_end_matches('/'), path);
+    base.set_path(&joined);
+    Ok(())
+}
+
+/// `base_url` + `path` + the integration's request parameters.
 fn target(
     app: &App,
     integration: &Integration,
@@ -85,19 +104,7 @@ fn target(
         connection.parameters,
         app.allow_loopback,
     )?;
-    let path = outbound.path.trim_start_matches('/');
-    let climbs = path.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    });
-    if climbs || path.contains('\\') || path.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "path",
-            "must stay below the integration's base URL",
-        ));
-    }
-    let joined = format!("{}/{}", url.path().trim_end_matches('/'), path);
-    url.set_path(&joined);
+    join_below(&mut url, &outbound.path)?;
     url.set_query(outbound.query.as_deref().filter(|q| !q.is_empty()));
     if !integration.api.request_params.is_empty() {
         let mut pairs = Vec::with_capacity(integration.api.request_params.len());
@@ -203,4 +210,35 @@ pub async fn send(
             "upstream_unreachable"
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// No path a caller sends through the proxy leaves the integration's base URL,
+        /// also once the URL is parsed again as the HTTP client and the server will.
+        #[test]
+        fn a_proxied_path_never_escapes_the_base_url(
+            path in prop::collection::vec(
+                prop_oneof![
+                    Just("..".to_owned()), Just("%2e%2E".to_owned()), Just(".".to_owned()),
+                    Just("%2f".to_owned()), Just("\\".to_owned()), "[a-z%./]{0,6}", "\\PC{0,6}",
+                ],
+                0..6,
+            ).prop_map(|parts| parts.join("/")),
+        ) {
+            let base = Url::parse("https://api.example.com/v2").unwrap();
+            let mut url = base.clone();
+            if join_below(&mut url, &path).is_ok() {
+                let again = Url::parse(url.as_str()).unwrap();
+                prop_assert_eq!(again.host_str(), Some("api.example.com"));
+                prop_assert!(again.path() == "/v2/" || again.path().starts_with("/v2/"), "{} from {:?}", again, path);
+            }
+        }
+    }
 }

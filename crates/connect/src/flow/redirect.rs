@@ -408,4 +408,42 @@ mod tests {
             }
         ));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const ALLOWED: [&str; 3] = [
+            "https://globex.acme.test",
+            "https://app.acme.test",
+            "https://partner.acme.test",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1024))]
+
+            /// Any requested `redirectUri` or `targetOrigin` either falls back to what the
+            /// vendor configured or stays on an allowed origin: no string sends the
+            /// browser, or posts the result, anywhere else.
+            #[test]
+            fn requested_targets_fall_back_or_stay_on_allowed_origins(
+                raw in prop_oneof![
+                    "\\PC{0,60}",
+                    "(https?|javascript|data)://[a-z.@:%0-9]{0,30}(acme\\.test)?[/?#a-z]{0,10}",
+                    "[a-z.]{0,20}acme\\.test[/:@a-z0-9]{0,10}",
+                ],
+            ) {
+                let a = account();
+                let c = consumer(Some("https://globex.acme.test/back"));
+                let p = RedirectPolicy { account: &a, consumer: &c };
+                let target = p.target(Some(&raw)).expect("something is configured");
+                let origin = target.origin().ascii_serialization();
+                prop_assert!(ALLOWED.contains(&origin.as_str()), "{} from {:?}", target, raw);
+                prop_assert!(target.username().is_empty() && target.password().is_none());
+                if let Some(origin) = p.target_origin(&raw) {
+                    prop_assert!(ALLOWED.contains(&origin.as_str()), "{} from {:?}", origin, raw);
+                }
+            }
+        }
+    }
 }

@@ -443,4 +443,59 @@ mod tests {
         assert!(!r.allow_multiple_connections);
         assert_eq!(r.connection_parameters["region"], "eu");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                "\\PC{0,16}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map("\\PC{0,8}", inner, 0..4)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Whatever JSON a page or a vendor's backend sends as popup input, it is read
+            /// (each field as text or absent) without panicking, and the texts that reach
+            /// names and redirects are then bounded and printable.
+            #[test]
+            fn any_popup_input_is_coerced_and_bounded(
+                fields in prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "integrationId", "integrationKey", "connectionParameters", "connectionId",
+                        "name", "authOptionKey", "allowMultipleConnections", "customState",
+                        "redirectUri", "targetOrigin", "callbackMessage", "cancel", "other",
+                    ]),
+                    json_value(),
+                    0..8,
+                ),
+            ) {
+                let input = serde_json::Value::Object(
+                    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                );
+                if let Ok(mut request) = serde_json::from_value::<StartRequest>(input) {
+                    let _ = bounded_texts(&mut request);
+                    for text in [&request.name, &request.custom_state, &request.callback_message]
+                        .into_iter()
+                        .flatten()
+                    {
+                        prop_assert!(text.chars().count() <= 2048 && !text.chars().any(char::is_control));
+                    }
+                }
+            }
+        }
+    }
 }
