@@ -158,3 +158,60 @@ async fn popup_texts_are_bounded_and_printable() {
         .await;
     assert_eq!(listed["data"], json!([]), "nothing was created");
 }
+
+/// A `PUT` may leave the client secret out to keep it, but not while moving an endpoint:
+/// the kept secret would be sent to the new URL, where whoever edits the integration could
+/// read it.
+#[tokio::test]
+async fn a_kept_client_secret_does_not_follow_a_moved_endpoint() {
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let body = |token_url: &str, secret: Option<&str>| {
+        let mut client = json!({"client_id": "app"});
+        if let Some(secret) = secret {
+            client["client_secret"] = json!(secret);
+        }
+        json!({"key": "books", "name": "Books", "auth_options": [{
+            "key": "oauth", "type": "oauth2",
+            "authorization_url": "https://books.example/authorize",
+            "token_url": token_url, "client": client}],
+            "api": {"base_url": "https://api.books.example"}})
+    };
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            body("https://books.example/token", Some("s3cret")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/v1/integrations/{}", created["id"].as_str().unwrap());
+
+    let (status, problem) = h
+        .send("PUT", &path, body("https://collector.example/token", None))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["field"], "auth_options[0].client.client_secret");
+    let (_, unchanged) = h.get(&path).await;
+    assert_eq!(
+        unchanged["auth_options"][0]["token_url"],
+        "https://books.example/token"
+    );
+
+    // Same endpoints: the secret is kept; a moved endpoint with the secret given is fine.
+    let (status, kept) = h
+        .send("PUT", &path, body("https://books.example/token", None))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(
+        kept["auth_options"][0]["client"]["client_secret"],
+        "********"
+    );
+    let (status, _) = h
+        .send(
+            "PUT",
+            &path,
+            body("https://books.example/v2/token", Some("n3w")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

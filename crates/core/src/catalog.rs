@@ -37,20 +37,51 @@ fn secret_scope(integration: &Integration, option_key: &str) -> SecretScope {
 }
 
 /// An option given without a client secret keeps the one `previous` had for the same
-/// option key and client id, so a `PUT` need not repeat secrets it does not change.
-pub fn inherit_client_secrets(integration: &mut Integration, previous: &Integration) {
-    for option in &mut integration.auth_options {
+/// option key and client id, so a `PUT` need not repeat secrets it does not change. Not
+/// when an endpoint URL changed: the kept secret would go to the new endpoint, so whoever
+/// may edit the integration could read it there. Then the secret must be given again.
+pub fn inherit_client_secrets(
+    integration: &mut Integration,
+    previous: &Integration,
+) -> Result<(), FieldError> {
+    for (i, option) in integration.auth_options.iter_mut().enumerate() {
         let key = option.key.clone();
+        let urls: Vec<(&str, String)> = option
+            .method
+            .urls()
+            .into_iter()
+            .map(|(name, url)| (name, url.to_owned()))
+            .collect();
         if let Some(Some(client)) = option.method.client_mut()
             && client.client_secret.is_none()
         {
-            client.client_secret = previous
-                .auth_option(&key)
-                .and_then(|o| o.method.client())
+            let Some(before) = previous.auth_option(&key) else {
+                continue;
+            };
+            let kept = before
+                .method
+                .client()
                 .filter(|c| c.client_id == client.client_id)
                 .and_then(|c| c.client_secret.clone());
+            if kept.is_none() {
+                continue;
+            }
+            let moved = before
+                .method
+                .urls()
+                .into_iter()
+                .map(|(name, url)| (name, url.to_owned()))
+                .ne(urls.iter().cloned());
+            if moved {
+                return Err(FieldError::new(
+                    format!("auth_options[{i}].client.client_secret"),
+                    "is required again when an endpoint URL changes",
+                ));
+            }
+            client.client_secret = kept;
         }
     }
+    Ok(())
 }
 
 /// Moves every plain OAuth client secret into the vault.

@@ -282,7 +282,7 @@ impl AuthMethod {
     }
 
     /// The URL-valued fields of this method, named as in the JSON.
-    pub(crate) fn urls(&self) -> Vec<(&'static str, &str)> {
+    pub fn urls(&self) -> Vec<(&'static str, &str)> {
         match self {
             AuthMethod::Oauth2(OAuth2 {
                 authorization_url,

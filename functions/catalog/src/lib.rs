@@ -222,7 +222,7 @@ async fn save(
     current: Versioned<Integration>,
     mut next: Integration,
 ) -> Result<Response, ApiError> {
-    inherit_client_secrets(&mut next, &current.value);
+    inherit_client_secrets(&mut next, &current.value)?;
     require_apps_when_active(&next)?;
     seal_client_secrets(&mut next, &app.vault).await?;
     app.store
