@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use crate::Harness;
 use crate::loopback::{Loopback, Recorded};
 
-/// Points the harness account's webhooks at a new receiver (signed; the secret is not
-/// checked here) and answers it.
-pub async fn receiving(h: &Harness) -> Loopback {
+/// Points the harness account's webhooks at a new receiver and answers it with the
+/// signing secret (shown once).
+pub async fn receiving(h: &Harness) -> (Loopback, String) {
     let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
     let (status, _) = h
         .send(
@@ -21,9 +21,11 @@ pub async fn receiving(h: &Harness) -> Loopback {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    h.send("POST", "/v1/account/webhook-secret", json!({}))
+    let (status, secret) = h
+        .send("POST", "/v1/account/webhook-secret", json!({}))
         .await;
-    receiver
+    assert_eq!(status, StatusCode::CREATED);
+    (receiver, secret["secret"].as_str().unwrap().to_owned())
 }
 
 /// The webhook events of `kind` received so far for connection `id`, by event id

@@ -199,13 +199,9 @@ fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
 
 /// `latchkey api-keys …`: the same rules as `/v1/api-keys`.
 async fn api_keys(app: &App, command: &ApiKeysCommand) -> Result<(), String> {
-    let account_of = |account: &str| AccountId::from(account);
-    let exists = |account: AccountId| async move {
-        match app.store.account(&account).await {
-            Ok(Some(_)) => Ok(account),
-            Ok(None) => Err(format!("no account {account}")),
-            Err(e) => Err(e.to_string()),
-        }
+    let exists = |account: &str| {
+        let account = AccountId::from(account);
+        async move { existing(app, &account).await.map(|()| account) }
     };
     match command {
         ApiKeysCommand::Create {
@@ -214,7 +210,7 @@ async fn api_keys(app: &App, command: &ApiKeysCommand) -> Result<(), String> {
             scope,
             expires_at,
         } => {
-            let account = exists(account_of(account)).await?;
+            let account = exists(account).await?;
             let scope = serde_json::from_value(serde_json::json!(scope))
                 .map_err(|_| format!("--scope {scope}: use full or connect"))?;
             let input = NewApiKey {
@@ -232,7 +228,7 @@ async fn api_keys(app: &App, command: &ApiKeysCommand) -> Result<(), String> {
             );
         }
         ApiKeysCommand::List { account } => {
-            let account = exists(account_of(account)).await?;
+            let account = exists(account).await?;
             let keys = app
                 .store
                 .api_keys(&account)
@@ -245,7 +241,7 @@ async fn api_keys(app: &App, command: &ApiKeysCommand) -> Result<(), String> {
             );
         }
         ApiKeysCommand::Revoke { account, id, force } => {
-            let account = exists(account_of(account)).await?;
+            let account = exists(account).await?;
             revoke_api_key(&app.store, &account, id, *force)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -354,15 +350,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Reindex { account } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             let account = AccountId::from(account.as_str());
-            if app
-                .store
-                .account(&account)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_none()
-            {
-                return Err(format!("no account {account}"));
-            }
+            existing(&app, &account).await?;
             let count = reindex(&app.store, &account)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -406,17 +394,18 @@ async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The account `id`, or an error saying there is none (never a silent no-op).
+async fn existing(app: &App, id: &AccountId) -> Result<(), String> {
+    match app.store.account(id).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!("no account {id}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// `latchkey status`: the numbers an operator looks for first.
 async fn status(app: &App, account: &AccountId, json: bool) -> Result<(), String> {
-    if app
-        .store
-        .account(account)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        return Err(format!("no account {account}"));
-    }
+    existing(app, account).await?;
     let status = account_status(&app.store, account)
         .await
         .map_err(|e| e.to_string())?;
@@ -455,15 +444,7 @@ async fn import(app: &App, file: &Path, account: &str) -> Result<(), String> {
         serde_json::Value::Array(items) => items,
         one => vec![one],
     };
-    if app
-        .store
-        .account(account)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        return Err(format!("no account {account}"));
-    }
+    existing(app, account).await?;
     for (i, item) in items.into_iter().enumerate() {
         let input: IntegrationInput =
             serde_json::from_value(item).map_err(|e| format!("[{i}]: {e}"))?;

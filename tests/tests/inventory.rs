@@ -228,7 +228,7 @@ on_both_stores!(the_inventory_lists_full_pages_newest_first_by_any_filter);
 /// happens to them; `cascade=true` disconnects each as a consumer's deletion does.
 async fn an_integration_with_connections_is_deleted_only_with_cascade(table: Arc<dyn Table>) {
     let h = Harness::new(table).await;
-    let receiver = webhooks::receiving(&h).await;
+    let (receiver, _) = webhooks::receiving(&h).await;
     let first = keyed_connection(&h).await;
     let (_, connection) = h.get(&format!("/v1/connections/{first}")).await;
     let integration = connection["integration_id"].as_str().unwrap().to_owned();

@@ -148,20 +148,7 @@ vault_modes!(
 );
 async fn invalid_grant_marks_needs_reauth_and_sends_a_signed_webhook(mode: VaultMode) {
     let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
-    let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
-    let (status, _) = h
-        .send(
-            "PATCH",
-            "/v1/account",
-            json!({"webhook_url": format!("{}/hooks", receiver.url)}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, secret) = h
-        .send("POST", "/v1/account/webhook-secret", json!({}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let secret = secret["secret"].as_str().unwrap().to_owned();
+    let (receiver, secret) = latchkey_tests::webhooks::receiving(&h).await;
     let (_, account) = h.get("/v1/account").await;
     assert_eq!(account["webhook_secret_set"], true);
 

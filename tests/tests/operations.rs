@@ -220,7 +220,7 @@ async fn on_lambda_a_webhook_is_attempted_before_the_answer() {
         })
     };
     let h = inline(Harness::new(testing::sqlite_table().await).await);
-    let receiver = latchkey_tests::webhooks::receiving(&h).await;
+    let (receiver, _) = latchkey_tests::webhooks::receiving(&h).await;
     let id = keyed_connection(&h).await;
     // No waiting: the delivery was made before the install answered.
     let created: Vec<Value> = receiver

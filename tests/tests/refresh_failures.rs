@@ -25,7 +25,7 @@ async fn run(h: &Harness) -> RunReport {
 /// A harness whose webhooks go to a receiver.
 async fn with_webhooks() -> (Harness, Loopback) {
     let h = Harness::new(testing::sqlite_table().await).await;
-    let receiver = webhooks::receiving(&h).await;
+    let (receiver, _) = webhooks::receiving(&h).await;
     (h, receiver)
 }
 

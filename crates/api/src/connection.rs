@@ -127,6 +127,19 @@ impl<'a> WebhookEvent<'a> {
     }
 }
 
+impl<'a> crate::Listed<ConnectionView<'a>> {
+    /// A page of connections.
+    pub fn connections(
+        items: impl IntoIterator<Item = &'a latchkey_domain::Connection>,
+        next_cursor: Option<String>,
+    ) -> Self {
+        Self {
+            data: items.into_iter().map(ConnectionView::from).collect(),
+            next_cursor,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,14 +180,8 @@ async fn list(app: &App, account_id: &AccountId, request: &Request) -> Result<Re
         .store
         .connection_inventory(account_id, &filter, page.limit, page.cursor.as_ref())
         .await?;
-    let listed = Listed {
-        data: listing
-            .items
-            .iter()
-            .map(|c| ConnectionView::from(&c.value))
-            .collect(),
-        next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-    };
+    let next = listing.next.map(|c| c.as_str().to_owned());
+    let listed = Listed::connections(listing.items.iter().map(|c| &c.value), next);
     Ok(json(StatusCode::OK, &listed))
 }
 

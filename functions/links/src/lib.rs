@@ -2,7 +2,7 @@
 //! of a consumer's connections.
 
 use async_trait::async_trait;
-use latchkey_api::{ActivationLinkView, ConnectionView, Listed};
+use latchkey_api::{ActivationLinkView, Listed};
 use latchkey_core::App;
 use latchkey_core::activation;
 use latchkey_core::consumers::{FirstUseError, first_use};
@@ -96,14 +96,8 @@ impl Handler for Links {
                         page.cursor.as_ref(),
                     )
                     .await?;
-                let listed = Listed {
-                    data: listing
-                        .items
-                        .iter()
-                        .map(|c| ConnectionView::from(&c.value))
-                        .collect(),
-                    next_cursor: listing.next.map(|c| c.as_str().to_owned()),
-                };
+                let next = listing.next.map(|c| c.as_str().to_owned());
+                let listed = Listed::connections(listing.items.iter().map(|c| &c.value), next);
                 Ok(json(StatusCode::OK, &listed))
             }
             _ => Err(ApiError::NotFound("route")),
