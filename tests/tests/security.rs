@@ -215,3 +215,40 @@ async fn a_kept_client_secret_does_not_follow_a_moved_endpoint() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// L5: a link for a new connection stays one. A `connectionId` added to its query used to
+/// turn it into re-authorising that connection; only the link's own `connection_id` may.
+#[tokio::test]
+async fn a_new_connection_link_cannot_be_turned_into_a_reauthorisation() {
+    use latchkey_tests::oauth::{link, location, post_form};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let existing = keyed_connection(&h).await;
+    let (_, connection) = h.get(&format!("/v1/connections/{existing}")).await;
+    let consumer = connection["consumer_id"].as_str().unwrap().to_owned();
+    let back = json!({"redirect_url": "https://app.acme.test/done"});
+    let (status, _) = h
+        .send("PATCH", &format!("/v1/consumers/{consumer}"), back)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "Second", "integration_id": connection["integration_id"]}),
+    )
+    .await;
+    let done = post_form(
+        &h,
+        &format!("{path}?connectionId={existing}"),
+        &[("api_key", "k-2")],
+    )
+    .await;
+    let to = url::Url::parse(&location(&done)).unwrap();
+    let q: std::collections::BTreeMap<_, _> = to.query_pairs().into_owned().collect();
+    let made = q.get("connectionId").expect("connected");
+    assert_ne!(
+        made, &existing,
+        "a new connection, not the existing one re-authorised"
+    );
+    let (_, made) = h.get(&format!("/v1/connections/{made}")).await;
+    assert_eq!(made["name"], "Second");
+}

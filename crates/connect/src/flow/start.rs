@@ -236,14 +236,10 @@ impl Start {
         )
     }
 
-    /// The connection this attempt re-authorises, if any.
+    /// The connection this attempt re-authorises, if any: only ever the one its link (or
+    /// the workspace token it was minted from) names, never one from the query.
     pub fn connection_id(&self) -> Option<ConnectionId> {
-        self.grant.connection_id.clone().or_else(|| {
-            self.request
-                .connection_id
-                .as_deref()
-                .map(ConnectionId::from)
-        })
+        self.grant.connection_id.clone()
     }
 
     /// The new connection's name.
@@ -319,6 +315,9 @@ pub async fn resolve(
             .await?
             .ok_or(FlowError::InvalidLink)?
             .value;
+        // A link for a new connection stays one: a `connectionId` in its query would turn
+        // it into re-authorising another connection of the consumer.
+        request.connection_id = None;
         (Grant::from(activation), account, consumer)
     };
     let named = grant
@@ -348,7 +347,7 @@ pub async fn resolve(
             .and_then(|o| policy.target_origin(o)),
         callback_message: request.callback_message.clone(),
         custom_state: request.custom_state.clone(),
-        is_update: grant.connection_id.is_some() || request.connection_id.is_some(),
+        is_update: grant.connection_id.is_some(),
         redirect: grant.redirect,
         from_marketplace: grant.from_marketplace,
         append_result_params: account.append_result_params,
