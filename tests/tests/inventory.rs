@@ -253,6 +253,20 @@ async fn an_integration_with_connections_is_deleted_only_with_cascade(table: Arc
     let (status, problem) = h.delete(&path).await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(problem["code"], "has_connections");
+    // Another account's key finds nothing to delete, cascading or not.
+    let other = h
+        .call(
+            "DELETE",
+            &format!("{path}?cascade=true"),
+            Some(&h.other_key),
+            None,
+        )
+        .await;
+    assert_eq!(other.0, StatusCode::NOT_FOUND, "{}", other.1);
+    assert_eq!(
+        h.call("DELETE", &path, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, problem) = h.delete(&format!("{path}?cascade=yes")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem["field"], "cascade");
