@@ -13,6 +13,12 @@ use crate::loopback::{Loopback, Recorded};
 /// signing secret (shown once).
 pub async fn receiving(h: &Harness) -> (Loopback, String) {
     let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
+    let secret = pointed_at(h, &receiver).await;
+    (receiver, secret)
+}
+
+/// Points the harness account's webhooks at `receiver`; answers the signing secret.
+pub async fn pointed_at(h: &Harness, receiver: &Loopback) -> String {
     let (status, _) = h
         .send(
             "PATCH",
@@ -25,7 +31,7 @@ pub async fn receiving(h: &Harness) -> (Loopback, String) {
         .send("POST", "/v1/account/webhook-secret", json!({}))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    (receiver, secret["secret"].as_str().unwrap().to_owned())
+    secret["secret"].as_str().unwrap().to_owned()
 }
 
 /// The webhook events of `kind` received so far for connection `id`, by event id

@@ -90,13 +90,7 @@ async fn the_inventory_lists_full_pages_newest_first_by_any_filter(table: Arc<dy
     let h = Harness::new(table).await;
     // Webhooks to a receiver that is down: they wait in the backlog.
     let down = Loopback::start(|_| async { (503, String::new()) }).await;
-    let hooks = json!({"webhook_url": format!("{}/hooks", down.url)});
-    assert_eq!(
-        h.send("PATCH", "/v1/account", hooks).await.0,
-        StatusCode::OK
-    );
-    h.send("POST", "/v1/account/webhook-secret", json!({}))
-        .await;
+    webhooks::pointed_at(&h, &down).await;
     let fleet = fleet(&h).await;
     let all: Vec<usize> = (0..12).collect();
 

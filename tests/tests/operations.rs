@@ -236,13 +236,7 @@ async fn on_lambda_a_webhook_is_attempted_before_the_answer() {
     // A receiver that holds every request: the install still answers, the event waits.
     let h = inline(Harness::new(testing::sqlite_table().await).await);
     let stuck = Loopback::start(|_| std::future::pending()).await;
-    let hooks = json!({"webhook_url": format!("{}/hooks", stuck.url)});
-    assert_eq!(
-        h.send("PATCH", "/v1/account", hooks).await.0,
-        StatusCode::OK
-    );
-    h.send("POST", "/v1/account/webhook-secret", json!({}))
-        .await;
+    latchkey_tests::webhooks::pointed_at(&h, &stuck).await;
     let id = keyed_connection(&h).await;
     assert_eq!(stuck.recorded().len(), 1, "the attempt was made");
     let backlog = h.app.store.due_webhooks(i64::MAX, 10).await.unwrap();

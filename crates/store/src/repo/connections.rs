@@ -4,8 +4,8 @@
 
 use futures_util::future::try_join_all;
 
-use super::{Listing, Store, Versioned, encode, guard};
-use crate::{Condition, Cursor, Key, Query, Record, StoreError, StoreResult, WriteOp, keys};
+use super::{Guard, Listing, Store, Versioned, decode, encode, guard};
+use crate::{Condition, Cursor, Key, Query, Record, StoreResult, WriteOp, keys};
 use latchkey_domain::{
     ACTIVATION_TTL_SECONDS, AccountId, Connection, ConnectionId, ConnectionStatus, ConsumerId,
     IntegrationId,
@@ -308,22 +308,28 @@ impl Store {
                 .query(&query, limit, cursor.as_ref(), self.now())
                 .await?;
             read += page.read;
-            let found = try_join_all(page.items.iter().map(|pointer| async move {
-                let owner: super::Guard = serde_json::from_str(&pointer.body)
-                    .map_err(|e| StoreError::Corrupt(pointer.key.sk.clone(), e.to_string()))?;
-                self.connection(account_id, &owner.owner.into()).await
-            }))
+            let pointers = page
+                .items
+                .into_iter()
+                .map(|record| {
+                    let key = record.key.clone();
+                    decode::<Guard>(record, "guard")
+                        .map(|g| (key, ConnectionId::from(g.value.owner)))
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            let found = try_join_all(
+                pointers
+                    .iter()
+                    .map(|(_, owner)| self.connection(account_id, owner)),
+            )
             .await?;
-            for (pointer, found) in page.items.iter().zip(found) {
+            for ((pointer, _), found) in pointers.iter().zip(found) {
                 match found {
                     Some(c) if keep(&c.value) => items.push(c),
                     Some(_) => {}
                     None => {
-                        self.write(vec![WriteOp::Delete(
-                            pointer.key.clone(),
-                            Condition::Always,
-                        )])
-                        .await?
+                        self.write(vec![WriteOp::Delete(pointer.clone(), Condition::Always)])
+                            .await?
                     }
                 }
                 if items.len() == limit {
