@@ -15,42 +15,73 @@ pub fn issuer() -> String {
         .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`")
 }
 
-pub const CALLBACK: &str = "https://connect.acme.test/oauth/callback";
+/// Where the harness's integrations' redirect URIs live (one per integration under it).
+pub const CALLBACK: &str = "https://connect.acme.test/oauth/callback/";
 
 pub struct OAuthClient {
     pub id: String,
     pub secret: String,
+    /// RFC 7592: where and with what this client's registration is changed.
+    management: (String, String),
+    registered: Value,
 }
 
 /// Registers a client at the provider (dynamic registration), as a vendor would in the
-/// provider's developer console.
+/// provider's developer console. Its redirect URI is a placeholder until
+/// [`oauth_integration`] points it at the integration's own.
 pub async fn register(grants: &[&str], auth_method: &str) -> OAuthClient {
-    register_for(CALLBACK, grants, auth_method).await
-}
-
-/// [`register`] with another redirect URI (a served gateway's callback).
-pub async fn register_for(callback: &str, grants: &[&str], auth_method: &str) -> OAuthClient {
+    let registered = json!({
+        "redirect_uris": [format!("{CALLBACK}pending")],
+        "grant_types": grants,
+        "response_types": if grants.contains(&"authorization_code") { json!(["code"]) } else { json!([]) },
+        "token_endpoint_auth_method": auth_method,
+    });
     let response: Value = reqwest::Client::new()
         .post(format!("{}/reg", issuer()))
-        .json(&json!({
-            "redirect_uris": [callback],
-            "grant_types": grants,
-            "response_types": if grants.contains(&"authorization_code") { json!(["code"]) } else { json!([]) },
-            "token_endpoint_auth_method": auth_method,
-        }))
+        .json(&registered)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    OAuthClient {
-        id: response["client_id"]
+    let field = |name: &str| {
+        response[name]
             .as_str()
-            .expect("registered")
-            .to_owned(),
-        secret: response["client_secret"].as_str().unwrap().to_owned(),
+            .unwrap_or_else(|| panic!("registered without {name}: {response}"))
+            .to_owned()
+    };
+    OAuthClient {
+        id: field("client_id"),
+        secret: field("client_secret"),
+        management: (
+            field("registration_client_uri"),
+            field("registration_access_token"),
+        ),
+        registered,
     }
+}
+
+/// Changes the client's redirect URI at the provider (RFC 7592), as a vendor does after
+/// copying the integration's `redirect_uri`.
+pub async fn redirect_client_to(client: &OAuthClient, redirect_uri: &str) {
+    let mut metadata = client.registered.clone();
+    metadata["client_id"] = json!(client.id);
+    metadata["client_secret"] = json!(client.secret);
+    metadata["redirect_uris"] = json!([redirect_uri]);
+    let (uri, token) = &client.management;
+    let response = reqwest::Client::new()
+        .put(uri)
+        .bearer_auth(token)
+        .json(&metadata)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
 }
 
 pub async fn introspect(client: &OAuthClient, token: &str) -> Value {
@@ -97,7 +128,11 @@ pub async fn oauth_integration(
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    created["id"].as_str().unwrap().to_owned()
+    let id = created["id"].as_str().unwrap().to_owned();
+    let redirect_uri = created["redirect_uri"].as_str().expect("an OAuth redirect URI");
+    assert!(redirect_uri.ends_with(&format!("/oauth/callback/{id}")), "{redirect_uri}");
+    redirect_client_to(client, redirect_uri).await;
+    id
 }
 
 /// A registered client, its integration, a consumer returning to the vendor's app, and
@@ -310,12 +345,23 @@ pub async fn authorize_at_provider(authorization_url: &str) -> Url {
         let next = url
             .join(response.headers()["location"].to_str().unwrap())
             .unwrap();
-        if next.as_str().starts_with(CALLBACK) {
+        if next.path().contains("/oauth/callback/") {
             return next;
         }
         url = next;
     }
     panic!("the provider never redirected back");
+}
+
+/// The path of the redirect URI a popup's answer sent to the provider (where the provider
+/// sends the browser back).
+pub fn redirect_path(to_provider: &http::Response<Body>) -> String {
+    let location = Url::parse(&location(to_provider)).unwrap();
+    let (_, redirect_uri) = location
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .expect("a redirect_uri");
+    Url::parse(&redirect_uri).unwrap().path().to_owned()
 }
 
 pub fn callback_path(url: &Url) -> String {
@@ -342,7 +388,7 @@ pub async fn start_and_authorize(h: &Harness, link_path: &str) -> (Url, String) 
         .into_owned()
         .collect();
     assert_eq!(q["code_challenge_method"], "S256");
-    assert_eq!(q["redirect_uri"], CALLBACK);
+    assert!(q["redirect_uri"].starts_with(CALLBACK), "{}", q["redirect_uri"]);
     (
         authorize_at_provider(&to_provider).await,
         flow_cookie(&landing),

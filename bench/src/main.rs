@@ -66,7 +66,7 @@ fn event_for(binary: &str, key: &str) -> String {
         "links" => http_event("GET", "/v1/consumers/csm_none/connections", "", key),
         "connections" => http_event("GET", "/v1/connections/con_none", "", key),
         "popup" => http_event("GET", "/connect/lka_none", "", key),
-        "callback" => http_event("GET", "/oauth/callback", "state=none&code=x", key),
+        "callback" => http_event("GET", "/oauth/callback/int_none", "state=none&code=x", key),
         // What the template's schedule sends the refresh function.
         "refresh" => json!({
             "version": "0", "id": "bench", "detail-type": "Scheduled Event",
@@ -246,7 +246,7 @@ async fn callbacks(
             .to_owned();
         calls.push(cost::Call {
             method: Method::GET,
-            path: format!("/oauth/callback?state={state}&code=bench-code"),
+            path: format!("/oauth/callback/{integration}?state={state}&code=bench-code"),
             headers: vec![("cookie", cookie)],
             body: None,
         });

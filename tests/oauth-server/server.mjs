@@ -1,6 +1,6 @@
 // oidc-provider on 127.0.0.1 for Latchkey's tests: authorization code with PKCE required,
 // refresh-token rotation, client credentials, introspection, dynamic client registration
-// (each test registers its own client and redirect URI), and an interaction handler that
+// and its management (each test registers its own client and redirect URI), and an interaction handler that
 // logs the user in and consents at once, so no person is needed.
 //
 // Usage: PORT=… node server.mjs   (prints "ready <issuer>" when listening)
@@ -18,6 +18,9 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     registration: { enabled: true },
+    // RFC 7592: a test points its client at the integration's redirect URI once the
+    // integration exists, as a vendor edits its OAuth app in the provider's console.
+    registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
     introspection: { enabled: true },
     revocation: { enabled: true },
     clientCredentials: { enabled: true },

@@ -108,11 +108,17 @@ async fn to_provider(h: &Harness, integration: &str) -> (String, String) {
     (q["state"].clone(), flow_cookie(&landing))
 }
 
-async fn callback(h: &Harness, pairs: &[(&str, &str)], cookie: &str) -> http::Response<Body> {
+/// The provider sends the browser to `integration`'s redirect URI with `pairs`.
+async fn callback(
+    h: &Harness,
+    integration: &str,
+    pairs: &[(&str, &str)],
+    cookie: &str,
+) -> http::Response<Body> {
     let q: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
-    browse(h, &format!("oauth/callback?{q}"), Some(cookie)).await
+    browse(h, &format!("oauth/callback/{integration}?{q}"), Some(cookie)).await
 }
 
 /// `client_secret_basic` for airkit-app / airkit-secret.
@@ -142,7 +148,7 @@ async fn the_access_token_verb_get_sends_the_code_exchange_as_a_query() {
     .await;
     let id = oauth_integration(&h, &provider, json!({"token_method": "GET"})).await;
     let (state, cookie) = to_provider(&h, &id).await;
-    let done = callback(&h, &[("code", "the-code"), ("state", &state)], &cookie).await;
+    let done = callback(&h, &id, &[("code", "the-code"), ("state", &state)], &cookie).await;
     let connection = connection_id(&done);
     assert_eq!(token_of(&h.credentials(&connection).await), "at-1");
     assert_eq!(provider.recorded().len(), 1);
@@ -162,7 +168,7 @@ async fn an_issuer_other_than_the_named_one_or_none_is_refused() {
         let (state, cookie) = to_provider(&h, &id).await;
         let mut pairs = vec![("code", "c"), ("state", state.as_str())];
         pairs.extend(iss.map(|i| ("iss", i)));
-        let refused = callback(&h, &pairs, &cookie).await;
+        let refused = callback(&h, &id, &pairs, &cookie).await;
         let target = Url::parse(&location(&refused)).unwrap();
         let q: BTreeMap<_, _> = target.query_pairs().into_owned().collect();
         assert_eq!(
@@ -178,7 +184,7 @@ async fn an_issuer_other_than_the_named_one_or_none_is_refused() {
         ("state", state.as_str()),
         ("iss", "https://id.custom.example"),
     ];
-    connection_id(&callback(&h, &pairs, &cookie).await);
+    connection_id(&callback(&h, &id, &pairs, &cookie).await);
     assert_eq!(provider.recorded().len(), 1);
 }
 

@@ -6,7 +6,7 @@
 use latchkey_domain::{ConnectionId, ConnectionStatus};
 use latchkey_store::Connections;
 use latchkey_tests::chromium::{run, served};
-use latchkey_tests::oauth::register_for;
+use latchkey_tests::oauth::{redirect_client_to, register};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,8 +15,7 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
         .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`");
     let (h, base) = served().await;
 
-    let client = register_for(
-        &format!("{base}oauth/callback"),
+    let client = register(
         &["authorization_code", "refresh_token"],
         "client_secret_basic",
     )
@@ -39,6 +38,13 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
         )
         .await;
     assert_eq!(status.as_u16(), 201, "{integration}");
+    // The redirect URI the vendor registers is this integration's own, on this gateway.
+    let redirect_uri = integration["redirect_uri"].as_str().unwrap();
+    assert_eq!(
+        redirect_uri,
+        format!("{base}oauth/callback/{}", integration["id"].as_str().unwrap())
+    );
+    redirect_client_to(&client, redirect_uri).await;
     let (_, consumer) = h
         .send(
             "POST",

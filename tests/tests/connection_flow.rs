@@ -297,7 +297,8 @@ async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text(mode
         .1
         .into_owned();
     let denied = format!(
-        "oauth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3EUser+said+no&state={state}"
+        "{}?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3EUser+said+no&state={state}",
+        redirect_path(&landing)
     );
     let done = browse(&h, &denied, Some(&cookie)).await;
     let target = location(&done);
@@ -507,7 +508,7 @@ async fn token_endpoint_failures_become_token_exchange_failed(mode: VaultMode) {
             .into_owned();
         let done = browse(
             &h,
-            &format!("oauth/callback?code=abc&state={state}"),
+            &format!("{}?code=abc&state={state}", redirect_path(&landing)),
             Some(&cookie),
         )
         .await;
@@ -1150,7 +1151,7 @@ async fn fake_oauth1_provider(consumer_secret: &'static str) -> (String, Arc<Ato
             let url = Url::parse(&format!("{base_for_server}{path}")).unwrap();
             let (token_secret, reply) = match path.as_str() {
                 "/request_token"
-                    if get("oauth_callback").is_some_and(|c| c.ends_with("/oauth1/callback")) =>
+                    if get("oauth_callback").is_some_and(|c| c.contains("/oauth/callback/int_")) =>
                 {
                     (
                         "",
@@ -1232,12 +1233,16 @@ async fn oauth1_request_token_authorize_and_access_token(mode: VaultMode) {
         format!("{base}/authorize?oauth_token=rt1")
     );
     let cookie = flow_cookie(&landing);
+    let callback = format!(
+        "oauth/callback/{}?oauth_token=rt1&oauth_verifier=v1",
+        created["id"].as_str().unwrap()
+    );
 
     // Without the cookie nothing happens; with it, the verifier buys the access token.
     assert_eq!(
         browse(
             &h,
-            "oauth1/callback?oauth_token=rt1&oauth_verifier=v1",
+            &callback,
             None
         )
         .await
@@ -1246,7 +1251,7 @@ async fn oauth1_request_token_authorize_and_access_token(mode: VaultMode) {
     );
     let done = browse(
         &h,
-        "oauth1/callback?oauth_token=rt1&oauth_verifier=v1",
+        &callback,
         Some(&cookie),
     )
     .await;
@@ -1289,7 +1294,7 @@ async fn oauth1_request_token_authorize_and_access_token(mode: VaultMode) {
     assert_eq!(
         browse(
             &h,
-            "oauth1/callback?oauth_token=rt1&oauth_verifier=v1",
+            &callback,
             Some(&cookie)
         )
         .await

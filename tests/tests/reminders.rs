@@ -292,8 +292,7 @@ async fn the_emailed_link_reconnects_the_connection_in_chromium() {
     let sink = SmtpSink::start();
     let mailer = sink.mailer(FROM);
     let (h, base) = served().await;
-    let client = register_for(
-        &format!("{base}oauth/callback"),
+    let client = register(
         &["authorization_code", "refresh_token"],
         "client_secret_basic",
     )

@@ -252,3 +252,76 @@ async fn a_new_connection_link_cannot_be_turned_into_a_reauthorisation() {
     let (_, made) = h.get(&format!("/v1/connections/{made}")).await;
     assert_eq!(made["name"], "Second");
 }
+
+/// M6: every integration has its own redirect URI, and an answer finishes only a flow of
+/// the integration whose URI it arrived at. An authorization response delivered to another
+/// integration's redirect URI (a mix-up: the code was issued for that provider) is
+/// refused without exchanging the code anywhere, and the flow is used up.
+#[tokio::test]
+async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
+    use latchkey_tests::oauth::{
+        browse, consumer, flow_cookie, integration_answering, link, location, redirect_path,
+    };
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let tokens = (200, r#"{"access_token":"a","token_type":"bearer"}"#.to_owned());
+    let (books, books_provider) = integration_answering(&h, "books", tokens.clone()).await;
+    let (ledger, ledger_provider) = integration_answering(&h, "ledger", tokens).await;
+    let (_, view) = h.get(&format!("/v1/integrations/{books}")).await;
+    assert_eq!(
+        view["redirect_uri"],
+        format!("{}oauth/callback/{books}", latchkey_tests::PUBLIC_URL)
+    );
+    let (_, keyed) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
+                   "api": {"base_url": "https://api.keyed.example"}}),
+        )
+        .await;
+    assert_eq!(keyed["redirect_uri"], Value::Null, "nothing to register");
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "B", "integration_id": books}),
+    )
+    .await;
+    let landing = browse(&h, &path, None).await;
+    assert_eq!(redirect_path(&landing), format!("/oauth/callback/{books}"));
+    let cookie = flow_cookie(&landing);
+    let state = url::Url::parse(&location(&landing))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+
+    let answer = format!("code=c&state={state}");
+    let mixed = browse(
+        &h,
+        &format!("oauth/callback/{ledger}?{answer}"),
+        Some(&cookie),
+    )
+    .await;
+    let to = url::Url::parse(&location(&mixed)).unwrap();
+    let q: std::collections::BTreeMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("issuer_mismatch"),
+        "{to}"
+    );
+    assert!(books_provider.recorded().is_empty() && ledger_provider.recorded().is_empty());
+    // Used up: the same answer at the right URI finds no flow.
+    let replay = browse(
+        &h,
+        &format!("oauth/callback/{books}?{answer}"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(books_provider.recorded().is_empty());
+    let (_, listed) = h.get("/v1/connections").await;
+    assert_eq!(listed["data"], json!([]), "nothing was connected");
+}

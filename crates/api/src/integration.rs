@@ -2,7 +2,8 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use latchkey_domain::{
-    ApiDefinition, AuthOption, ClientSecret, Integration, IntegrationStatus, ParameterSpec, Secret,
+    ApiDefinition, AuthMethod, AuthOption, ClientSecret, Integration, IntegrationStatus,
+    ParameterSpec, Secret,
 };
 
 /// An integration as clients see it: OAuth client secrets masked, the logo behind its own
@@ -22,6 +23,9 @@ pub struct IntegrationView<'a> {
     pub logo_url: Option<String>,
     pub parameters: &'a [ParameterSpec],
     pub auth_options: Vec<AuthOption>,
+    /// The redirect URI to register with the provider's OAuth app (OAuth 1.0a sends it as
+    /// `oauth_callback`): this integration's own, absent when no option redirects.
+    pub redirect_uri: Option<String>,
     pub api: &'a ApiDefinition,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -40,8 +44,13 @@ fn masked(option: &AuthOption) -> AuthOption {
     option
 }
 
-impl<'a> From<&'a Integration> for IntegrationView<'a> {
-    fn from(i: &'a Integration) -> Self {
+impl<'a> IntegrationView<'a> {
+    /// `callback_url(id)` is the deployment's redirect URI for an integration.
+    pub fn new(i: &'a Integration, callback_url: impl FnOnce(&str) -> String) -> Self {
+        let redirects = i
+            .auth_options
+            .iter()
+            .any(|o| matches!(o.method, AuthMethod::Oauth2(_) | AuthMethod::Oauth1(_)));
         Self {
             id: &i.id,
             key: &i.key,
@@ -56,6 +65,7 @@ impl<'a> From<&'a Integration> for IntegrationView<'a> {
                 .map(|_| format!("/v1/integrations/{}/logo", i.id)),
             parameters: &i.parameters,
             auth_options: i.auth_options.iter().map(masked).collect(),
+            redirect_uri: redirects.then(|| callback_url(&i.id)),
             api: &i.api,
             created_at: i.created_at.into(),
             updated_at: i.updated_at.into(),

@@ -13,19 +13,13 @@ pub mod workspace_token;
 
 pub use begin::{FlowCookie, Redirect, Step, connect};
 pub use complete::{Completion, Issued, complete};
-pub use finish::{Ended, Finished, Protocol, Refusal, finish};
+pub use finish::{Ended, Finished, Refusal, finish};
 pub use install::{Installed, install};
 use latchkey_core::App;
 pub use marketplace::{Conclusion, Offer, conclude, offers};
 pub use redirect::{Ending, Links, Next, Outcome, RedirectPolicy};
 
 pub use start::{Grant, Start, StartRequest, resolve};
-
-/// Path of the OAuth 2.0 callback under the public URL.
-pub const OAUTH_CALLBACK_PATH: &str = "oauth/callback";
-
-/// Path of the OAuth 1.0a callback under the public URL.
-pub const OAUTH1_CALLBACK_PATH: &str = "oauth1/callback";
 
 /// The flow cookie's name for a given `state` hash: one cookie per flow, so two popups in
 /// one browser do not overwrite each other's binding. On https it carries the `__Host-`

@@ -101,6 +101,18 @@ impl App {
         })
     }
 
+    /// The redirect URI an integration's OAuth app registers with its provider (OAuth 1.0a
+    /// sends it as `oauth_callback`). One per integration, so an answer can only finish a
+    /// flow of the integration it was issued for (RFC 9700 §4.4 mix-up defence).
+    pub fn callback_url(&self, integration_id: &str) -> Url {
+        let mut url = self.public_url();
+        url.path_segments_mut()
+            .expect("the public URL is a base")
+            .pop_if_empty()
+            .extend(["oauth", "callback", integration_id]);
+        url
+    }
+
     /// Whether links need the request's own address ([`serving_at`]).
     pub fn derives_public_url(&self) -> bool {
         self.configured_url.is_none()

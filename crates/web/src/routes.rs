@@ -68,7 +68,6 @@ pub enum Operation {
     PopupStart,
     PopupSubmit,
     OAuthCallback,
-    OAuth1Callback,
     ReminderReconnect,
     ReminderOptOutOffer,
     ReminderOptOut,
@@ -223,8 +222,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/connect/{token}", Popup, ConnectSubmit),
     route("GET", "/connection-popup", Popup, PopupStart),
     route("POST", "/connection-popup", Popup, PopupSubmit),
-    route("GET", "/oauth/callback", Callback, OAuthCallback),
-    route("GET", "/oauth1/callback", Callback, OAuth1Callback),
+    route("GET", "/oauth/callback/{id}", Callback, OAuthCallback),
     route("GET", "/reminders/{token}", Callback, ReminderReconnect),
     route(
         "GET",

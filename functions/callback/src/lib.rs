@@ -1,13 +1,13 @@
-//! `callback`: where the browser comes back from elsewhere. Providers send it to
-//! `GET /oauth/callback` and `GET /oauth1/callback`: the connect service ties the request
-//! to its flow and finishes it (docs/ARCHITECTURE.md §4). A reminder email sends it to
+//! `callback`: where the browser comes back from elsewhere. Providers send it to an
+//! integration's redirect URI, `GET /oauth/callback/{integration_id}`: the connect service
+//! ties the request to its flow and finishes it (docs/ARCHITECTURE.md §4). A reminder email sends it to
 //! `/reminders/{token}` (reconnect) and `/reminders/{token}/opt-out` (§5). This crate
 //! reads the request and renders the answer.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use latchkey_connect::flow::{Finished, Outcome, Protocol, Refusal, finish};
+use latchkey_connect::flow::{Finished, Outcome, Refusal, finish};
 use latchkey_connect::reminders::{self, Reconnect};
 use latchkey_core::App;
 use latchkey_domain::FlowError;
@@ -29,8 +29,7 @@ impl Handler for Callback {
         app: &App,
     ) -> Result<Response, ApiError> {
         match operation {
-            Operation::OAuthCallback => Ok(callback(app, &request, Protocol::OAuth2).await),
-            Operation::OAuth1Callback => Ok(callback(app, &request, Protocol::OAuth1).await),
+            Operation::OAuthCallback => Ok(callback(app, &request, params.get("id")).await),
             Operation::ReminderReconnect => Ok(reminder_reconnect(app, params.get("token")).await),
             Operation::ReminderOptOutOffer => Ok(opt_out_offer(app, params.get("token")).await),
             Operation::ReminderOptOut => Ok(opt_out(app, params.get("token")).await),
@@ -39,10 +38,10 @@ impl Handler for Callback {
     }
 }
 
-async fn callback(app: &App, request: &Request, protocol: Protocol) -> Response {
+async fn callback(app: &App, request: &Request, integration_id: &str) -> Response {
     let query: BTreeMap<String, String> = query_params(request).into_iter().collect();
     let cookie = |name: &str| flow_cookie::read(request, name);
-    match finish(app, protocol, &query, cookie).await {
+    match finish(app, integration_id, &query, cookie).await {
         Ok(Finished::Refused(refusal)) => refused(refusal),
         Ok(Finished::Ended(ended)) => {
             if let Outcome::Failed(e @ FlowError::Internal(_)) = &ended.outcome {

@@ -42,7 +42,7 @@ impl Handler for Catalog {
             Operation::ListIntegrations => list(&request, app, &account_id).await,
             Operation::GetIntegration => Ok(json(
                 StatusCode::OK,
-                &IntegrationView::from(&find(app, &account_id, id).await?.value),
+                &view(app, &find(app, &account_id, id).await?.value),
             )),
             Operation::GetIntegrationLogo => {
                 let integration = find(app, &account_id, id).await?.value;
@@ -54,7 +54,7 @@ impl Handler for Catalog {
                 let created = create_integration(&app.store, &app.vault, &account_id, input, None)
                     .await
                     .map_err(catalog_error)?;
-                Ok(json(StatusCode::CREATED, &IntegrationView::from(&created)))
+                Ok(json(StatusCode::CREATED, &view(app, &created)))
             }
             Operation::ReplaceIntegration => replace(&request, app, &account_id, id).await,
             Operation::PatchIntegration => patch(&request, app, &account_id, id).await,
@@ -103,7 +103,7 @@ async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Re
             .iter()
             .map(|v| &v.value)
             .filter(|i| status.is_none_or(|s| i.status == s))
-            .map(IntegrationView::from)
+            .map(|i| view(app, i))
             .collect();
         let listed = Listed {
             data,
@@ -118,7 +118,7 @@ async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Re
     let data = listing
         .items
         .iter()
-        .map(|v| IntegrationView::from(&v.value))
+        .map(|v| view(app, &v.value))
         .collect();
     Ok(json(
         StatusCode::OK,
@@ -237,5 +237,10 @@ async fn save(
         .auth_options
         .retain(|o| next.auth_option(&o.key).is_none());
     forget_client_secrets(&dropped, &app.vault).await?;
-    Ok(json(StatusCode::OK, &IntegrationView::from(&next)))
+    Ok(json(StatusCode::OK, &view(app, &next)))
+}
+
+/// An integration as the API shows it, with this deployment's redirect URI for it.
+fn view<'a>(app: &App, integration: &'a Integration) -> IntegrationView<'a> {
+    IntegrationView::new(integration, |id| app.callback_url(id).into())
 }

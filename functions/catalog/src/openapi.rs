@@ -271,7 +271,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         ),
         // Browser-facing routes are not part of the management API.
         ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | OAuthCallback
-        | OAuth1Callback | ReminderReconnect | ReminderOptOutOffer | ReminderOptOut => return None,
+        | ReminderReconnect | ReminderOptOutOffer | ReminderOptOut => return None,
     })
 }
 

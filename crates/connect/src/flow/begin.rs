@@ -7,7 +7,7 @@ use latchkey_store::Links;
 use std::collections::BTreeMap;
 
 use super::flow_cookie_name;
-use super::{Completion, Issued, OAUTH_CALLBACK_PATH, OAUTH1_CALLBACK_PATH, Start, complete};
+use super::{Completion, Issued, Start, complete};
 use crate::connections::{Caller, Outbound, send};
 use crate::grants::{self, app_client};
 use latchkey_core::App;
@@ -214,10 +214,7 @@ async fn begin_oauth2(
         .ok_or(FlowError::IntegrationUnavailable)?;
     let state = new_token("");
     let pkce = method.pkce.then(Pkce::new);
-    let redirect_uri = app
-        .public_url()
-        .join(OAUTH_CALLBACK_PATH)
-        .map_err(FlowError::internal)?;
+    let redirect_uri = app.callback_url(&integration.id);
     let url = oauth2::authorization_url(
         &method.authorization_url,
         &client_id,
@@ -252,10 +249,7 @@ async fn begin_oauth1(
         .await?
         .ok_or(FlowError::IntegrationUnavailable)?;
     let secret = secret.ok_or(FlowError::IntegrationUnavailable)?;
-    let callback = app
-        .public_url()
-        .join(OAUTH1_CALLBACK_PATH)
-        .map_err(FlowError::internal)?;
+    let callback = app.callback_url(&integration.id);
     let request_url = fill_url(&method.request_token_url, &parameters, app.allow_loopback)?;
     let consumer = oauth1::Consumer {
         key: &key,

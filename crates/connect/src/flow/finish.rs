@@ -7,7 +7,7 @@ use latchkey_store::{Accounts, Integrations, Links as _};
 use std::collections::BTreeMap;
 
 use super::flow_cookie_name;
-use super::{Completion, Conclusion, Ending, Issued, Links, OAUTH_CALLBACK_PATH, Outcome};
+use super::{Completion, Conclusion, Ending, Issued, Links, Outcome};
 use super::{complete, conclude};
 use crate::grants::{self, app_client};
 use latchkey_core::App;
@@ -18,11 +18,21 @@ use latchkey_providers::oauth2::{Client, Grant, TokenEndpoint};
 use latchkey_providers::template::fill_url;
 use latchkey_providers::{oauth1, oauth2};
 
-/// Which callback the provider used.
+/// Which protocol answered: OAuth 2.0 brings `state` back; OAuth 1.0a the request token,
+/// which keyed the flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+enum Protocol {
     OAuth2,
     OAuth1,
+}
+
+impl Protocol {
+    fn of(query: &BTreeMap<String, String>) -> (Self, Option<&String>) {
+        match query.get("state") {
+            Some(state) => (Protocol::OAuth2, Some(state)),
+            None => (Protocol::OAuth1, query.get("oauth_token")),
+        }
+    }
 }
 
 /// Why a callback cannot be tied to a flow. Nothing changed.
@@ -58,8 +68,9 @@ pub struct Ended {
     pub cookie_name: String,
 }
 
-/// Finishes the flow the callback `query` names. `cookie(name)` reads a request cookie.
-/// `Err` is an internal failure before the flow could be tied to an ending.
+/// Finishes the flow the callback `query` names, arrived at `integration_id`'s redirect
+/// URI ([`App::callback_url`]). `cookie(name)` reads a request cookie. `Err` is an
+/// internal failure before the flow could be tied to an ending.
 #[tracing::instrument(
     name = "callback",
     skip_all,
@@ -67,16 +78,12 @@ pub struct Ended {
 )]
 pub async fn finish(
     app: &App,
-    protocol: Protocol,
+    integration_id: &str,
     query: &BTreeMap<String, String>,
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Result<Finished, FlowError> {
-    // OAuth 2.0 brings `state` back; OAuth 1.0a the request token, which keyed the flow.
-    let key = match protocol {
-        Protocol::OAuth2 => "state",
-        Protocol::OAuth1 => "oauth_token",
-    };
-    let Some(state) = query.get(key).filter(|s| !s.is_empty() && s.len() <= 400) else {
+    let (protocol, state) = Protocol::of(query);
+    let Some(state) = state.filter(|s| !s.is_empty() && s.len() <= 400) else {
         return Ok(Finished::Refused(Refusal::Malformed));
     };
     let state_hash = token_hash(state);
@@ -117,7 +124,10 @@ pub async fn finish(
         from_marketplace: flow.from_marketplace,
         append_result_params: account.append_result_params,
     };
+    // An answer at another integration's redirect URI was issued for that integration's
+    // provider: exchanging it here would hand its code to this flow's token endpoint.
     let exchanged = match protocol {
+        _ if flow.integration_id != integration_id => Err(FlowError::IssuerMismatch),
         Protocol::OAuth2 => exchange_code(app, &flow, query).await,
         Protocol::OAuth1 => exchange_verifier(app, &flow, query).await,
     };
@@ -169,10 +179,7 @@ async fn exchange_code(
     let (client_id, secret) = app_client(app, &integration, &option)
         .await?
         .ok_or(FlowError::IntegrationUnavailable)?;
-    let redirect_uri = app
-        .public_url()
-        .join(OAUTH_CALLBACK_PATH)
-        .map_err(FlowError::internal)?;
+    let redirect_uri = app.callback_url(&integration.id);
     let grant = Grant::AuthorizationCode {
         code: code.as_str(),
         redirect_uri: redirect_uri.as_str(),
