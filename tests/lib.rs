@@ -2,6 +2,7 @@
 //! requests dispatched exactly as the local gateway and the Lambda functions do.
 
 pub mod chromium;
+pub mod faults;
 pub mod loopback;
 pub mod mail;
 pub mod oauth;
@@ -104,14 +105,30 @@ impl Harness {
         Self::build(table, Some(public_url), VaultMode::Sealed).await
     }
 
-    /// The one place the tests choose a vault.
+    /// A fresh DynamoDB table and the vault in `mode`, both reached through `proxy` (which
+    /// forwards to moto), so a test can make chosen AWS calls fail.
+    pub async fn through(proxy: &faults::FaultProxy, mode: VaultMode) -> Self {
+        let table = testing::dynamo_table_at(&proxy.url).await;
+        Self::build_at(table, Some(PUBLIC_URL), mode, &proxy.url).await
+    }
+
     async fn build(table: Arc<dyn Table>, public_url: Option<&str>, mode: VaultMode) -> Self {
+        Self::build_at(table, public_url, mode, &testing::aws_endpoint()).await
+    }
+
+    /// The one place the tests choose a vault (`secretsmanager` at `aws`).
+    async fn build_at(
+        table: Arc<dyn Table>,
+        public_url: Option<&str>,
+        mode: VaultMode,
+        aws: &str,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(testing::T0));
         let vault = match mode {
             VaultMode::Sealed => Vault::sealed(SealingKey::from_bytes(random_bytes::<32>())),
             VaultMode::SecretsManager => {
                 let prefix = format!("latchkey/test-{}", hex::encode(random_bytes::<8>()));
-                let manager = SecretsManager::new(&testing::sdk_config().await, prefix);
+                let manager = SecretsManager::new(&testing::sdk_config_at(aws).await, prefix);
                 Vault::secrets_manager(manager, None)
             }
         };

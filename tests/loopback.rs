@@ -61,7 +61,8 @@ impl Loopback {
     }
 }
 
-async fn read(stream: &mut tokio::net::TcpStream) -> Option<Recorded> {
+/// One request off `stream` (HTTP/1.1, a `content-length` body).
+pub(crate) async fn read(stream: &mut tokio::net::TcpStream) -> Option<Recorded> {
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];
     let head_end = loop {

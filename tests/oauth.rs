@@ -129,8 +129,13 @@ pub async fn oauth_integration(
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let redirect_uri = created["redirect_uri"].as_str().expect("an OAuth redirect URI");
-    assert!(redirect_uri.ends_with(&format!("/oauth/callback/{id}")), "{redirect_uri}");
+    let redirect_uri = created["redirect_uri"]
+        .as_str()
+        .expect("an OAuth redirect URI");
+    assert!(
+        redirect_uri.ends_with(&format!("/oauth/callback/{id}")),
+        "{redirect_uri}"
+    );
     redirect_client_to(client, redirect_uri).await;
     id
 }
@@ -388,7 +393,11 @@ pub async fn start_and_authorize(h: &Harness, link_path: &str) -> (Url, String) 
         .into_owned()
         .collect();
     assert_eq!(q["code_challenge_method"], "S256");
-    assert!(q["redirect_uri"].starts_with(CALLBACK), "{}", q["redirect_uri"]);
+    assert!(
+        q["redirect_uri"].starts_with(CALLBACK),
+        "{}",
+        q["redirect_uri"]
+    );
     (
         authorize_at_provider(&to_provider).await,
         flow_cookie(&landing),

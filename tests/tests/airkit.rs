@@ -118,7 +118,12 @@ async fn callback(
     let q: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
-    browse(h, &format!("oauth/callback/{integration}?{q}"), Some(cookie)).await
+    browse(
+        h,
+        &format!("oauth/callback/{integration}?{q}"),
+        Some(cookie),
+    )
+    .await
 }
 
 /// `client_secret_basic` for airkit-app / airkit-secret.
@@ -284,7 +289,7 @@ async fn a_client_credentials_connection_is_renewed_by_the_scheduled_run() {
     .await;
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(&h, &consumer, json!({"name": "S", "integration_id": id})).await;
-    let connection = connection_id(&browse(&h, &path, None).await);
+    let connection = connection_id(&post_form(&h, &path, &[]).await);
     assert_eq!(token_of(&h.credentials(&connection).await), "cc-1");
 
     h.clock.advance(300);

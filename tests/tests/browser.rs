@@ -42,7 +42,10 @@ async fn activation_link_to_vendor_redirect_in_chromium() {
     let redirect_uri = integration["redirect_uri"].as_str().unwrap();
     assert_eq!(
         redirect_uri,
-        format!("{base}oauth/callback/{}", integration["id"].as_str().unwrap())
+        format!(
+            "{base}oauth/callback/{}",
+            integration["id"].as_str().unwrap()
+        )
     );
     redirect_client_to(&client, redirect_uri).await;
     let (_, consumer) = h

@@ -153,9 +153,14 @@ async fn a_failed_reauthorisation_stays_to_retry_and_its_cancel_reports_cancelle
         json!({"name": "S", "integration_id": service["id"]}),
     )
     .await;
-    let connected = run(json!({"stub": VENDOR, "start": first, "steps": []}), None).await;
+    // Nothing to type: the link asks for one click before it connects.
+    let connected = run(
+        json!({"stub": VENDOR, "start": first, "steps": [{"click": "Connect"}, {"sentTo": VENDOR}]}),
+        None,
+    )
+    .await;
     let connection =
-        query(connected["snapshots"][0]["navigated"].as_str().unwrap())["connectionId"].clone();
+        query(connected["snapshots"][2]["navigated"].as_str().unwrap())["connectionId"].clone();
 
     refuse.store(true, Ordering::SeqCst);
     for redirect in [true, false] {
@@ -167,20 +172,21 @@ async fn a_failed_reauthorisation_stays_to_retry_and_its_cancel_reports_cancelle
         .await;
         let report = run(
             json!({"stub": VENDOR, "start": url, "steps": [
+                {"click": "Connect"},
                 {"click": "Cancel / Back to Acme"},
                 {"sentTo": VENDOR}
             ]}),
             Some(&format!("chift-failed-redirect-{redirect}")),
         )
         .await;
-        let failed = &report["snapshots"][0];
+        let failed = &report["snapshots"][1];
         assert_eq!(
             failed["heading"], "Connection failed",
             "redirect={redirect}: {failed}"
         );
         let retry = link(failed, "Try again").expect("a retry");
         assert!(retry.starts_with(&url), "{retry} retries {url}");
-        let cancelled = report["snapshots"][2]["navigated"].as_str().unwrap();
+        let cancelled = report["snapshots"][3]["navigated"].as_str().unwrap();
         let q = query(cancelled);
         assert!(
             cancelled.starts_with(&format!("{VENDOR}/done?")),

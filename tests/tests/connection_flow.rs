@@ -556,9 +556,9 @@ async fn activation_links_expire_after_thirty_minutes(mode: VaultMode) {
 
 vault_modes!(
     #[tokio::test]
-    client_credentials_connect_without_a_form
+    client_credentials_connect_with_one_click
 );
-async fn client_credentials_connect_without_a_form(mode: VaultMode) {
+async fn client_credentials_connect_with_one_click(mode: VaultMode) {
     let h = Harness::in_mode(testing::sqlite_table().await, mode).await;
     let client = register(&["client_credentials"], "client_secret_basic").await;
     let issuer = issuer();
@@ -578,7 +578,10 @@ async fn client_credentials_connect_without_a_form(mode: VaultMode) {
         json!({"name": "M", "integration_id": created["id"]}),
     )
     .await;
-    let done = browse(&h, &path, None).await;
+    // Nothing to type: a Connect button, and only its POST connects.
+    let confirm = body_text(&browse(&h, &path, None).await);
+    assert!(confirm.contains(r#"<form method="post""#), "{confirm}");
+    let done = post_form(&h, &path, &[]).await;
     assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
     let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
         .unwrap()
@@ -1151,7 +1154,8 @@ async fn fake_oauth1_provider(consumer_secret: &'static str) -> (String, Arc<Ato
             let url = Url::parse(&format!("{base_for_server}{path}")).unwrap();
             let (token_secret, reply) = match path.as_str() {
                 "/request_token"
-                    if get("oauth_callback").is_some_and(|c| c.contains("/oauth/callback/int_")) =>
+                    if get("oauth_callback")
+                        .is_some_and(|c| c.contains("/oauth/callback/int_")) =>
                 {
                     (
                         "",
@@ -1240,21 +1244,10 @@ async fn oauth1_request_token_authorize_and_access_token(mode: VaultMode) {
 
     // Without the cookie nothing happens; with it, the verifier buys the access token.
     assert_eq!(
-        browse(
-            &h,
-            &callback,
-            None
-        )
-        .await
-        .status(),
+        browse(&h, &callback, None).await.status(),
         StatusCode::BAD_REQUEST
     );
-    let done = browse(
-        &h,
-        &callback,
-        Some(&cookie),
-    )
-    .await;
+    let done = browse(&h, &callback, Some(&cookie)).await;
     assert_eq!(done.status(), StatusCode::FOUND, "{}", body_text(&done));
     let q: std::collections::HashMap<_, _> = Url::parse(&location(&done))
         .unwrap()
@@ -1292,13 +1285,7 @@ async fn oauth1_request_token_authorize_and_access_token(mode: VaultMode) {
     );
     // Replayed: refused.
     assert_eq!(
-        browse(
-            &h,
-            &callback,
-            Some(&cookie)
-        )
-        .await
-        .status(),
+        browse(&h, &callback, Some(&cookie)).await.status(),
         StatusCode::BAD_REQUEST
     );
 }

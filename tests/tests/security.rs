@@ -263,7 +263,10 @@ async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
         browse, consumer, flow_cookie, integration_answering, link, location, redirect_path,
     };
     let h = Harness::new(testing::sqlite_table().await).await;
-    let tokens = (200, r#"{"access_token":"a","token_type":"bearer"}"#.to_owned());
+    let tokens = (
+        200,
+        r#"{"access_token":"a","token_type":"bearer"}"#.to_owned(),
+    );
     let (books, books_provider) = integration_answering(&h, "books", tokens.clone()).await;
     let (ledger, ledger_provider) = integration_answering(&h, "ledger", tokens).await;
     let (_, view) = h.get(&format!("/v1/integrations/{books}")).await;
@@ -281,12 +284,7 @@ async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
         .await;
     assert_eq!(keyed["redirect_uri"], Value::Null, "nothing to register");
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
-    let path = link(
-        &h,
-        &consumer,
-        json!({"name": "B", "integration_id": books}),
-    )
-    .await;
+    let path = link(&h, &consumer, json!({"name": "B", "integration_id": books})).await;
     let landing = browse(&h, &path, None).await;
     assert_eq!(redirect_path(&landing), format!("/oauth/callback/{books}"));
     let cookie = flow_cookie(&landing);
@@ -324,4 +322,52 @@ async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
     assert!(books_provider.recorded().is_empty());
     let (_, listed) = h.get("/v1/connections").await;
     assert_eq!(listed["data"], json!([]), "nothing was connected");
+}
+
+/// L5: mail and chat link scanners open links. A GET of an activation link whose
+/// connection needs nothing typed shows a Connect button and makes nothing (the link stays
+/// usable); the click (a POST) connects. (The vendor's own popup, opened with a
+/// single-use workspace token, still connects at once: `integration_app.rs`.)
+#[tokio::test]
+async fn opening_a_link_does_not_connect_until_the_consumer_confirms() {
+    use latchkey_tests::oauth::{body_text, browse, consumer, link, location, post_form};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "public", "name": "Public data", "auth_options": [{"key": "open", "type": "none"}],
+                   "api": {"base_url": "https://api.public.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(
+        &h,
+        &consumer,
+        json!({"name": "P", "integration_id": created["id"]}),
+    )
+    .await;
+    for _ in 0..2 {
+        let scanned = browse(&h, &path, None).await;
+        assert_eq!(scanned.status(), StatusCode::OK);
+        let page = body_text(&scanned);
+        assert!(
+            page.contains(r#"<form method="post""#) && page.contains("Connect"),
+            "{page}"
+        );
+    }
+    let (_, listed) = h.get("/v1/connections").await;
+    assert_eq!(
+        listed["data"],
+        json!([]),
+        "opening the link connected nothing"
+    );
+
+    let done = post_form(&h, &path, &[]).await;
+    let to = url::Url::parse(&location(&done)).unwrap();
+    assert!(
+        to.query_pairs().any(|(k, _)| k == "connectionId"),
+        "the click connects: {to}"
+    );
 }

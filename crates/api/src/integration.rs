@@ -2,8 +2,7 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use latchkey_domain::{
-    ApiDefinition, AuthMethod, AuthOption, ClientSecret, Integration, IntegrationStatus,
-    ParameterSpec, Secret,
+    ApiDefinition, AuthOption, ClientSecret, Integration, IntegrationStatus, ParameterSpec, Secret,
 };
 
 /// An integration as clients see it: OAuth client secrets masked, the logo behind its own
@@ -47,10 +46,7 @@ fn masked(option: &AuthOption) -> AuthOption {
 impl<'a> IntegrationView<'a> {
     /// `callback_url(id)` is the deployment's redirect URI for an integration.
     pub fn new(i: &'a Integration, callback_url: impl FnOnce(&str) -> String) -> Self {
-        let redirects = i
-            .auth_options
-            .iter()
-            .any(|o| matches!(o.method, AuthMethod::Oauth2(_) | AuthMethod::Oauth1(_)));
+        let redirects = i.auth_options.iter().any(|o| o.method.redirects());
         Self {
             id: &i.id,
             key: &i.key,

@@ -281,6 +281,12 @@ impl AuthMethod {
         matches!(self, AuthMethod::Oauth2(_) | AuthMethod::Oauth1(_))
     }
 
+    /// Whether the consumer leaves for the provider and comes back to the integration's
+    /// redirect URI.
+    pub fn redirects(&self) -> bool {
+        matches!(self, AuthMethod::Oauth2(_) | AuthMethod::Oauth1(_))
+    }
+
     /// The URL-valued fields of this method, named as in the JSON.
     pub fn urls(&self) -> Vec<(&'static str, &str)> {
         match self {

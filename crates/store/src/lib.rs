@@ -10,6 +10,7 @@ mod cursor;
 pub mod dynamo;
 pub mod keys;
 mod repo;
+pub mod sdk;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "testing")]

@@ -25,8 +25,16 @@ pub fn aws_endpoint() -> String {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(&aws_endpoint()).await
+}
+
+/// The SDK configuration the functions use ([`crate::sdk`]), pointed at `endpoint` (moto,
+/// or a fault-injecting proxy in front of it).
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(aws_endpoint())
+        .endpoint_url(endpoint)
+        .retry_config(crate::sdk::retry())
+        .timeout_config(crate::sdk::timeouts())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(
             "test",
@@ -41,7 +49,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// A fresh DynamoDB table with a unique name, created through the production code path.
 pub async fn dynamo_table() -> Arc<dyn Table> {
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    dynamo_table_at(&aws_endpoint()).await
+}
+
+/// [`dynamo_table`] reached through `endpoint`.
+pub async fn dynamo_table_at(endpoint: &str) -> Arc<dyn Table> {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(endpoint).await);
     let table = DynamoTable::new(client, new_id("lk-test").replace('_', "-"));
     table.create_table().await.expect("create the test table");
     Arc::new(table)

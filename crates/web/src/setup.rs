@@ -99,7 +99,11 @@ pub fn vault_from_env() -> Result<VaultSpec, String> {
 /// Creates the DynamoDB table with the default AWS configuration (honours
 /// `AWS_ENDPOINT_URL`, so it works against a local DynamoDB-compatible endpoint too).
 pub async fn create_dynamo_table(name: &str) -> Result<(), String> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(latchkey_store::sdk::retry())
+        .timeout_config(latchkey_store::sdk::timeouts())
+        .load()
+        .await;
     DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), name)
         .create_table()
         .await
@@ -124,7 +128,10 @@ pub async fn sdk_config() -> Result<aws_config::SdkConfig, String> {
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
         .build_https();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(latchkey_store::sdk::retry())
+        .timeout_config(latchkey_store::sdk::timeouts());
     let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     if set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY") {
         loader = loader.credentials_provider(

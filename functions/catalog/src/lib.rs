@@ -115,11 +115,7 @@ async fn list(request: &Request, app: &App, account_id: &AccountId) -> Result<Re
         .store
         .list_integrations(account_id, status, page.limit, page.cursor.as_ref())
         .await?;
-    let data = listing
-        .items
-        .iter()
-        .map(|v| view(app, &v.value))
-        .collect();
+    let data = listing.items.iter().map(|v| view(app, &v.value)).collect();
     Ok(json(
         StatusCode::OK,
         &Listed {

@@ -100,7 +100,11 @@ async fn run(
         option: &option,
     };
     let fields = ask.fields(&parameters, form.as_ref());
-    let Some(form) = form.or_else(|| fields.is_empty().then(BTreeMap::new)) else {
+    // A GET never completes a connection from an activation link: mail and chat link
+    // scanners open links too. Nothing to type still takes a click (a POST), unless the
+    // consumer is off to the provider anyway or the vendor's own app opened the popup.
+    let at_once = option.method.redirects() || start.grant.workspace;
+    let Some(form) = form.or_else(|| (fields.is_empty() && at_once).then(BTreeMap::new)) else {
         return ask.page(&start, &fields, None);
     };
     ask.take_parameters(&form, &mut parameters);

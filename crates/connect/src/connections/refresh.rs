@@ -62,11 +62,27 @@ pub async fn load(
     account_id: &AccountId,
     id: &ConnectionId,
 ) -> Result<(Versioned<Connection>, Credentials), ConnectionError> {
+    reload(app, account_id, id, None).await
+}
+
+/// [`load`], reusing `last`'s credentials when the item has not changed since (a waiter
+/// polling another worker's refresh reads the item, not the vault, until it changes).
+async fn reload(
+    app: &App,
+    account_id: &AccountId,
+    id: &ConnectionId,
+    last: Option<(Versioned<Connection>, Credentials)>,
+) -> Result<(Versioned<Connection>, Credentials), ConnectionError> {
     let current = app
         .store
         .connection(account_id, id)
         .await?
         .ok_or(ConnectionError::NotFound)?;
+    if let Some((seen, credentials)) = last
+        && seen.version == current.version
+    {
+        return Ok((current, credentials));
+    }
     let credentials = match &current.value.credentials {
         Some(reference) => {
             app.vault
@@ -110,8 +126,9 @@ async fn current(
     account_id: &AccountId,
     id: &ConnectionId,
     need: Need<'_>,
+    last: Option<(Versioned<Connection>, Credentials)>,
 ) -> Result<Current, ConnectionError> {
-    let (current, credentials) = load(app, account_id, id).await?;
+    let (current, credentials) = reload(app, account_id, id, last).await?;
     usable(&current.value)?;
     if matches!(need, Need::Forced) && !current.value.refreshable {
         return Err(ConnectionError::NotRefreshable);
@@ -141,12 +158,15 @@ pub async fn ensure_fresh(
     wait: bool,
 ) -> Result<Fresh, ConnectionError> {
     let deadline = Instant::now() + budget(LEASE_WAIT);
+    let mut pause = FIRST_PAUSE;
+    let mut last = None;
     loop {
-        if let Current::Fresh(fresh) = current(app, account_id, id, need).await? {
-            return Ok(fresh);
-        }
+        let wanted = match current(app, account_id, id, need, last.take()).await? {
+            Current::Fresh(fresh) => return Ok(fresh),
+            Current::Wanted(connection, credentials) => (connection, credentials),
+        };
         if let Some(lease) = app.store.take_lease(id, LEASE_SECONDS).await? {
-            let result = refresh_leased(app, account_id, id, need).await;
+            let result = refresh_leased(app, account_id, id, need, wanted).await;
             if let Err(e) = app.store.release_lease(lease).await {
                 // It expires on its own; the refresh itself is done.
                 tracing::warn!(error = %Chain(&e), connection = %id, "lease not released");
@@ -156,19 +176,28 @@ pub async fn ensure_fresh(
         if !wait || Instant::now() >= deadline {
             return Err(ConnectionError::Busy);
         }
+        // Backing off: a refresh takes a token call (often a second or more), and each
+        // poll costs a read and a lease attempt.
         let jitter = u64::from(latchkey_domain::token::random_bytes::<1>()[0]) % 50;
-        tokio::time::sleep(Duration::from_millis(50 + jitter)).await;
+        tokio::time::sleep(pause + Duration::from_millis(jitter)).await;
+        pause = (pause * 2).min(LAST_PAUSE);
+        last = Some(wanted);
     }
 }
+
+/// A lease waiter's first and longest pause between polls.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const LAST_PAUSE: Duration = Duration::from_millis(800);
 
 async fn refresh_leased(
     app: &App,
     account_id: &AccountId,
     id: &ConnectionId,
     need: Need<'_>,
+    read: (Versioned<Connection>, Credentials),
 ) -> Result<Fresh, ConnectionError> {
     // Another worker may have refreshed between our read and our lease.
-    let (current, credentials) = match current(app, account_id, id, need).await? {
+    let (current, credentials) = match current(app, account_id, id, need, Some(read)).await? {
         Current::Fresh(fresh) => return Ok(fresh),
         Current::Wanted(current, credentials) => (current, credentials),
     };

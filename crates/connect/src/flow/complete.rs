@@ -9,6 +9,7 @@ use crate::connections::disconnect;
 use latchkey_core::App;
 use latchkey_core::webhooks;
 use latchkey_domain::FlowError;
+use latchkey_domain::error::Chain;
 use latchkey_domain::{AccountId, ConnectionId, ConsumerId, Credentials, SecretRef, SecretScope};
 use latchkey_domain::{
     Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
@@ -122,7 +123,15 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
                 created_at: now,
                 updated_at: now,
             };
-            app.store.create_connection(&connection).await?;
+            if let Err(e) = app.store.create_connection(&connection).await {
+                // Credentials without a connection would be kept (and paid for) forever.
+                if let Some(reference) = &connection.credentials
+                    && let Err(orphan) = app.vault.delete(&scope, reference).await
+                {
+                    tracing::error!(error = %Chain(&orphan), "credentials of an unwritten connection not deleted");
+                }
+                return Err(e.into());
+            }
             tracing::Span::current().record("connection_id", connection.id.as_str());
             tracing::info!("connection created");
             webhooks::emit(app, EventType::ConnectionCreated, &connection).await;

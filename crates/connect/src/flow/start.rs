@@ -164,6 +164,10 @@ pub struct Grant {
     /// vendor's own, so it always ends at the vendor's `redirectUri` (Integration.App:
     /// "redirected … after the connection process is completed (successfully or not)").
     pub from_marketplace: bool,
+    /// Opened by a (single-use) workspace token: the vendor's app asked for the
+    /// connection, so one that needs nothing typed is made at once (Integration.App: "the
+    /// connection may be created immediately"). An activation link asks for a click first.
+    pub workspace: bool,
 }
 
 impl From<Activation> for Grant {
@@ -175,6 +179,7 @@ impl From<Activation> for Grant {
             redirect: a.redirect,
             integration_id: a.integration_id,
             connection_id: a.connection_id,
+            workspace: a.workspace,
         }
     }
 }

@@ -19,7 +19,10 @@ use latchkey_core::consumers::{FirstUseError, first_use};
 use latchkey_domain::FlowError;
 use latchkey_domain::token::token_hash;
 use latchkey_domain::{Account, AccountId, Consumer, ConsumerId, NewConsumer};
-use latchkey_domain::{Credentials, SecretScope};
+use latchkey_domain::{Credentials, Secret, SecretRef, SecretScope};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 /// The vault owner id of an account's workspace-token secret.
 pub const JWT_SECRET_OWNER: &str = "workspace-jwt";
@@ -55,6 +58,49 @@ pub struct Signed {
     pub allow_multiple_connections: Option<bool>,
 }
 
+/// Accounts' signing keys by vault reference, for this instance. A reference names its
+/// version, so a rotated secret is another entry and never served stale; a forged token for
+/// an account whose key is warm costs no vault call (in `secretsmanager` mode, a paid one).
+static SIGNING_KEYS: LazyLock<Mutex<HashMap<String, (Instant, Secret)>>> =
+    LazyLock::new(Mutex::default);
+const SIGNING_KEY_TTL: Duration = Duration::from_secs(300);
+const SIGNING_KEYS_KEPT: usize = 1024;
+
+async fn signing_key(
+    app: &App,
+    account: &AccountId,
+    reference: &SecretRef,
+) -> Result<Secret, FlowError> {
+    let entry = token_hash(&format!(
+        "{account}\n{}",
+        serde_json::to_string(reference).map_err(FlowError::internal)?
+    ));
+    let cached = |keys: &HashMap<String, (Instant, Secret)>| {
+        keys.get(&entry)
+            .filter(|(at, _)| at.elapsed() < SIGNING_KEY_TTL)
+            .map(|(_, key)| key.clone())
+    };
+    if let Some(key) = cached(&SIGNING_KEYS.lock().expect("not poisoned")) {
+        return Ok(key);
+    }
+    let Credentials::SigningKey { key } = app
+        .vault
+        .get(&SecretScope::new(account, JWT_SECRET_OWNER), reference)
+        .await?
+    else {
+        return Err(FlowError::InvalidLink);
+    };
+    let mut keys = SIGNING_KEYS.lock().expect("not poisoned");
+    if keys.len() >= SIGNING_KEYS_KEPT {
+        keys.retain(|_, (at, _)| at.elapsed() < SIGNING_KEY_TTL);
+        if keys.len() >= SIGNING_KEYS_KEPT {
+            keys.clear();
+        }
+    }
+    keys.insert(entry, (Instant::now(), key.clone()));
+    Ok(key)
+}
+
 /// Whether a popup `token` is a JWT rather than an activation token.
 pub fn looks_like_jwt(token: &str) -> bool {
     token.matches('.').count() == 2
@@ -78,13 +124,7 @@ pub async fn verify(app: &App, token: &str) -> Result<(Account, Consumer, Signed
         .ok_or(FlowError::InvalidLink)?
         .value;
     let reference = account.jwt_secret.as_ref().ok_or(FlowError::InvalidLink)?;
-    let Credentials::SigningKey { key } = app
-        .vault
-        .get(&SecretScope::new(&account.id, JWT_SECRET_OWNER), reference)
-        .await?
-    else {
-        return Err(FlowError::InvalidLink);
-    };
+    let key = signing_key(app, &account.id, reference).await?;
     let mut validation = Validation::new(Algorithm::HS256);
     // Expiry is checked against the app's clock below (injectable in tests).
     validation.validate_exp = false;

@@ -1,0 +1,200 @@
+//! Latchkey with its AWS services failing: a fault-injecting proxy between it and moto
+//! (`latchkey_tests::faults`) answers chosen calls with errors, throttling or a stall.
+//! Security findings L8 (what a forged token or a lease wait costs in vault calls) are
+//! counted through the same proxy.
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use latchkey_tests::Harness;
+use latchkey_tests::faults::{Fault, FaultProxy};
+use latchkey_tests::loopback::Loopback;
+use latchkey_tests::oauth::{browse, installed_with_tokens};
+use latchkey_vault::VaultMode;
+use serde_json::json;
+
+const GET_SECRET: &str = "secretsmanager.GetSecretValue";
+
+fn moto() -> String {
+    latchkey_store::testing::aws_endpoint()
+}
+
+/// L8: a forged workspace token used to cost a Secrets Manager call before its signature
+/// was checked. The account's signing key is now kept per instance (by its versioned
+/// reference, so a rotation is seen at once): forged tokens cost no vault call.
+#[tokio::test]
+async fn forged_workspace_tokens_cost_no_vault_calls() {
+    let proxy = FaultProxy::to(&moto()).await;
+    let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
+    let rotate = || h.call("POST", "/v1/account/jwt-secret", Some(&h.key), None);
+    let (status, first) = rotate().await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = h
+        .send(
+            "POST",
+            "/v1/consumers",
+            json!({"name": "Globex", "internal_reference": "crm-9"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let signed = |secret: &str, jti: String| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &json!({"iss": h.account_id.as_str(), "sub": "crm-9",
+                    "exp": latchkey_store::testing::T0 + 600, "jti": jti}),
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let h = &h;
+    let open = |token: String| async move {
+        browse(h, &format!("connection-popup?token={token}"), None)
+            .await
+            .status()
+    };
+    let first = first["secret"].as_str().unwrap().to_owned();
+    assert_eq!(open(signed(&first, "a".into())).await, StatusCode::OK);
+
+    let before = proxy.count(GET_SECRET);
+    for n in 0..20 {
+        let forged = signed("not the account's secret", format!("forged-{n}"));
+        assert_eq!(open(forged).await, StatusCode::GONE);
+    }
+    let reads = proxy.count(GET_SECRET) - before;
+    assert_eq!(reads, 0, "{reads} vault reads for 20 forged tokens");
+
+    // A rotation is a new reference: the kept key is not used for it, the old secret
+    // opens nothing from then on, the new one does.
+    let (_, second) = rotate().await;
+    let second = second["secret"].as_str().unwrap().to_owned();
+    assert_eq!(open(signed(&first, "b".into())).await, StatusCode::GONE);
+    assert_eq!(open(signed(&second, "c".into())).await, StatusCode::OK);
+}
+
+/// L8: a caller waiting for another worker's refresh polls the connection item with
+/// backoff and reads the vault again only once the item changed, instead of reloading
+/// the credentials every ~75 ms.
+#[tokio::test]
+async fn a_lease_waiter_reads_the_vault_only_when_the_connection_changed() {
+    let proxy = FaultProxy::to(&moto()).await;
+    let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
+    let provider = Loopback::start(|_| async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        (
+            200,
+            r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
+                .to_owned(),
+        )
+    })
+    .await;
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "books", "name": "Books", "auth_options": [{
+                "key": "oauth", "type": "oauth2",
+                "authorization_url": format!("{}/authorize", provider.url),
+                "token_url": format!("{}/token", provider.url),
+                "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.books.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, connection) = installed_with_tokens(
+        &h,
+        created["id"].as_str().unwrap(),
+        json!({"name": "Globex"}),
+    )
+    .await;
+    h.clock.advance(3600 - 60);
+
+    let before = proxy.count(GET_SECRET);
+    let path = format!("/v1/connections/{connection}/credentials");
+    let (first, second) = tokio::join!(h.get(&path), h.get(&path));
+    for (status, answer) in [&first, &second] {
+        assert_eq!(*status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["access_token"], "at-2", "{answer}");
+    }
+    assert_eq!(provider.recorded().len(), 1, "one refresh for both");
+    let reads = proxy.count(GET_SECRET) - before;
+    assert!(reads <= 4, "{reads} vault reads while one waited 2 s");
+}
+
+/// The names of the connection secrets `account` keeps in the test Secrets Manager.
+async fn connection_secrets(account: &str) -> Vec<String> {
+    let client = aws_sdk_secretsmanager::Client::new(&latchkey_store::testing::sdk_config().await);
+    let mut names = Vec::new();
+    let mut pages = client.list_secrets().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for secret in page.unwrap().secret_list() {
+            let name = secret.name().unwrap_or("");
+            if name.contains(&format!("/{account}/con_")) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// A store failure after the code exchange, while the connection is written: no
+/// half-written connection, no credentials left in the vault without one, and the vendor
+/// hears of it (`error=…`) instead of a bare 500.
+#[tokio::test]
+async fn a_store_failure_after_the_code_exchange_leaves_nothing_behind() {
+    use latchkey_tests::oauth::{
+        consumer, flow_cookie, integration_answering, link, location, redirect_path,
+    };
+    let proxy = FaultProxy::to(&moto()).await;
+    let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
+    let tokens = (
+        200,
+        r#"{"access_token":"a","refresh_token":"r","expires_in":3600,"token_type":"bearer"}"#
+            .to_owned(),
+    );
+    let (books, provider) = integration_answering(&h, "books", tokens).await;
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let path = link(&h, &consumer, json!({"name": "B", "integration_id": books})).await;
+    let landing = browse(&h, &path, None).await;
+    let cookie = flow_cookie(&landing);
+    let state = url::Url::parse(&location(&landing))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+
+    // Every attempt the SDK makes at the connection's write fails.
+    proxy.inject(
+        "DynamoDB_20120810.TransactWriteItems",
+        3,
+        Fault::SERVER_ERROR,
+    );
+    let done = browse(
+        &h,
+        &format!("{}?code=c&state={state}", redirect_path(&landing)),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(proxy.given(), 3, "the write was tried and failed");
+    assert_eq!(provider.recorded().len(), 1, "the code was exchanged");
+    let to = url::Url::parse(&location(&done)).unwrap();
+    let q: std::collections::BTreeMap<_, _> = to.query_pairs().into_owned().collect();
+    assert!(
+        to.as_str().starts_with("https://app.acme.test/done?"),
+        "{to}"
+    );
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("internal_error"),
+        "{to}"
+    );
+    assert!(!q.contains_key("connectionId"));
+    let (_, listed) = h.get("/v1/connections").await;
+    assert_eq!(listed["data"], json!([]), "no connection");
+    assert_eq!(
+        connection_secrets(h.account_id.as_str()).await,
+        Vec::<String>::new(),
+        "no credentials without a connection"
+    );
+}
