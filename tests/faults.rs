@@ -41,6 +41,7 @@ struct State {
     given: usize,
 }
 
+#[derive(Clone)]
 pub struct FaultProxy {
     pub url: String,
     state: Arc<Mutex<State>>,

@@ -198,3 +198,99 @@ async fn a_store_failure_after_the_code_exchange_leaves_nothing_behind() {
         "no credentials without a connection"
     );
 }
+
+/// A refresh whose connection write fails after the provider rotated the refresh token
+/// keeps the new token: the write is retried until it lands. Each refresh below meets
+/// four failed writes in a row (more than the SDK's three attempts) right after its token
+/// call; over 1,000 injected faults no rotation is lost (the stored refresh token was
+/// never redeemed at the provider) and every refresh answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_rotated_refresh_token_is_lost_to_store_failures() {
+    const GROUPS: usize = 8;
+    const CONNECTIONS: usize = 4;
+    const ROUNDS: usize = 8;
+    const FAULTS_PER_WRITE: usize = 4;
+    let runs = (0..GROUPS).map(|group| async move {
+        let proxy = FaultProxy::to(&moto()).await;
+        let h = Harness::through(&proxy, VaultMode::Sealed).await;
+        let redeemed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let (seen, faults) = (redeemed.clone(), proxy.clone());
+        let issued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let provider = Loopback::start(move |r| {
+            let (seen, faults, issued) = (seen.clone(), faults.clone(), issued.clone());
+            async move {
+                let old = url::form_urlencoded::parse(r.body.as_bytes())
+                    .find(|(k, _)| k == "refresh_token")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(old);
+                let n = issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // The next writes (this refresh's connection update) fail.
+                faults.inject("DynamoDB_20120810.PutItem", FAULTS_PER_WRITE, Fault::SERVER_ERROR);
+                let body = format!(
+                    r#"{{"access_token":"at-{group}-{n}","refresh_token":"rt-{group}-{n}","expires_in":3600,"token_type":"bearer"}}"#
+                );
+                (200, body)
+            }
+        })
+        .await;
+        let (status, created) = h
+            .send(
+                "POST",
+                "/v1/integrations",
+                json!({"key": "books", "name": "Books", "auth_options": [{
+                    "key": "oauth", "type": "oauth2",
+                    "authorization_url": format!("{}/authorize", provider.url),
+                    "token_url": format!("{}/token", provider.url),
+                    "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                    "api": {"base_url": "https://api.books.example"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (_, consumer) = h
+            .send("POST", "/v1/consumers", json!({"name": "Globex"}))
+            .await;
+        let mut connections = Vec::new();
+        for i in 0..CONNECTIONS {
+            let (status, installed) = h
+                .send(
+                    "POST",
+                    &format!(
+                        "/v1/consumers/{}/connections/install",
+                        consumer["id"].as_str().unwrap()
+                    ),
+                    json!({"integration_id": created["id"], "allow_multiple_connections": true, "tokens": {
+                        "access_token": "at", "refresh_token": format!("rt-{group}-initial-{i}"),
+                        "expires_in": 3600}}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{installed}");
+            connections.push(installed["id"].as_str().unwrap().to_owned());
+        }
+        for _ in 0..ROUNDS {
+            for id in &connections {
+                let (status, answer) = h
+                    .send("POST", &format!("/v1/connections/{id}/refresh"), json!({}))
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+            }
+        }
+        let redeemed = redeemed.lock().unwrap().clone();
+        let mut lost = 0;
+        for id in &connections {
+            let latchkey_domain::Credentials::Oauth2 { refresh_token, .. } = h.credentials(id).await
+            else {
+                panic!("OAuth 2.0 credentials");
+            };
+            let kept = refresh_token.unwrap().expose().to_owned();
+            lost += usize::from(redeemed.contains(&kept));
+        }
+        assert_eq!(redeemed.len(), CONNECTIONS * ROUNDS, "one token call a refresh");
+        (proxy.given(), lost)
+    });
+    let results = futures_util::future::join_all(runs).await;
+    let given: usize = results.iter().map(|(g, _)| g).sum();
+    let lost: usize = results.iter().map(|(_, l)| l).sum();
+    assert!(given >= 1000, "{given} faults injected");
+    assert_eq!(lost, 0, "{lost} rotations lost over {given} faults");
+}

@@ -236,14 +236,22 @@ async fn store_renewal(
         value: next,
         version: current.version,
     };
-    match app.store.update_connection(&update).await {
-        Ok(_) => {}
+    match write_renewal(app, &update).await {
+        Ok(()) => {}
         Err(StoreError::Stale) => {
             let Some(now_stored) = app.store.connection(&c.account_id, &c.id).await? else {
                 // Disconnected while we refreshed: do not leave the new secret behind.
                 let _ = app.vault.delete(&scope, &reference).await;
                 return Err(ConnectionError::NotFound);
             };
+            // A try whose answer was lost had landed: the item is ours.
+            if now_stored.value.credentials.as_ref() == Some(&reference) {
+                return Ok(Fresh {
+                    connection: now_stored.value,
+                    credentials,
+                    renewal: Renewal::Refreshed,
+                });
+            }
             // Re-authorised (or otherwise rewritten) meanwhile: its credentials stand.
             if let Some(kept) = &now_stored.value.credentials
                 && let Err(e) = app.vault.yield_to(&scope, &reference, kept).await
@@ -267,6 +275,30 @@ async fn store_renewal(
         credentials,
         renewal: Renewal::Refreshed,
     })
+}
+
+/// How long a renewal's write is retried: the rotated refresh token exists nowhere else
+/// the connection can reach (sealed mode keeps it only in the item), so the write outlasts
+/// a store outage of several seconds, within the invocation's deadline.
+const RENEWAL_WRITE_BUDGET: Duration = Duration::from_secs(20);
+
+/// Writes the renewed connection, retrying the store's failures (each try is already the
+/// SDK's attempts) with backoff until it lands, loses to another write (`Stale`), or the
+/// budget is spent.
+async fn write_renewal(app: &App, update: &Versioned<Connection>) -> Result<(), StoreError> {
+    let until = Instant::now() + budget(RENEWAL_WRITE_BUDGET);
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match app.store.update_connection(update).await {
+            Ok(_) => return Ok(()),
+            Err(e @ StoreError::Backend(_)) if Instant::now() + pause < until => {
+                tracing::warn!(error = %Chain(&e), "renewal not written yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `invalid_grant` means the user must connect again (`needs_reauth`); a [`permanent`]
