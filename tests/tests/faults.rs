@@ -294,3 +294,76 @@ async fn no_rotated_refresh_token_is_lost_to_store_failures() {
     assert!(given >= 1000, "{given} faults injected");
     assert_eq!(lost, 0, "{lost} rotations lost over {given} faults");
 }
+
+/// A stalled Secrets Manager call is cut at the invocation's deadline: the request answers
+/// `503 unavailable` (retry shortly) while it can, instead of Lambda's bare 500 at its
+/// timeout; the stored credentials are untouched and read once the vault answers again.
+#[tokio::test]
+async fn a_stalled_vault_call_ends_within_the_invocation_deadline() {
+    let proxy = FaultProxy::to(&moto()).await;
+    let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
+    let connection = latchkey_tests::oauth::keyed_connection(&h).await;
+    let path = format!("/v1/connections/{connection}/credentials");
+    proxy.inject(GET_SECRET, 3, Fault::Stall(Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    let (status, problem) = h.call_on_lambda("GET", &path, Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "{problem}"
+    );
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+    proxy.heal();
+    let (status, credentials) = h.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{credentials}");
+    assert_eq!(credentials["api_key"], "k-1");
+}
+
+/// Throttling during a scheduled refresh run is absorbed with backoff: every due
+/// connection is still refreshed in the same run.
+#[tokio::test]
+async fn a_throttled_refresh_run_backs_off_and_finishes() {
+    use latchkey_connect::connections::{self, RunOptions};
+    let proxy = FaultProxy::to(&moto()).await;
+    let h = Harness::through(&proxy, VaultMode::Sealed).await;
+    let provider = Loopback::start(|_| async {
+        (
+            200,
+            r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
+                .to_owned(),
+        )
+    })
+    .await;
+    let (_, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "books", "name": "Books", "auth_options": [{
+                "key": "oauth", "type": "oauth2",
+                "authorization_url": format!("{}/authorize", provider.url),
+                "token_url": format!("{}/token", provider.url),
+                "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.books.example"}}),
+        )
+        .await;
+    let integration = created["id"].as_str().unwrap();
+    for n in 0..6 {
+        installed_with_tokens(&h, integration, json!({"name": format!("Globex {n}")})).await;
+    }
+    h.clock.advance(3600 - 60);
+    // Two throttled answers in a row for the run's first reads and writes of each kind.
+    for call in ["Query", "GetItem", "PutItem"] {
+        proxy.inject(
+            &format!("DynamoDB_20120810.{call}"),
+            2,
+            latchkey_tests::faults::Fault::THROTTLED,
+        );
+    }
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(proxy.given(), 6, "every throttle was met");
+    assert_eq!((report.due, report.refreshed), (6, 6), "{report:?}");
+    assert_eq!(provider.recorded().len(), 6);
+}

@@ -13,8 +13,11 @@
 mod sealed;
 mod secrets_manager;
 
+use latchkey_domain::deadline::budget;
 use latchkey_domain::{Credentials, SecretRef, SecretScope};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::Duration;
 
 pub use sealed::SealingKey;
 pub use secrets_manager::SecretsManager;
@@ -51,6 +54,21 @@ pub enum VaultError {
     NotConfigured(VaultMode),
     #[error("vault backend error")]
     Backend(#[source] latchkey_domain::error::Cause),
+    /// Secrets Manager did not answer before the invocation's deadline.
+    #[error("the vault did not answer in time")]
+    TimedOut,
+}
+
+/// The longest a vault call may take outside an invocation deadline (the SDK gives up
+/// sooner on its own); inside one, what is left of it.
+const CALL_LIMIT: Duration = Duration::from_secs(15);
+
+/// `work`, cut to the invocation's deadline: a stalled Secrets Manager call must not hold
+/// the request until Lambda kills it (API Gateway would answer a bare 500).
+async fn bounded<T>(work: impl Future<Output = Result<T, VaultError>>) -> Result<T, VaultError> {
+    tokio::time::timeout(budget(CALL_LIMIT), work)
+        .await
+        .unwrap_or(Err(VaultError::TimedOut))
 }
 
 /// The `sealed` mode's data key: at hand (a key file, a test), or read from its Secrets
@@ -128,18 +146,21 @@ impl Vault {
         credentials: &Credentials,
     ) -> Result<SecretRef, VaultError> {
         let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
-        match self.mode {
-            VaultMode::Sealed => Ok(SecretRef::Sealed {
-                blob: self.sealing().await?.seal(scope, &plaintext),
-            }),
-            VaultMode::SecretsManager => {
-                let (name, version) = Box::pin(self.manager()?.put(scope, &plaintext)).await?;
-                Ok(SecretRef::SecretsManager {
-                    name,
-                    version: Some(version),
-                })
+        bounded(async {
+            match self.mode {
+                VaultMode::Sealed => Ok(SecretRef::Sealed {
+                    blob: self.sealing().await?.seal(scope, &plaintext),
+                }),
+                VaultMode::SecretsManager => {
+                    let (name, version) = Box::pin(self.manager()?.put(scope, &plaintext)).await?;
+                    Ok(SecretRef::SecretsManager {
+                        name,
+                        version: Some(version),
+                    })
+                }
             }
-        }
+        })
+        .await
     }
 
     pub async fn get(
@@ -147,12 +168,15 @@ impl Vault {
         scope: &SecretScope,
         reference: &SecretRef,
     ) -> Result<Credentials, VaultError> {
-        let plaintext = match reference {
-            SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob)?,
-            SecretRef::SecretsManager { name, version } => {
-                Box::pin(self.manager()?.get(scope, name, version.as_deref())).await?
+        let plaintext = bounded(async {
+            match reference {
+                SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob),
+                SecretRef::SecretsManager { name, version } => {
+                    Box::pin(self.manager()?.get(scope, name, version.as_deref())).await
+                }
             }
-        };
+        })
+        .await?;
         serde_json::from_slice(&plaintext).map_err(|_| VaultError::Unopenable)
     }
 
@@ -165,7 +189,7 @@ impl Vault {
         match reference {
             SecretRef::Sealed { .. } => Ok(()),
             SecretRef::SecretsManager { name, .. } => {
-                Box::pin(self.manager()?.delete(scope, name)).await
+                bounded(Box::pin(self.manager()?.delete(scope, name))).await
             }
         }
     }

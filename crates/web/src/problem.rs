@@ -64,6 +64,8 @@ pub enum ApiError {
         "ran out of time before finishing; what was done is kept: send the request again to continue"
     )]
     Unfinished,
+    #[error("a service Latchkey depends on did not answer in time; retry shortly")]
+    Unavailable,
     /// `upstream_unreachable`, `upstream_timeout`, `upstream_response_too_large`.
     #[error("the third-party API call failed ({0})")]
     Upstream(&'static str),
@@ -90,7 +92,9 @@ impl ApiError {
             | ApiError::Pending
             | ApiError::NotRefreshable => StatusCode::CONFLICT,
             ApiError::RefreshFailed(_) => StatusCode::BAD_GATEWAY,
-            ApiError::RefreshInProgress | ApiError::Unfinished => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RefreshInProgress | ApiError::Unfinished | ApiError::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Upstream("upstream_timeout") => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,6 +124,7 @@ impl ApiError {
             ApiError::RefreshFailed(_) => "refresh_failed",
             ApiError::RefreshInProgress => "refresh_in_progress",
             ApiError::Unfinished => "unfinished",
+            ApiError::Unavailable => "unavailable",
             ApiError::Upstream(code) => code,
             ApiError::Internal(_) => "internal",
         }
@@ -199,7 +204,10 @@ impl From<StoreError> for ApiError {
 
 impl From<VaultError> for ApiError {
     fn from(e: VaultError) -> Self {
-        ApiError::Internal(Box::new(e))
+        match e {
+            VaultError::TimedOut => ApiError::Unavailable,
+            other => ApiError::Internal(Box::new(other)),
+        }
     }
 }
 
