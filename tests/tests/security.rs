@@ -371,3 +371,198 @@ async fn opening_a_link_does_not_connect_until_the_consumer_confirms() {
         "the click connects: {to}"
     );
 }
+
+/// A token endpoint (Books) answering 200 with an endless JSON body, streamed; returns it
+/// and the bytes it managed to send.
+async fn endless_token_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = stream.read(&mut head).await;
+                let start = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(start.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
+                chunk.extend(std::iter::repeat_n(b'a', 64 * 1024));
+                chunk.extend(b"\r\n");
+                // 100 MB, unless the reader hangs up first.
+                for _ in 0..1600 {
+                    if stream.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                    counter.fetch_add(64 * 1024, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (url, sent)
+}
+
+/// The process's peak resident memory so far, in bytes.
+fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// M3: a token endpoint streaming 100 MB is read to 64 KiB and dropped: the refresh fails
+/// `response_too_large` (retried later with backoff), memory stays flat, and the other
+/// refreshes of the same run succeed.
+#[tokio::test]
+async fn a_100_mb_token_answer_fails_one_refresh_and_not_the_run() {
+    use latchkey_connect::connections::{self, RunOptions};
+    use latchkey_store::Connections;
+    use latchkey_tests::oauth::{installed_with_tokens, integration_answering};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let (endless, sent) = endless_token_endpoint().await;
+    let (status, huge) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "huge", "name": "Huge", "auth_options": [{
+                "key": "oauth", "type": "oauth2",
+                "authorization_url": format!("{endless}/authorize"),
+                "token_url": format!("{endless}/token"),
+                "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.huge.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{huge}");
+    let tokens = (
+        200,
+        r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
+            .to_owned(),
+    );
+    let (books, _provider) = integration_answering(&h, "books", tokens).await;
+    let (_, flooded) =
+        installed_with_tokens(&h, huge["id"].as_str().unwrap(), json!({"name": "A"})).await;
+    for name in ["B", "C"] {
+        installed_with_tokens(&h, &books, json!({ "name": name })).await;
+    }
+    h.clock.advance(3600 - 60);
+
+    let before = peak_rss();
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    let grown = peak_rss().saturating_sub(before);
+    assert_eq!(
+        (report.due, report.refreshed, report.failed),
+        (3, 2, 1),
+        "{report:?}"
+    );
+    assert!(
+        sent.load(std::sync::atomic::Ordering::SeqCst) < 100 * 1024 * 1024,
+        "the reader hung up early"
+    );
+    assert!(grown < 32 * 1024 * 1024, "peak memory grew {grown} bytes");
+    let c = h
+        .app
+        .store
+        .connection(&h.account_id, &flooded.as_str().into())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(c.refresh.last_error.as_deref(), Some("response_too_large"));
+    assert!(c.refresh.retry_at.is_some_and(|t| t > h.app.now()));
+}
+
+/// M3: the scheduled run writes its attempt before calling the provider, so a run that
+/// dies during the call (here: dropped, as a Lambda killed at its timeout) leaves the
+/// connection waiting out a backoff, not first in line again five minutes later to take
+/// the next run down with it.
+#[tokio::test]
+async fn a_run_that_dies_mid_refresh_leaves_the_connection_backing_off() {
+    use latchkey_connect::connections::{self, RunOptions};
+    use latchkey_store::Connections;
+    use latchkey_tests::oauth::installed_with_tokens;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let stall = std::sync::Arc::new(AtomicBool::new(true));
+    let stalling = stall.clone();
+    let provider = Loopback::start(move |_| {
+        let stalling = stalling.clone();
+        async move {
+            if stalling.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            (
+                200,
+                r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
+                    .to_owned(),
+            )
+        }
+    })
+    .await;
+    let (_, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "books", "name": "Books", "auth_options": [{
+                "key": "oauth", "type": "oauth2",
+                "authorization_url": format!("{}/authorize", provider.url),
+                "token_url": format!("{}/token", provider.url),
+                "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.books.example"}}),
+        )
+        .await;
+    let (_, id) =
+        installed_with_tokens(&h, created["id"].as_str().unwrap(), json!({"name": "A"})).await;
+    h.clock.advance(3600 - 60);
+
+    let died = tokio::time::timeout(
+        Duration::from_millis(500),
+        connections::run(&h.app, RunOptions::default()),
+    )
+    .await;
+    assert!(died.is_err(), "the run was still in the token call");
+    assert_eq!(provider.recorded().len(), 1);
+    let stored = |h: &Harness| {
+        let (app, account, id) = (h.app.clone(), h.account_id.clone(), id.clone());
+        async move {
+            app.store
+                .connection(&account, &id.as_str().into())
+                .await
+                .unwrap()
+                .unwrap()
+                .value
+        }
+    };
+    let c = stored(&h).await;
+    assert_eq!(c.refresh.last_error.as_deref(), Some("interrupted"));
+    let retry_at = c.refresh.attempt_backoff_until.expect("backing off");
+
+    // The next run leaves it alone until its backoff is over...
+    stall.store(false, Ordering::SeqCst);
+    let died_at = h.app.now();
+    h.clock.advance(retry_at - died_at - 1);
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.due, 0, "{report:?}");
+    // ...then (its lease gone too) the outcome replaces the attempt.
+    let lease_gone = died_at + latchkey_connect::connections::LEASE_SECONDS + 1;
+    h.clock.advance(retry_at.max(lease_gone) - h.app.now());
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.due, report.refreshed), (1, 1), "{report:?}");
+    let c = stored(&h).await;
+    assert_eq!(
+        (c.refresh.last_error, c.refresh.consecutive_failures),
+        (None, 0)
+    );
+}

@@ -72,6 +72,10 @@ pub struct RefreshState {
     pub last_error: Option<String>,
     /// Earliest time the scheduler tries again after a transient failure.
     pub retry_at: Option<i64>,
+    /// Set while a scheduled refresh is under way ([`Connection::record_refresh_attempt`]):
+    /// the schedule waits until then should the attempt never report back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_backoff_until: Option<i64>,
 }
 
 /// A consumer's live link to an integration. Secrets are only referenced, never held.
@@ -120,6 +124,17 @@ impl Connection {
     /// pending retry after a transient failure. Only active, refreshable, expiring
     /// connections are ever scheduled.
     pub fn refresh_due_at(&self) -> Option<i64> {
+        let due = self.renewal_due_at()?;
+        Some(
+            self.refresh
+                .attempt_backoff_until
+                .map_or(due, |t| t.max(due)),
+        )
+    }
+
+    /// [`Connection::refresh_due_at`] without an unfinished attempt's backoff: a caller
+    /// that needs the token waits for the attempt (the lease) rather than skip it.
+    fn renewal_due_at(&self) -> Option<i64> {
         if self.status != ConnectionStatus::Active || !self.refreshable {
             return None;
         }
@@ -134,7 +149,7 @@ impl Connection {
     /// refresh margin (a pending retry is respected until the token really expires).
     pub fn needs_refresh(&self, now: i64) -> bool {
         let expired = self.access_expires_at.is_some_and(|e| e <= now);
-        self.refresh_due_at().is_some_and(|due| due <= now) || (self.refreshable && expired)
+        self.renewal_due_at().is_some_and(|due| due <= now) || (self.refreshable && expired)
     }
 
     /// A refresh succeeded at `now`: the new credentials are in the vault at `reference`,
@@ -148,6 +163,21 @@ impl Connection {
         self.refresh.failing_since = None;
         self.refresh.last_error = None;
         self.refresh.retry_at = None;
+        self.refresh.attempt_backoff_until = None;
+        self.updated_at = now;
+    }
+
+    /// A scheduled refresh is about to call the provider at `now`. Written before the
+    /// call, so a run that dies during it (killed at its timeout, out of memory) leaves
+    /// the connection waiting out a backoff instead of first in line for the next run: the
+    /// attempt counts as a failure (`interrupted`) until its outcome is written over it.
+    pub fn record_refresh_attempt(&mut self, now: i64) {
+        self.refresh.last_failure_at = Some(now);
+        self.refresh.consecutive_failures += 1;
+        self.refresh.last_error = Some("interrupted".to_owned());
+        self.refresh.failing_since.get_or_insert(now);
+        let wait = crate::backoff::backoff_seconds(self.refresh.consecutive_failures, 60, 3600);
+        self.refresh.attempt_backoff_until = Some(now + wait);
         self.updated_at = now;
     }
 
@@ -167,6 +197,7 @@ impl Connection {
         self.refresh.last_failure_at = Some(now);
         self.refresh.consecutive_failures += 1;
         self.refresh.last_error = Some(code.to_owned());
+        self.refresh.attempt_backoff_until = None;
         let since = *self.refresh.failing_since.get_or_insert(now);
         self.updated_at = now;
         if code == "invalid_grant" {

@@ -32,6 +32,9 @@ const LEASE_WAIT: Duration = Duration::from_secs(20);
 pub enum Need<'a> {
     /// The token is inside its refresh margin (or expired).
     Due,
+    /// [`Need::Due`], for the scheduled run: the attempt is recorded before the provider
+    /// is called ([`Connection::record_refresh_attempt`]).
+    Scheduled,
     /// The provider refused this access token: renew it unless it was renewed already.
     Rejected(&'a Secret),
     /// Asked for (`POST /v1/connections/{id}/refresh`): renew now, whatever the expiry.
@@ -106,7 +109,7 @@ fn usable(connection: &Connection) -> Result<(), ConnectionError> {
 
 fn wanted(connection: &Connection, credentials: &Credentials, need: Need<'_>, now: i64) -> bool {
     match need {
-        Need::Due => connection.needs_refresh(now),
+        Need::Due | Need::Scheduled => connection.needs_refresh(now),
         Need::Rejected(token) => {
             connection.refreshable
                 && super::access_token(credentials).is_some_and(|t| t.expose() == token.expose())
@@ -206,6 +209,10 @@ async fn refresh_leased(
         .integration(account_id, &current.value.integration_id)
         .await?
         .map(|v| v.value);
+    let current = match need {
+        Need::Scheduled => record_attempt(app, current).await?,
+        _ => current,
+    };
     let renewed = match &integration {
         Some(integration) => renew(app, integration, &current.value, &credentials).await,
         None => Err(FlowError::IntegrationUnavailable),
@@ -216,6 +223,27 @@ async fn refresh_leased(
         }
         Err(e) => record_failure(app, current, credentials, e).await,
     }
+}
+
+/// Writes the attempt ahead of the provider call; answers the connection as it was with
+/// the version written, so the outcome is written over the attempt.
+async fn record_attempt(
+    app: &App,
+    current: Versioned<Connection>,
+) -> Result<Versioned<Connection>, ConnectionError> {
+    let mut attempt = current.value.clone();
+    attempt.record_refresh_attempt(app.now());
+    let version = app
+        .store
+        .update_connection(&Versioned {
+            value: attempt,
+            version: current.version,
+        })
+        .await?;
+    Ok(Versioned {
+        value: current.value,
+        version,
+    })
 }
 
 /// Persists new credentials (vault first: a rotated refresh token must never be lost),

@@ -142,7 +142,8 @@ async fn run_all(app: &App, options: RunOptions<'_>) -> Result<RunReport, RunErr
                     Done::Stopped
                 }
                 Item::Due(c) => {
-                    let outcome = ensure_fresh(app, &c.account_id, &c.id, Need::Due, false).await;
+                    let outcome =
+                        ensure_fresh(app, &c.account_id, &c.id, Need::Scheduled, false).await;
                     let short = outcome.as_ref().is_ok_and(|f| {
                         f.renewal == Renewal::Refreshed
                             && f.connection
