@@ -367,3 +367,56 @@ async fn a_throttled_refresh_run_backs_off_and_finishes() {
     assert_eq!((report.due, report.refreshed), (6, 6), "{report:?}");
     assert_eq!(provider.recorded().len(), 6);
 }
+
+/// L3: a refresh whose provider answers near the invocation's deadline still stores the
+/// rotated refresh token: the token call is cut 2 s before the deadline, which leaves
+/// the writes (here one of them throttled once) their time.
+#[tokio::test]
+async fn a_refresh_answered_near_the_deadline_keeps_the_rotated_token() {
+    let proxy = FaultProxy::to(&moto()).await;
+    let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
+    let faults = proxy.clone();
+    let provider = Loopback::start(move |_| {
+        let faults = faults.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(2700)).await;
+            faults.inject("DynamoDB_20120810.PutItem", 1, Fault::THROTTLED);
+            (
+                200,
+                r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
+                    .to_owned(),
+            )
+        }
+    })
+    .await;
+    let (_, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "books", "name": "Books", "auth_options": [{
+                "key": "oauth", "type": "oauth2",
+                "authorization_url": format!("{}/authorize", provider.url),
+                "token_url": format!("{}/token", provider.url),
+                "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.books.example"}}),
+        )
+        .await;
+    let (_, id) =
+        installed_with_tokens(&h, created["id"].as_str().unwrap(), json!({"name": "A"})).await;
+    h.clock.advance(3600 - 60);
+    let (status, answer) = h
+        .call_on_lambda(
+            "GET",
+            &format!("/v1/connections/{id}/credentials"),
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["access_token"], "at-2");
+    assert_eq!(proxy.given(), 1);
+    let latchkey_domain::Credentials::Oauth2 { refresh_token, .. } = h.credentials(&id).await
+    else {
+        panic!("OAuth 2.0 credentials");
+    };
+    assert_eq!(refresh_token.unwrap().expose(), "rt-2", "the rotation is kept");
+}
