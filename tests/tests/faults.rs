@@ -418,5 +418,9 @@ async fn a_refresh_answered_near_the_deadline_keeps_the_rotated_token() {
     else {
         panic!("OAuth 2.0 credentials");
     };
-    assert_eq!(refresh_token.unwrap().expose(), "rt-2", "the rotation is kept");
+    assert_eq!(
+        refresh_token.unwrap().expose(),
+        "rt-2",
+        "the rotation is kept"
+    );
 }

@@ -566,3 +566,80 @@ async fn a_run_that_dies_mid_refresh_leaves_the_connection_backing_off() {
         (None, 0)
     );
 }
+
+/// L10: one account's receiver that never answers (a tarpit) used to hold up every
+/// delivery queued behind it, run after run. Accounts are now delivered side by side,
+/// each within its own budget: the other account's events go out at once.
+#[tokio::test]
+async fn a_tarpit_receiver_delays_only_its_own_accounts_webhooks() {
+    use latchkey_domain::{AccountId, EventType, WebhookDelivery};
+    use latchkey_store::Outbox;
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tarpit_url = format!("http://{}/hooks", tarpit.local_addr().unwrap());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holding = held.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = tarpit.accept().await {
+            holding.lock().unwrap().push(stream);
+        }
+    });
+    let receiver = Loopback::start(|_| async { (204, String::new()) }).await;
+    let point = |key: String, url: String| {
+        let h = &h;
+        async move {
+            let (status, _) = h
+                .call(
+                    "PATCH",
+                    "/v1/account",
+                    Some(&key),
+                    Some(json!({"webhook_url": url})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, _) = h
+                .call(
+                    "POST",
+                    "/v1/account/webhook-secret",
+                    Some(&key),
+                    Some(json!({})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+            let (_, account) = h.call("GET", "/v1/account", Some(&key), None).await;
+            AccountId::from(account["id"].as_str().unwrap())
+        }
+    };
+    let slow = point(h.key.clone(), tarpit_url).await;
+    let fine = point(h.other_key.clone(), format!("{}/hooks", receiver.url)).await;
+    // The tarpit's account's events are the oldest: first in line.
+    let now = h.app.now();
+    for (n, account) in [&slow, &slow, &slow, &fine, &fine, &fine]
+        .into_iter()
+        .enumerate()
+    {
+        let delivery = WebhookDelivery {
+            id: format!("evt_{n}"),
+            account_id: account.clone(),
+            event: EventType::ConnectionCreated,
+            body: json!({"id": format!("evt_{n}")}).to_string(),
+            attempts: 0,
+            next_attempt_at: now - 60 + n as i64,
+            created_at: now - 60,
+        };
+        h.app.store.enqueue_webhook(&delivery).await.unwrap();
+    }
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let done =
+        latchkey_domain::deadline::within(deadline, latchkey_core::webhooks::deliver_due(&h.app))
+            .await
+            .unwrap();
+    assert_eq!((done.delivered, done.failed), (3, 1), "{done:?}");
+    assert_eq!(
+        receiver.recorded().len(),
+        3,
+        "the other account's events went out"
+    );
+    assert_eq!(held.lock().unwrap().len(), 1, "one attempt at the tarpit");
+}

@@ -10,8 +10,9 @@
 //! `"<t>.<body>"` with the account's webhook secret (`POST /v1/account/webhook-secret`).
 
 use latchkey_store::{Accounts, Outbox};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -20,7 +21,7 @@ use crate::{App, FirstAttempt};
 use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::new_id;
-use latchkey_domain::{Connection, EventType, WebhookDelivery, validate_egress_url};
+use latchkey_domain::{AccountId, Connection, EventType, WebhookDelivery, validate_egress_url};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
 use latchkey_vault::{Vault, VaultError};
@@ -141,33 +142,96 @@ pub struct Deliveries {
     pub failed: usize,
 }
 
-/// Attempts every delivery that is due.
+/// One account's deliveries share this much of a run: a receiver that stalls (a tarpit)
+/// holds back its own account's events, never another account's.
+const ACCOUNT_RUN_BUDGET: Duration = Duration::from_secs(20);
+
+/// Accounts delivered to at once (each account's events go one after another, in order).
+const ACCOUNTS_AT_ONCE: usize = 16;
+
+/// Due deliveries read at a time.
+const PAGE: usize = 100;
+
+/// An account whose run budget is spent has its due events put off by this much, so the
+/// pages after carry other accounts' work.
+const PUT_OFF_SECONDS: i64 = 60;
+
+/// Attempts every delivery that is due: accounts side by side, each within its budget; an
+/// error on one event is logged and counted, and the others go on.
 pub async fn deliver_due(app: &App) -> Result<Deliveries, DeliveryError> {
+    use futures_util::StreamExt;
     let sender = Sender::of(app);
     let mut done = Deliveries::default();
+    let mut spent: HashMap<AccountId, Duration> = HashMap::new();
     // Failed attempts move into the future, so each page holds new work.
     loop {
-        let page = app.store.due_webhooks(app.now(), 100).await?;
+        let page = app.store.due_webhooks(app.now(), PAGE).await?;
         let count = page.items.len();
-        for current in page.items {
-            // Out of time: the rest stays due for the next run.
-            if latchkey_domain::deadline::budget(ATTEMPT_TIMEOUT).is_zero() {
-                return Ok(done);
-            }
-            match sender.attempt(current).await {
-                Ok(true) => done.delivered += 1,
-                Ok(false) => done.failed += 1,
-                Err(DeliveryError::Store(StoreError::Stale)) => {}
-                Err(e) => return Err(e),
+        let mut accounts: Vec<(AccountId, Vec<Versioned<WebhookDelivery>>)> = Vec::new();
+        for item in page.items {
+            let account = &item.value.account_id;
+            match accounts.iter_mut().find(|(a, _)| a == account) {
+                Some((_, items)) => items.push(item),
+                None => accounts.push((account.clone(), vec![item])),
             }
         }
-        if count < 100 {
+        let runs: Vec<_> = accounts
+            .into_iter()
+            .map(|(account, items)| {
+                let used = spent.get(&account).copied().unwrap_or_default();
+                let sender = &sender;
+                async move { (account, sender.deliver(items, used).await) }
+            })
+            .collect();
+        let mut runs = futures_util::stream::iter(runs).buffer_unordered(ACCOUNTS_AT_ONCE);
+        while let Some((account, (used, delivered))) = runs.next().await {
+            *spent.entry(account).or_default() += used;
+            done.delivered += delivered.delivered;
+            done.failed += delivered.failed;
+        }
+        let out_of_time = latchkey_domain::deadline::budget(ATTEMPT_TIMEOUT).is_zero();
+        if count < PAGE || out_of_time {
             return Ok(done);
         }
     }
 }
 
 impl Sender {
+    /// One account's due `items` in order, until its run budget (of which `used` is gone)
+    /// or the invocation's deadline is spent; the rest are put off. Answers the time used.
+    async fn deliver(
+        &self,
+        items: Vec<Versioned<WebhookDelivery>>,
+        used: Duration,
+    ) -> (Duration, Deliveries) {
+        let started = Instant::now();
+        let mut done = Deliveries::default();
+        for current in items {
+            if latchkey_domain::deadline::budget(ATTEMPT_TIMEOUT).is_zero() {
+                // Out of time: the rest stays due for the next run.
+                break;
+            }
+            if used + started.elapsed() >= ACCOUNT_RUN_BUDGET {
+                let mut later = current;
+                later.value.next_attempt_at = self.store.now() + PUT_OFF_SECONDS;
+                if let Err(e) = self.store.update_webhook(&later).await {
+                    tracing::warn!(error = %Chain(&e), "webhook not put off");
+                }
+                continue;
+            }
+            match self.attempt(current).await {
+                Ok(true) => done.delivered += 1,
+                Ok(false) => done.failed += 1,
+                Err(DeliveryError::Store(StoreError::Stale)) => {}
+                Err(e) => {
+                    tracing::warn!(error = %Chain(&e), "webhook attempt failed");
+                    done.failed += 1;
+                }
+            }
+        }
+        (started.elapsed(), done)
+    }
+
     /// One attempt; `true` when the receiver took it.
     #[tracing::instrument(
         name = "webhook",
