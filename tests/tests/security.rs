@@ -643,3 +643,97 @@ async fn a_tarpit_receiver_delays_only_its_own_accounts_webhooks() {
     );
     assert_eq!(held.lock().unwrap().len(), 1, "one attempt at the tarpit");
 }
+
+/// L7: a stored flow keeps its PKCE verifier and secret parameters sealed under the
+/// flow cookie's binding (the table alone opens nothing), the callback opens them, and
+/// abandoned flows leave a local (SQLite) table at the next scheduled run.
+#[tokio::test]
+async fn flow_items_keep_no_readable_secret_and_expired_ones_are_purged() {
+    use latchkey_connect::connections::{self, RunOptions};
+    use latchkey_domain::token::token_hash;
+    use latchkey_store::Links as _;
+    use latchkey_tests::oauth::{consumer, link, location, post_form};
+    let h = Harness::new(testing::sqlite_table().await).await;
+    let provider = Loopback::start(|_| async {
+        (
+            200,
+            r#"{"access_token":"a","token_type":"bearer","expires_in":3600}"#.to_owned(),
+        )
+    })
+    .await;
+    let (status, created) = h
+        .send(
+            "POST",
+            "/v1/integrations",
+            json!({"key": "books", "name": "Books",
+                "parameters": [{"name": "tenant_key", "label": "Tenant key", "required": true,
+                                "secret": true, "pattern": "^[a-z0-9-]+$"}],
+                "auth_options": [{"key": "oauth", "type": "oauth2",
+                    "authorization_url": format!("{}/authorize", provider.url),
+                    "token_url": format!("{}/token", provider.url),
+                    "client": {"client_id": "app", "client_secret": "s3cret"}}],
+                "api": {"base_url": "https://api.books.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
+    let start = || async {
+        let path = link(
+            &h,
+            &consumer,
+            json!({"name": "B", "integration_id": created["id"]}),
+        )
+        .await;
+        let landing = post_form(&h, &path, &[("param.tenant_key", "tk-hidden-42")]).await;
+        let to = url::Url::parse(&location(&landing)).unwrap();
+        let state = to
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        (landing, state)
+    };
+    let (_abandoned, abandoned_state) = start().await;
+    let (landing, state) = start().await;
+    let stored = h
+        .app
+        .store
+        .flow(&token_hash(&state))
+        .await
+        .unwrap()
+        .expect("stored");
+    let text = serde_json::to_string(&stored).unwrap();
+    assert!(stored.sealed.is_some(), "{text}");
+    for hidden in ["pkce_verifier", "tk-hidden-42", "tenant_key"] {
+        assert!(!text.contains(hidden), "{hidden} readable in {text}");
+    }
+
+    // The callback opens them: the verifier reaches the token endpoint.
+    let cookie = latchkey_tests::oauth::flow_cookie(&landing);
+    let path = latchkey_tests::oauth::redirect_path(&landing);
+    let done =
+        latchkey_tests::oauth::browse(&h, &format!("{path}?code=c&state={state}"), Some(&cookie))
+            .await;
+    assert!(
+        location(&done).contains("connectionId="),
+        "{}",
+        location(&done)
+    );
+    assert!(provider.recorded()[0].body.contains("code_verifier="));
+
+    // The abandoned flow is purged once expired.
+    h.clock.advance(11 * 60);
+    let report = connections::run(&h.app, RunOptions::default())
+        .await
+        .unwrap();
+    assert!(report.purged >= 1, "{report:?}");
+    assert!(
+        h.app
+            .store
+            .flow(&token_hash(&abandoned_state))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -8,6 +8,7 @@ mod finish;
 mod install;
 mod marketplace;
 pub mod redirect;
+mod sealed;
 mod start;
 pub mod workspace_token;
 

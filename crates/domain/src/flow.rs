@@ -28,9 +28,15 @@ pub struct ConnectionFlow {
     #[serde(default)]
     pub parameters: BTreeMap<String, String>,
     /// PKCE S256 code verifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkce_verifier: Option<Secret>,
     /// OAuth 1.0a request token secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_token_secret: Option<Secret>,
+    /// The two secrets above and the secret parameters, sealed under a key only the flow
+    /// cookie carries, as the flow is stored; opened when the callback proves the cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
     /// Where the browser goes when done (already checked against the allowlist).
     pub redirect_target: Option<String>,
     pub target_origin: Option<String>,

@@ -176,6 +176,12 @@ pub trait Table: Send + Sync {
         cursor: Option<&Cursor>,
         now: i64,
     ) -> StoreResult<Page>;
+
+    /// Deletes the items expired by `now`; answers how many. DynamoDB's TTL does this on
+    /// its own (reads never see them either way).
+    async fn purge_expired(&self, _now: i64) -> StoreResult<usize> {
+        Ok(0)
+    }
 }
 
 pub(crate) const MAX_PAGE: usize = 1000;

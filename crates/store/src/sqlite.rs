@@ -253,6 +253,19 @@ impl Table for SqliteTable {
         .await
     }
 
+    /// Expired items (flows, activation links, leases, used token ids) would stay in the
+    /// file for good: SQLite has no TTL.
+    async fn purge_expired(&self, now: i64) -> StoreResult<usize> {
+        self.run(move |conn| {
+            conn.execute(
+                "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                params![now],
+            )
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn take(&self, key: &Key, now: i64) -> StoreResult<Option<Record>> {
         let key = key.clone();
         self.run(move |conn| {

@@ -93,7 +93,7 @@ impl SealingKey {
         Self::from_base64(&std::fs::read_to_string(path).map_err(io)?)
     }
 
-    pub(super) fn seal(&self, scope: &SecretScope, plaintext: &[u8]) -> String {
+    pub fn seal(&self, scope: &SecretScope, plaintext: &[u8]) -> String {
         let nonce_bytes = random_bytes::<NONCE_LEN>();
         let aad = associated_data(scope);
         let ciphertext = self
@@ -112,7 +112,7 @@ impl SealingKey {
         format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
     }
 
-    pub(super) fn open(&self, scope: &SecretScope, blob: &str) -> Result<Vec<u8>, VaultError> {
+    pub fn open(&self, scope: &SecretScope, blob: &str) -> Result<Vec<u8>, VaultError> {
         let raw = blob
             .strip_prefix(PREFIX)
             .and_then(|b| URL_SAFE_NO_PAD.decode(b).ok())

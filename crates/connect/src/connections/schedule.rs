@@ -63,6 +63,8 @@ pub struct RunReport {
     pub webhooks_failed: usize,
     /// Reminder emails accepted by the mail service.
     pub reminders_sent: usize,
+    /// Expired items deleted (SQLite; DynamoDB's TTL deletes its own).
+    pub purged: usize,
     /// Stopped early at `stop_at`.
     pub truncated: bool,
 }
@@ -198,6 +200,10 @@ async fn run_all(app: &App, options: RunOptions<'_>) -> Result<RunReport, RunErr
         report.reminders_sent = crate::reminders::deliver_due(app, mailer)
             .await
             .map_err(RunError::Reminders)?;
+    }
+    match app.store.purge_expired().await {
+        Ok(purged) => report.purged = purged,
+        Err(e) => tracing::warn!(error = %Chain(&e), "expired items not purged"),
     }
     tracing::info!(?report, "refresh run finished");
     Ok(report)

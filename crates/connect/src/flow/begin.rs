@@ -299,7 +299,7 @@ async fn store_flow(
     let binding = new_token("");
     let now = app.now();
     let ending = &start.ending;
-    let flow = ConnectionFlow {
+    let mut flow = ConnectionFlow {
         state_hash: state_hash.clone(),
         browser_binding: token_hash(binding.expose()),
         account_id: start.account.id.clone(),
@@ -321,7 +321,14 @@ async fn store_flow(
         redirect_after: ending.redirect,
         created_at: now,
         expires_at: now + CONNECTION_FLOW_TTL_SECONDS,
+        sealed: None,
     };
+    super::sealed::seal(&mut flow, binding.expose(), |name| {
+        integration
+            .parameters
+            .iter()
+            .any(|p| p.secret && p.name == name)
+    });
     app.store.create_flow(&flow).await?;
     Ok(Redirect {
         url,

@@ -101,9 +101,10 @@ pub async fn finish(
     if token_hash(&binding) != flow.browser_binding {
         return Ok(Finished::Refused(Refusal::OtherBrowser));
     }
-    let Some(flow) = app.store.consume_flow(&state_hash).await? else {
+    let Some(mut flow) = app.store.consume_flow(&state_hash).await? else {
         return Ok(Finished::Refused(Refusal::Expired));
     };
+    super::sealed::open(&mut flow, &binding)?;
     let Some(account) = app.store.account(&flow.account_id).await? else {
         return Ok(Finished::Refused(Refusal::Gone));
     };

@@ -113,6 +113,11 @@ impl Store {
         self.clock.now()
     }
 
+    /// Deletes what has expired where the table does not do it itself (SQLite).
+    pub async fn purge_expired(&self) -> StoreResult<usize> {
+        self.table.purge_expired(self.now()).await
+    }
+
     async fn get<T: DeserializeOwned>(
         &self,
         key: Key,
