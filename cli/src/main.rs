@@ -11,10 +11,14 @@ use latchkey_connect::connections::{RunOptions, run as run_refresh};
 use latchkey_core::App;
 use latchkey_core::accounts::{create_account, create_api_key, revoke_api_key};
 use latchkey_core::catalog::create_integration;
+use latchkey_core::rekey::{Resealed, reseal_account};
 use latchkey_core::status::{Counts, account_status, reindex};
 use latchkey_domain::AccountId;
 use latchkey_domain::{IntegrationInput, NewApiKey};
-use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table, vault_from_env};
+use latchkey_vault::{Keyring, SealingKey};
+use latchkey_web::setup::{
+    Settings, StoreSpec, VaultSpec, change_data_keys, create_dynamo_table, vault_from_env,
+};
 use url::Url;
 
 #[derive(Parser)]
@@ -116,6 +120,22 @@ enum Command {
     },
     /// Create the DynamoDB table (for --store dynamodb:TABLE outside SAM, e.g. tests).
     CreateTable,
+    /// The `sealed` vault's data keys.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// A new data key becomes current (the old one still opens what it sealed), then
+    /// every account's sealed secrets are sealed again under it.
+    RotateKey,
+    /// Seals again anything still under a retired key, then drops the retired keys, but
+    /// only when nothing is left under them. On AWS, run it at least five minutes after
+    /// `rotate-key` (a warm function reads the keys again within five minutes).
+    RetireKeys,
 }
 
 #[derive(Subcommand)]
@@ -357,6 +377,45 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("reindexed {count} connections of {account}");
             Ok(())
         }
+        Command::Vault { command } => {
+            let settings = settings(&cli, default_url)?;
+            match command {
+                VaultCommand::RotateKey => {
+                    let fresh = SealingKey::generate_base64();
+                    change_data_keys(&settings, |text| Ok(format!("{fresh}\n{}", text.trim())))
+                        .await?;
+                    let (keys, resealed) = reseal_all(settings).await?;
+                    let ids = keys.ids();
+                    println!(
+                        "data key {} is current (retired: {}); {}",
+                        ids[0],
+                        ids[1..].join(", "),
+                        said(&resealed)
+                    );
+                    Ok(())
+                }
+                VaultCommand::RetireKeys => {
+                    let (keys, resealed) = reseal_all(settings.clone()).await?;
+                    if resealed.changed > 0 {
+                        return Err(format!(
+                            "{}: run retire-keys again to check them",
+                            said(&resealed)
+                        ));
+                    }
+                    let retired = keys.ids().len() - 1;
+                    change_data_keys(&settings, |text| {
+                        Ok(text
+                            .lines()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("")
+                            .to_owned())
+                    })
+                    .await?;
+                    println!("{}; {retired} retired keys dropped", said(&resealed));
+                    Ok(())
+                }
+            }
+        }
         Command::CreateTable => match &cli.store {
             Some(StoreSpec::Dynamo(table)) => {
                 create_dynamo_table(table).await?;
@@ -454,4 +513,25 @@ async fn import(app: &App, file: &Path, account: &str) -> Result<(), String> {
         println!("{} {}", integration.id, integration.key);
     }
     Ok(())
+}
+
+/// Every account's secrets sealed again under the current data key (read afresh).
+async fn reseal_all(settings: Settings) -> Result<(Arc<Keyring>, Resealed), String> {
+    let app = latchkey_web::setup::app(settings).await?;
+    let keys = app.vault.keyring().await.map_err(|e| e.to_string())?;
+    let mut total = Resealed::default();
+    for account in app.store.accounts().await.map_err(|e| e.to_string())? {
+        let done = reseal_account(&app, &keys, &account.value.id)
+            .await
+            .map_err(|e| format!("{}: {e}", account.value.id))?;
+        total.add(done);
+    }
+    Ok((keys, total))
+}
+
+fn said(r: &Resealed) -> String {
+    format!(
+        "{} secrets sealed again, {} already current, {} changed meanwhile",
+        r.resealed, r.current, r.changed
+    )
 }

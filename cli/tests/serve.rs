@@ -398,3 +398,146 @@ async fn a_socket_that_never_finishes_its_request_is_closed() {
         "{answer}"
     );
 }
+
+/// `latchkey vault rotate-key` then `retire-keys` on a local data folder: every sealed
+/// secret is sealed again under the new key (nothing is left under the old one), the key
+/// file keeps the old key only until it is retired, and the credentials read the same
+/// before, between and after.
+#[tokio::test]
+async fn the_data_key_rotates_and_retires_without_losing_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let gateway = start(dir.path());
+    let key = api_key(&gateway.output).unwrap();
+    let call = |gateway: &Gateway, method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, format!("{}{path}", gateway.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let found: serde_json::Value = call(
+        &gateway,
+        reqwest::Method::GET,
+        "/v1/integrations?key=stripe",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let stripe = found["data"][0]["id"].as_str().unwrap().to_owned();
+    let consumer: serde_json::Value = call(
+        &gateway,
+        reqwest::Method::POST,
+        "/v1/consumers",
+        serde_json::json!({"name": "Globex"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let installed: serde_json::Value = call(
+        &gateway,
+        reqwest::Method::POST,
+        &format!(
+            "/v1/consumers/{}/connections/install",
+            consumer["id"].as_str().unwrap()
+        ),
+        serde_json::json!({"integration_id": stripe, "auth_value": "sk_test_rotate"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let credentials = format!(
+        "/v1/connections/{}/credentials",
+        installed["id"].as_str().unwrap()
+    );
+    let read = |gateway: Gateway| {
+        let path = credentials.clone();
+        let call = &call;
+        async move {
+            let answer: serde_json::Value =
+                call(&gateway, reqwest::Method::GET, &path, serde_json::json!({}))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            answer["api_key"].as_str().map(str::to_owned)
+        }
+    };
+    let secret = call(
+        &gateway,
+        reqwest::Method::POST,
+        "/v1/account/webhook-secret",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(secret.status(), 201);
+    assert_eq!(read(gateway).await.as_deref(), Some("sk_test_rotate"));
+
+    let vault = |command: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(["--data-dir", dir.path().to_str().unwrap(), "vault", command])
+            .env_remove("LATCHKEY_STORE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let key_file = || std::fs::read_to_string(dir.path().join("sealing.key")).unwrap();
+    let stored = || {
+        let mut bytes = std::fs::read(dir.path().join("latchkey.db")).unwrap();
+        bytes.extend(std::fs::read(dir.path().join("latchkey.db-wal")).unwrap_or_default());
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let before = key_file();
+
+    let rotated = vault("rotate-key");
+    let (current, retired) = rotated
+        .strip_prefix("data key ")
+        .and_then(|r| r.split_once(" is current (retired: "))
+        .map(|(c, r)| (c.to_owned(), r.split(')').next().unwrap().to_owned()))
+        .unwrap_or_else(|| panic!("{rotated}"));
+    assert!(rotated.contains("secrets sealed again"), "{rotated}");
+    assert_eq!(key_file().lines().count(), 2);
+    assert_eq!(
+        key_file().lines().nth(1),
+        before.lines().next(),
+        "the old key still opens"
+    );
+    let table = stored();
+    assert!(
+        !table.contains(&format!("v2.{retired}.")),
+        "nothing left under the old key"
+    );
+    assert!(table.contains(&format!("v2.{current}.")));
+    assert_eq!(
+        read(start(dir.path())).await.as_deref(),
+        Some("sk_test_rotate")
+    );
+
+    let retired_out = vault("retire-keys");
+    assert!(
+        retired_out.contains("1 retired keys dropped"),
+        "{retired_out}"
+    );
+    assert_eq!(
+        key_file().lines().collect::<Vec<_>>(),
+        vec![key_file().lines().next().unwrap()]
+    );
+    assert_ne!(key_file().trim(), before.trim());
+    assert_eq!(
+        read(start(dir.path())).await.as_deref(),
+        Some("sk_test_rotate")
+    );
+}

@@ -9,6 +9,9 @@ use latchkey_store::Accounts;
 use latchkey_store::{Store, StoreError};
 use latchkey_vault::Vault;
 
+/// The vault owner id of an account's workspace-token secret.
+pub const JWT_SECRET_OWNER: &str = "workspace-jwt";
+
 /// Why a key could not be created or revoked.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

@@ -9,6 +9,7 @@ mod app;
 pub mod catalog;
 mod connection_error;
 pub mod consumers;
+pub mod rekey;
 pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;

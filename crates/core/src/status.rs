@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use latchkey_domain::{AccountId, Connection, ConnectionStatus};
 use latchkey_store::{
-    Connections, Consumers, Integrations, Outbox, Store, StoreError, StoreResult,
+    Accounts, Connections, Consumers, Integrations, Outbox, Store, StoreError, StoreResult,
 };
 
 /// Connections per status.
@@ -128,10 +128,30 @@ async fn count(
 }
 
 /// Puts every connection of the account in the inventory (`latchkey reindex`): needed once
-/// for connections written by a release before it. Reached through the account's
-/// consumers, so nothing scans the table. Answers how many were rewritten.
+/// for connections written by a release before it. The account item is rewritten too, so
+/// an account of such a release is listed (`Accounts::accounts`). Answers how many
+/// connections were rewritten.
 pub async fn reindex(store: &Store, account_id: &AccountId) -> StoreResult<usize> {
-    let (mut count, mut consumers) = (0, None);
+    if let Some(account) = store.account(account_id).await? {
+        store.update_account(&account).await?;
+    }
+    let mut count = 0;
+    each_connection(store, account_id, async |connection| {
+        count += usize::from(rewrite(store, account_id, connection).await?);
+        Ok(())
+    })
+    .await?;
+    Ok(count)
+}
+
+/// Calls `f` with every connection of the account, reached through its consumers, so
+/// nothing scans the table.
+pub(crate) async fn each_connection(
+    store: &Store,
+    account_id: &AccountId,
+    mut f: impl AsyncFnMut(latchkey_store::Versioned<Connection>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut consumers = None;
     loop {
         let page = store
             .list_consumers(account_id, 100, consumers.as_ref())
@@ -148,10 +168,8 @@ pub async fn reindex(store: &Store, account_id: &AccountId) -> StoreResult<usize
                         connections.as_ref(),
                     )
                     .await?;
-                for connection in &owned.items {
-                    if rewrite(store, account_id, connection.clone()).await? {
-                        count += 1;
-                    }
+                for connection in owned.items {
+                    f(connection).await?;
                 }
                 match owned.next {
                     Some(next) => connections = Some(next),
@@ -161,7 +179,7 @@ pub async fn reindex(store: &Store, account_id: &AccountId) -> StoreResult<usize
         }
         match page.next {
             Some(next) => consumers = Some(next),
-            None => return Ok(count),
+            None => return Ok(()),
         }
     }
 }

@@ -51,6 +51,10 @@ pub(crate) fn api_key(hash: &str) -> Key {
 }
 
 /// The `lookup` partition of an account's API keys.
+/// The `lookup` partition every account is listed in (accounts are few: a deployment's
+/// workspaces, not its end customers).
+pub(crate) const ACCOUNTS_LOOKUP: &str = "ACCOUNTS";
+
 pub(crate) fn api_keys_lookup(account_id: &AccountId) -> String {
     format!("{}#APIKEYS", account_partition(account_id))
 }

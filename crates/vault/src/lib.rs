@@ -17,9 +17,10 @@ use latchkey_domain::deadline::budget;
 use latchkey_domain::{Credentials, SecretRef, SecretScope};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-pub use sealed::SealingKey;
+pub use sealed::{Keyring, SealingKey, key_id};
 pub use secrets_manager::SecretsManager;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,37 +72,74 @@ async fn bounded<T>(work: impl Future<Output = Result<T, VaultError>>) -> Result
         .unwrap_or(Err(VaultError::TimedOut))
 }
 
-/// The `sealed` mode's data key: at hand (a key file, a test), or read from its Secrets
-/// Manager secret on first use, so a cold start makes no network call for it and a
-/// function that never opens a secret (the catalog) never reads it.
+/// The `sealed` mode's data keys: at hand (a key file, a test), or read from their Secrets
+/// Manager secret on first use, so a cold start makes no network call for them and a
+/// function that never opens a secret (the catalog) never reads them. A managed keyring is
+/// read again every few minutes, and at once (at most every few seconds) when a blob names
+/// a key it lacks: after a rotation, warm instances seal with the new key and open what
+/// others sealed with it.
 pub struct DataKey {
-    key: tokio::sync::OnceCell<SealingKey>,
+    loaded: tokio::sync::RwLock<Option<(Instant, Arc<Keyring>)>>,
     secret: Option<(SecretsManager, String)>,
 }
+
+/// How long a managed keyring is used before it is read again.
+const KEYRING_TTL: Duration = Duration::from_secs(300);
+/// The soonest a blob under an unknown key makes the keyring be read again.
+const KEYRING_RETRY: Duration = Duration::from_secs(5);
 
 impl DataKey {
     pub fn managed(manager: SecretsManager, secret_id: impl Into<String>) -> Self {
         Self {
-            key: tokio::sync::OnceCell::new(),
+            loaded: tokio::sync::RwLock::new(None),
             secret: Some((manager, secret_id.into())),
         }
     }
 
-    /// A failed read is not remembered: the next use tries again.
-    async fn get(&self) -> Result<&SealingKey, VaultError> {
-        self.key
-            .get_or_try_init(|| {
-                let (manager, secret_id) = self.secret.as_ref().expect("a key or its secret");
-                Box::pin(manager.sealing_key(secret_id))
-            })
-            .await
+    /// The keyring, read again once older than `max_age` (a fixed one never is). A
+    /// failed read is not remembered: the next use tries again.
+    async fn keyring(&self, max_age: Duration) -> Result<Arc<Keyring>, VaultError> {
+        if let Some((at, keys)) = &*self.loaded.read().await
+            && (self.secret.is_none() || at.elapsed() < max_age)
+        {
+            return Ok(keys.clone());
+        }
+        let (manager, secret_id) = self.secret.as_ref().expect("a keyring or its secret");
+        let mut loaded = self.loaded.write().await;
+        if let Some((at, keys)) = &*loaded
+            && at.elapsed() < max_age
+        {
+            return Ok(keys.clone());
+        }
+        let keys = Arc::new(Box::pin(manager.keyring(secret_id)).await?);
+        *loaded = Some((Instant::now(), keys.clone()));
+        Ok(keys)
+    }
+
+    async fn seal(&self, scope: &SecretScope, plaintext: &[u8]) -> Result<String, VaultError> {
+        Ok(self.keyring(KEYRING_TTL).await?.seal(scope, plaintext))
+    }
+
+    async fn open(&self, scope: &SecretScope, blob: &str) -> Result<Vec<u8>, VaultError> {
+        let keys = self.keyring(KEYRING_TTL).await?;
+        let unknown = sealed::key_id(blob).is_some_and(|id| !keys.ids().contains(&id));
+        if unknown && self.secret.is_some() {
+            return self.keyring(KEYRING_RETRY).await?.open(scope, blob);
+        }
+        keys.open(scope, blob)
     }
 }
 
 impl From<SealingKey> for DataKey {
     fn from(key: SealingKey) -> Self {
+        Keyring::from(key).into()
+    }
+}
+
+impl From<Keyring> for DataKey {
+    fn from(keys: Keyring) -> Self {
         Self {
-            key: tokio::sync::OnceCell::new_with(Some(key)),
+            loaded: tokio::sync::RwLock::new(Some((Instant::now(), Arc::new(keys)))),
             secret: None,
         }
     }
@@ -149,7 +187,7 @@ impl Vault {
         bounded(async {
             match self.mode {
                 VaultMode::Sealed => Ok(SecretRef::Sealed {
-                    blob: self.sealing().await?.seal(scope, &plaintext),
+                    blob: self.sealing()?.seal(scope, &plaintext).await?,
                 }),
                 VaultMode::SecretsManager => {
                     let (name, version) = Box::pin(self.manager()?.put(scope, &plaintext)).await?;
@@ -170,7 +208,7 @@ impl Vault {
     ) -> Result<Credentials, VaultError> {
         let plaintext = bounded(async {
             match reference {
-                SecretRef::Sealed { blob } => self.sealing().await?.open(scope, blob),
+                SecretRef::Sealed { blob } => self.sealing()?.open(scope, blob).await,
                 SecretRef::SecretsManager { name, version } => {
                     Box::pin(self.manager()?.get(scope, name, version.as_deref())).await
                 }
@@ -221,12 +259,15 @@ impl Vault {
         }
     }
 
-    async fn sealing(&self) -> Result<&SealingKey, VaultError> {
+    fn sealing(&self) -> Result<&DataKey, VaultError> {
         self.sealing
             .as_ref()
-            .ok_or(VaultError::NotConfigured(VaultMode::Sealed))?
-            .get()
-            .await
+            .ok_or(VaultError::NotConfigured(VaultMode::Sealed))
+    }
+
+    /// The data keys as they are now (current first), for re-sealing after a rotation.
+    pub async fn keyring(&self) -> Result<Arc<Keyring>, VaultError> {
+        self.sealing()?.keyring(Duration::ZERO).await
     }
 
     fn manager(&self) -> Result<&SecretsManager, VaultError> {

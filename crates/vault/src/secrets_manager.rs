@@ -4,7 +4,7 @@ use aws_sdk_secretsmanager::Client;
 
 use aws_sdk_secretsmanager::primitives::Blob;
 
-use crate::{SealingKey, VaultError};
+use crate::{Keyring, VaultError};
 use latchkey_domain::SecretScope;
 use latchkey_domain::token::random_bytes;
 
@@ -40,8 +40,13 @@ impl SecretsManager {
         format!("{}/{}/{}", self.prefix, scope.account_id, scope.owner_id)
     }
 
-    /// Reads the `sealed` mode's data key from its secret (see `SealingKey::from_secret_text`).
-    pub async fn sealing_key(&self, secret_id: &str) -> Result<SealingKey, VaultError> {
+    /// Reads the `sealed` mode's data keys from their secret (see [`Keyring::from_text`]).
+    pub async fn keyring(&self, secret_id: &str) -> Result<Keyring, VaultError> {
+        Keyring::from_text(&self.data_key_text(secret_id).await?)
+    }
+
+    /// The data-key secret's text: one key a line, the current one first.
+    pub async fn data_key_text(&self, secret_id: &str) -> Result<String, VaultError> {
         let out = self
             .client
             .get_secret_value()
@@ -49,10 +54,21 @@ impl SecretsManager {
             .send()
             .await
             .map_err(backend)?;
-        let text = out
-            .secret_string()
-            .ok_or_else(|| VaultError::Backend("the data key secret has no string value".into()))?;
-        SealingKey::from_secret_text(text)
+        out.secret_string()
+            .map(str::to_owned)
+            .ok_or_else(|| VaultError::Backend("the data key secret has no string value".into()))
+    }
+
+    /// Replaces the data-key secret's text (a new version becomes current).
+    pub async fn set_data_key_text(&self, secret_id: &str, text: &str) -> Result<(), VaultError> {
+        self.client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .secret_string(text)
+            .send()
+            .await
+            .map(drop)
+            .map_err(backend)
     }
 
     /// Writes a new version (or creates the secret) and answers its name and version id.

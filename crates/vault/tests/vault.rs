@@ -6,7 +6,7 @@ use latchkey_domain::Secret;
 use latchkey_domain::token::new_id;
 use latchkey_domain::{Credentials, SecretRef, SecretScope};
 use latchkey_store::testing as support;
-use latchkey_vault::{DataKey, SealingKey, SecretsManager, Vault, VaultError, VaultMode};
+use latchkey_vault::{DataKey, Keyring, SealingKey, SecretsManager, Vault, VaultError, VaultMode};
 
 fn oauth(access: &str) -> Credentials {
     Credentials::Oauth2 {
@@ -103,7 +103,7 @@ async fn key_file_is_created_once_with_mode_0600() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys/sealing.key");
     let scope = SecretScope::new("acc_1", "con_1");
-    let first = Vault::sealed(SealingKey::load_or_create(&path).unwrap());
+    let first = Vault::sealed(Keyring::load_or_create(&path).unwrap());
     let stored = first.put(&scope, &oauth("a")).await.unwrap();
     #[cfg(unix)]
     {
@@ -112,7 +112,7 @@ async fn key_file_is_created_once_with_mode_0600() {
         assert_eq!(mode, 0o600);
     }
     // A second start reads the same key instead of replacing it.
-    let second = Vault::sealed(SealingKey::load_or_create(&path).unwrap());
+    let second = Vault::sealed(Keyring::load_or_create(&path).unwrap());
     assert_eq!(second.get(&scope, &stored).await.unwrap(), oauth("a"));
 }
 
@@ -255,8 +255,8 @@ async fn sealed_mode_reads_its_key_from_secrets_manager_on_first_use() {
         .send()
         .await
         .unwrap();
-    let g1 = Vault::sealed(manager.sealing_key(&generated).await.unwrap());
-    let g2 = Vault::sealed(manager.sealing_key(&generated).await.unwrap());
+    let g1 = Vault::sealed(manager.keyring(&generated).await.unwrap());
+    let g2 = Vault::sealed(manager.keyring(&generated).await.unwrap());
     assert_eq!(
         g2.get(&scope, &g1.put(&scope, &oauth("g")).await.unwrap())
             .await
@@ -275,4 +275,70 @@ async fn sealed_mode_reads_its_key_from_secrets_manager_on_first_use() {
         Some(DataKey::managed(manager.clone(), &key_name)),
     );
     assert_eq!(migrated.get(&scope, &stored).await.unwrap(), oauth("a"));
+}
+
+/// A data-key rotation: the new key seals, the retired one still opens what it sealed
+/// (blobs of earlier releases too, which name no key), and a warm vault whose keyring
+/// predates the rotation opens what the new key sealed by reading its keys again.
+#[tokio::test]
+async fn a_rotated_data_key_keeps_every_sealed_secret_open() {
+    let scope = SecretScope::new("acc_1", "con_1");
+    let old = SealingKey::generate_base64();
+    let new = SealingKey::generate_base64();
+    let before = Vault::sealed(Keyring::from_text(&old).unwrap());
+    let sealed_before = before.put(&scope, &oauth("old")).await.unwrap();
+    let both = Vault::sealed(Keyring::from_text(&format!("{new}\n{old}")).unwrap());
+    assert_eq!(
+        both.get(&scope, &sealed_before).await.unwrap(),
+        oauth("old")
+    );
+    let sealed_after = both.put(&scope, &oauth("new")).await.unwrap();
+    let (SecretRef::Sealed { blob: b1 }, SecretRef::Sealed { blob: b2 }) =
+        (&sealed_before, &sealed_after)
+    else {
+        panic!("sealed references");
+    };
+    let keys = both.keyring().await.unwrap();
+    assert_eq!(latchkey_vault::key_id(b2), Some(keys.ids()[0]));
+    assert!(keys.is_retired(b1) && !keys.is_retired(b2));
+    // An earlier release's blob (`v1.`, no key id) opens with whichever key sealed it.
+    let (_, body) = b1.strip_prefix("v2.").unwrap().split_once('.').unwrap();
+    let v1 = SecretRef::Sealed {
+        blob: format!("v1.{body}"),
+    };
+    assert_eq!(both.get(&scope, &v1).await.unwrap(), oauth("old"));
+    // Retired: only the new key is left.
+    let after = Vault::sealed(Keyring::from_text(&new).unwrap());
+    assert!(matches!(
+        after.get(&scope, &sealed_before).await,
+        Err(VaultError::Unopenable)
+    ));
+    assert_eq!(
+        after.get(&scope, &sealed_after).await.unwrap(),
+        oauth("new")
+    );
+
+    // Managed: a warm vault reads the rotated secret when a blob names a key it lacks.
+    let config = support::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let key_name = format!("latchkey/{}/data-key", new_id("test"));
+    client
+        .create_secret()
+        .name(&key_name)
+        .secret_string(&old)
+        .send()
+        .await
+        .unwrap();
+    let manager = SecretsManager::new(&config, "latchkey/unused");
+    let warm = Vault::sealed(DataKey::managed(manager.clone(), &key_name));
+    assert_eq!(
+        warm.get(&scope, &sealed_before).await.unwrap(),
+        oauth("old")
+    );
+    manager
+        .set_data_key_text(&key_name, &format!("{new}\n{old}"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(warm.get(&scope, &sealed_after).await.unwrap(), oauth("new"));
 }

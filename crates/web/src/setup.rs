@@ -11,7 +11,7 @@ use latchkey_store::Table;
 use latchkey_store::dynamo::DynamoTable;
 #[cfg(feature = "sqlite")]
 use latchkey_store::sqlite::SqliteTable;
-use latchkey_vault::{DataKey, SealingKey, SecretsManager, Vault, VaultMode};
+use latchkey_vault::{DataKey, Keyring, SecretsManager, Vault, VaultMode};
 use url::Url;
 
 /// Where the state lives: `sqlite:PATH` or `dynamodb:TABLE`.
@@ -197,7 +197,7 @@ pub async fn app_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result
     };
     let vault = match &settings.vault {
         VaultSpec::KeyFile(path) => {
-            Vault::sealed(SealingKey::load_or_create(path).map_err(|e| e.to_string())?)
+            Vault::sealed(Keyring::load_or_create(path).map_err(|e| e.to_string())?)
         }
         VaultSpec::SealedManagedKey { data_key_secret } => {
             Vault::sealed(DataKey::managed(manager(""), data_key_secret))
@@ -215,6 +215,69 @@ pub async fn app_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result
         }
     };
     Ok(App::from_parts(table, clock, vault, settings.public_url))
+}
+
+/// Where the `sealed` mode's data keys are kept, for rotating them.
+fn data_key_home(settings: &Settings) -> Result<DataKeyHome<'_>, String> {
+    match &settings.vault {
+        VaultSpec::KeyFile(path) => Ok(DataKeyHome::File(path)),
+        VaultSpec::SealedManagedKey { data_key_secret }
+        | VaultSpec::SecretsManager {
+            data_key_secret: Some(data_key_secret),
+            ..
+        } => Ok(DataKeyHome::Secret(data_key_secret)),
+        VaultSpec::SecretsManager { .. } => {
+            Err("this vault keeps its secrets in Secrets Manager and has no data key".into())
+        }
+    }
+}
+
+enum DataKeyHome<'a> {
+    File(&'a PathBuf),
+    Secret(&'a str),
+}
+
+/// Rewrites the data-key text (one base64 key a line, the current one first) where
+/// `settings` keep it: the key file (replaced atomically, mode 0600) or the data-key
+/// secret (a new version). `change` gets the text as it is.
+pub async fn change_data_keys(
+    settings: &Settings,
+    change: impl FnOnce(&str) -> Result<String, String>,
+) -> Result<(), String> {
+    match data_key_home(settings)? {
+        DataKeyHome::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("key file {}: {e}", path.display()))?;
+            let next = change(&text)?;
+            let temporary = path.with_extension("rotating");
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let write = |mut file: std::fs::File| {
+                std::io::Write::write_all(&mut file, next.as_bytes())?;
+                file.sync_all()
+            };
+            options
+                .open(&temporary)
+                .and_then(write)
+                .and_then(|()| std::fs::rename(&temporary, path))
+                .map_err(|e| format!("key file {}: {e}", path.display()))
+        }
+        DataKeyHome::Secret(secret_id) => {
+            let sdk = sdk_config().await?;
+            let manager = SecretsManager::new(&sdk, "");
+            let text = manager
+                .data_key_text(secret_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let next = change(&text)?;
+            manager
+                .set_data_key_text(secret_id, &next)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 #[cfg(test)]

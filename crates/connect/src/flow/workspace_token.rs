@@ -24,8 +24,7 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-/// The vault owner id of an account's workspace-token secret.
-pub const JWT_SECRET_OWNER: &str = "workspace-jwt";
+pub use latchkey_core::accounts::JWT_SECRET_OWNER;
 
 const MAX_LIFETIME_SECONDS: i64 = 15 * 60;
 

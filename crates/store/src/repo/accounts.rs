@@ -33,6 +33,9 @@ pub trait Accounts {
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Revokes a key: the next request with it finds nothing.
     fn delete_api_key(&self, key: &ApiKey) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Every account, oldest id first. An account written before accounts were listed
+    /// appears after its next write (`latchkey reindex`).
+    fn accounts(&self) -> impl Future<Output = StoreResult<Vec<Versioned<Account>>>> + Send;
 }
 
 fn api_key_record(key: &ApiKey) -> Record {
@@ -42,6 +45,7 @@ fn api_key_record(key: &ApiKey) -> Record {
 
 fn account_record(account: &Account) -> Record {
     Record::new(keys::account(&account.id), "account", encode(account))
+        .lookup(keys::ACCOUNTS_LOOKUP.to_owned(), account.id.as_str())
 }
 
 impl Accounts for Store {
@@ -67,20 +71,13 @@ impl Accounts for Store {
     }
 
     async fn api_keys(&self, account_id: &AccountId) -> StoreResult<Vec<Versioned<ApiKey>>> {
-        let mut keys = Vec::new();
-        let mut cursor = None;
-        loop {
-            let query = Query::Lookup {
-                pk: keys::api_keys_lookup(account_id),
-                sk_prefix: String::new(),
-            };
-            let page = self.list(query, "api_key", 100, cursor.as_ref()).await?;
-            keys.extend(page.items);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(keys),
-            }
-        }
+        self.everything(keys::api_keys_lookup(account_id), "api_key")
+            .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Versioned<Account>>> {
+        self.everything(keys::ACCOUNTS_LOOKUP.to_owned(), "account")
+            .await
     }
 
     async fn update_api_key(&self, current: &Versioned<ApiKey>) -> StoreResult<()> {
@@ -95,5 +92,29 @@ impl Accounts for Store {
             Condition::Always,
         )])
         .await
+    }
+}
+
+impl Store {
+    /// Every item of a `lookup` partition, page after page.
+    async fn everything<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        kind: &str,
+    ) -> StoreResult<Vec<Versioned<T>>> {
+        let mut items = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = Query::Lookup {
+                pk: pk.clone(),
+                sk_prefix: String::new(),
+            };
+            let page = self.list(query, kind, 100, cursor.as_ref()).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
     }
 }
