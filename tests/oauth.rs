@@ -172,6 +172,12 @@ pub async fn integration_answering(h: &Harness, key: &str, answer: Answer) -> (S
         async move { answer }
     })
     .await;
+    (integration_at(h, key, &provider.url).await, provider)
+}
+
+/// An OAuth integration `key` (and name) whose endpoints are on `provider` (a peer the
+/// test plays), with the account's app; answers its id.
+pub async fn integration_at(h: &Harness, key: &str, provider: &str) -> String {
     let (status, created) = h
         .send(
             "POST",
@@ -180,8 +186,8 @@ pub async fn integration_answering(h: &Harness, key: &str, answer: Answer) -> (S
                 "key": key, "name": key[..1].to_uppercase() + &key[1..],
                 "auth_options": [{
                     "key": "oauth", "type": "oauth2",
-                    "authorization_url": format!("{}/authorize", provider.url),
-                    "token_url": format!("{}/token", provider.url),
+                    "authorization_url": format!("{provider}/authorize"),
+                    "token_url": format!("{provider}/token"),
                     "client": {"client_id": "app", "client_secret": "s3cret"}
                 }],
                 "api": {"base_url": format!("https://api.{key}.example")}
@@ -189,7 +195,7 @@ pub async fn integration_answering(h: &Harness, key: &str, answer: Answer) -> (S
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    (created["id"].as_str().unwrap().to_owned(), provider)
+    created["id"].as_str().unwrap().to_owned()
 }
 
 /// A new consumer (`body`) and its connection to the OAuth `integration`, installed with
@@ -361,12 +367,26 @@ pub async fn authorize_at_provider(authorization_url: &str) -> Url {
 /// The path of the redirect URI a popup's answer sent to the provider (where the provider
 /// sends the browser back).
 pub fn redirect_path(to_provider: &http::Response<Body>) -> String {
+    Url::parse(&sent(to_provider, "redirect_uri"))
+        .unwrap()
+        .path()
+        .to_owned()
+}
+
+/// The `state` a popup's answer sent to the provider.
+pub fn sent_state(to_provider: &http::Response<Body>) -> String {
+    sent(to_provider, "state")
+}
+
+/// A parameter of the authorization request a popup's answer redirects to.
+fn sent(to_provider: &http::Response<Body>, name: &str) -> String {
     let location = Url::parse(&location(to_provider)).unwrap();
-    let (_, redirect_uri) = location
+    location
         .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
-        .expect("a redirect_uri");
-    Url::parse(&redirect_uri).unwrap().path().to_owned()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name} in {location}"))
+        .1
+        .into_owned()
 }
 
 pub fn callback_path(url: &Url) -> String {

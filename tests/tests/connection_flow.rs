@@ -289,13 +289,7 @@ async fn provider_denial_reaches_the_vendor_as_a_code_without_provider_text(mode
     let (_, consumer, path) = oauth_link(&h, "client_secret_basic", "basic").await;
     let landing = browse(&h, &path, None).await;
     let cookie = flow_cookie(&landing);
-    let state = Url::parse(&location(&landing))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let state = sent_state(&landing);
     let denied = format!(
         "{}?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3EUser+said+no&state={state}",
         redirect_path(&landing)
@@ -499,13 +493,7 @@ async fn token_endpoint_failures_become_token_exchange_failed(mode: VaultMode) {
         .await;
         let landing = browse(&h, &path, None).await;
         let cookie = flow_cookie(&landing);
-        let state = Url::parse(&location(&landing))
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
+        let state = sent_state(&landing);
         let done = browse(
             &h,
             &format!("{}?code=abc&state={state}", redirect_path(&landing)),

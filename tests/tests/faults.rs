@@ -9,7 +9,7 @@ use lambda_http::http::StatusCode;
 use latchkey_tests::Harness;
 use latchkey_tests::faults::{Fault, FaultProxy};
 use latchkey_tests::loopback::Loopback;
-use latchkey_tests::oauth::{browse, installed_with_tokens};
+use latchkey_tests::oauth::{browse, installed_with_tokens, integration_at};
 use latchkey_vault::VaultMode;
 use serde_json::json;
 
@@ -87,25 +87,8 @@ async fn a_lease_waiter_reads_the_vault_only_when_the_connection_changed() {
         )
     })
     .await;
-    let (status, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "books", "name": "Books", "auth_options": [{
-                "key": "oauth", "type": "oauth2",
-                "authorization_url": format!("{}/authorize", provider.url),
-                "token_url": format!("{}/token", provider.url),
-                "client": {"client_id": "app", "client_secret": "s3cret"}}],
-                "api": {"base_url": "https://api.books.example"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let (_, connection) = installed_with_tokens(
-        &h,
-        created["id"].as_str().unwrap(),
-        json!({"name": "Globex"}),
-    )
-    .await;
+    let books = integration_at(&h, "books", &provider.url).await;
+    let (_, connection) = installed_with_tokens(&h, &books, json!({"name": "Globex"})).await;
     h.clock.advance(3600 - 60);
 
     let before = proxy.count(GET_SECRET);
@@ -142,7 +125,7 @@ async fn connection_secrets(account: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_store_failure_after_the_code_exchange_leaves_nothing_behind() {
     use latchkey_tests::oauth::{
-        consumer, flow_cookie, integration_answering, link, location, redirect_path,
+        consumer, flow_cookie, integration_answering, link, location, redirect_path, sent_state,
     };
     let proxy = FaultProxy::to(&moto()).await;
     let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
@@ -156,13 +139,7 @@ async fn a_store_failure_after_the_code_exchange_leaves_nothing_behind() {
     let path = link(&h, &consumer, json!({"name": "B", "integration_id": books})).await;
     let landing = browse(&h, &path, None).await;
     let cookie = flow_cookie(&landing);
-    let state = url::Url::parse(&location(&landing))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let state = sent_state(&landing);
 
     // Every attempt the SDK makes at the connection's write fails.
     proxy.inject(
@@ -234,19 +211,7 @@ async fn no_rotated_refresh_token_is_lost_to_store_failures() {
             }
         })
         .await;
-        let (status, created) = h
-            .send(
-                "POST",
-                "/v1/integrations",
-                json!({"key": "books", "name": "Books", "auth_options": [{
-                    "key": "oauth", "type": "oauth2",
-                    "authorization_url": format!("{}/authorize", provider.url),
-                    "token_url": format!("{}/token", provider.url),
-                    "client": {"client_id": "app", "client_secret": "s3cret"}}],
-                    "api": {"base_url": "https://api.books.example"}}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let books = integration_at(&h, "books", &provider.url).await;
         let (_, consumer) = h
             .send("POST", "/v1/consumers", json!({"name": "Globex"}))
             .await;
@@ -259,7 +224,7 @@ async fn no_rotated_refresh_token_is_lost_to_store_failures() {
                         "/v1/consumers/{}/connections/install",
                         consumer["id"].as_str().unwrap()
                     ),
-                    json!({"integration_id": created["id"], "allow_multiple_connections": true, "tokens": {
+                    json!({"integration_id": books, "allow_multiple_connections": true, "tokens": {
                         "access_token": "at", "refresh_token": format!("rt-{group}-initial-{i}"),
                         "expires_in": 3600}}),
                 )
@@ -335,19 +300,8 @@ async fn a_throttled_refresh_run_backs_off_and_finishes() {
         )
     })
     .await;
-    let (_, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "books", "name": "Books", "auth_options": [{
-                "key": "oauth", "type": "oauth2",
-                "authorization_url": format!("{}/authorize", provider.url),
-                "token_url": format!("{}/token", provider.url),
-                "client": {"client_id": "app", "client_secret": "s3cret"}}],
-                "api": {"base_url": "https://api.books.example"}}),
-        )
-        .await;
-    let integration = created["id"].as_str().unwrap();
+    let books = integration_at(&h, "books", &provider.url).await;
+    let integration = &books;
     for n in 0..6 {
         installed_with_tokens(&h, integration, json!({"name": format!("Globex {n}")})).await;
     }
@@ -389,20 +343,8 @@ async fn a_refresh_answered_near_the_deadline_keeps_the_rotated_token() {
         }
     })
     .await;
-    let (_, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "books", "name": "Books", "auth_options": [{
-                "key": "oauth", "type": "oauth2",
-                "authorization_url": format!("{}/authorize", provider.url),
-                "token_url": format!("{}/token", provider.url),
-                "client": {"client_id": "app", "client_secret": "s3cret"}}],
-                "api": {"base_url": "https://api.books.example"}}),
-        )
-        .await;
-    let (_, id) =
-        installed_with_tokens(&h, created["id"].as_str().unwrap(), json!({"name": "A"})).await;
+    let books = integration_at(&h, "books", &provider.url).await;
+    let (_, id) = installed_with_tokens(&h, &books, json!({"name": "A"})).await;
     h.clock.advance(3600 - 60);
     let (status, answer) = h
         .call_on_lambda(

@@ -261,6 +261,7 @@ async fn a_new_connection_link_cannot_be_turned_into_a_reauthorisation() {
 async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
     use latchkey_tests::oauth::{
         browse, consumer, flow_cookie, integration_answering, link, location, redirect_path,
+        sent_state,
     };
     let h = Harness::new(testing::sqlite_table().await).await;
     let tokens = (
@@ -288,13 +289,7 @@ async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
     let landing = browse(&h, &path, None).await;
     assert_eq!(redirect_path(&landing), format!("/oauth/callback/{books}"));
     let cookie = flow_cookie(&landing);
-    let state = url::Url::parse(&location(&landing))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let state = sent_state(&landing);
 
     let answer = format!("code=c&state={state}");
     let mixed = browse(
@@ -507,20 +502,8 @@ async fn a_run_that_dies_mid_refresh_leaves_the_connection_backing_off() {
         }
     })
     .await;
-    let (_, created) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "books", "name": "Books", "auth_options": [{
-                "key": "oauth", "type": "oauth2",
-                "authorization_url": format!("{}/authorize", provider.url),
-                "token_url": format!("{}/token", provider.url),
-                "client": {"client_id": "app", "client_secret": "s3cret"}}],
-                "api": {"base_url": "https://api.books.example"}}),
-        )
-        .await;
-    let (_, id) =
-        installed_with_tokens(&h, created["id"].as_str().unwrap(), json!({"name": "A"})).await;
+    let books = latchkey_tests::oauth::integration_at(&h, "books", &provider.url).await;
+    let (_, id) = installed_with_tokens(&h, &books, json!({"name": "A"})).await;
     h.clock.advance(3600 - 60);
 
     let died = tokio::time::timeout(
@@ -685,13 +668,7 @@ async fn flow_items_keep_no_readable_secret_and_expired_ones_are_purged() {
         )
         .await;
         let landing = post_form(&h, &path, &[("param.tenant_key", "tk-hidden-42")]).await;
-        let to = url::Url::parse(&location(&landing)).unwrap();
-        let state = to
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .unwrap()
-            .1
-            .into_owned();
+        let state = latchkey_tests::oauth::sent_state(&landing);
         (landing, state)
     };
     let (_abandoned, abandoned_state) = start().await;
