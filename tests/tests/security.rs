@@ -348,7 +348,8 @@ async fn opening_a_link_does_not_connect_until_the_consumer_confirms() {
         assert_eq!(scanned.status(), StatusCode::OK);
         let page = body_text(&scanned);
         assert!(
-            page.contains(r#"<form method="post""#) && page.contains("Connect"),
+            page.contains(r#"<form method="post""#)
+                && page.contains("Acme will connect to your Public data account"),
             "{page}"
         );
     }

@@ -143,6 +143,11 @@ pub fn form(
                 h1 { (logo(integration)) " Connect " (integration.name) }
                 @if let Some(h) = help { p.help { (h) } }
                 @if let Some(e) = error { p.error role="alert" { (e) } }
+                // Nothing to type: say what the button does (a link opened by a mail
+                // scanner must not connect, so the consumer confirms).
+                @if fields.is_empty() {
+                    p { (account_name) " will connect to your " (integration.name) " account. There is nothing to fill in." }
+                }
                 form method="post" action=(action) {
                     @for f in fields {
                         label for=(f.name) { (f.label) }
