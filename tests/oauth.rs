@@ -105,6 +105,19 @@ pub async fn oauth_integration(
     client_auth: &str,
     api_base_url: Option<&str>,
 ) -> String {
+    let token_url = format!("{}/token", issuer());
+    oauth_integration_via(h, client, client_auth, api_base_url, &token_url).await
+}
+
+/// [`oauth_integration`] whose token calls go to `token_url` (a proxy in front of the
+/// provider's token endpoint).
+pub async fn oauth_integration_via(
+    h: &Harness,
+    client: &OAuthClient,
+    client_auth: &str,
+    api_base_url: Option<&str>,
+    token_url: &str,
+) -> String {
     let issuer = issuer();
     let (status, created) = h
         .send(
@@ -115,7 +128,7 @@ pub async fn oauth_integration(
                 "auth_options": [{
                     "key": "oauth", "type": "oauth2",
                     "authorization_url": format!("{issuer}/auth"),
-                    "token_url": format!("{issuer}/token"),
+                    "token_url": token_url,
                     "client_auth": client_auth,
                     "scopes": ["openid", "offline_access"],
                     "authorization_params": {"prompt": "consent"},

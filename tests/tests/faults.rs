@@ -366,3 +366,81 @@ async fn a_refresh_answered_near_the_deadline_keeps_the_rotated_token() {
         "the rotation is kept"
     );
 }
+
+/// Between Latchkey and the OAuth provider (the real oidc-provider, behind the proxy): a
+/// token endpoint that fails, or stalls past the invocation's deadline, during a refresh
+/// keeps the current token in service (the caller gets it, the connection retries later
+/// with backoff), and the next refresh rotates the grant as usual: nothing was lost.
+#[tokio::test]
+async fn a_failing_or_stalled_token_endpoint_keeps_the_current_token() {
+    use latchkey_tests::oauth::{connect, introspect, issuer, oauth_integration_via, register};
+    let proxy = FaultProxy::to(&issuer()).await;
+    let h = Harness::new(latchkey_store::testing::sqlite_table().await).await;
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let token_url = format!("{}/token", proxy.url);
+    let integration = oauth_integration_via(&h, &client, "basic", None, &token_url).await;
+    let (_, id) = connect(&h, &integration).await;
+    let tokens = async || {
+        let latchkey_domain::Credentials::Oauth2 {
+            access_token,
+            refresh_token,
+            ..
+        } = h.credentials(&id).await
+        else {
+            panic!("OAuth 2.0 credentials");
+        };
+        (
+            access_token.expose().to_owned(),
+            refresh_token.unwrap().expose().to_owned(),
+        )
+    };
+    let (access, refresh) = tokens().await;
+    let path = format!("/v1/connections/{id}/credentials");
+    h.clock.advance(3600 - 20 * 60);
+
+    // A 503, then a stall past a 5 s invocation: the current token is served both times.
+    proxy.inject(
+        "POST /token",
+        1,
+        Fault::Answer(503, r#"{"error":"temporarily_unavailable"}"#),
+    );
+    let (status, answer) = h.get(&path).await;
+    assert_eq!(
+        (
+            status,
+            answer["access_token"].as_str(),
+            answer["refreshed"].as_bool()
+        ),
+        (StatusCode::OK, Some(access.as_str()), Some(false)),
+        "{answer}"
+    );
+    let (_, connection) = h.get(&format!("/v1/connections/{id}")).await;
+    assert_eq!(connection["refresh"]["last_error"], "provider_unavailable");
+    // Past the retry's backoff, the token still valid.
+    h.clock.advance(5 * 60);
+    proxy.inject("POST /token", 1, Fault::Stall(Duration::from_secs(30)));
+    let started = std::time::Instant::now();
+    let (status, answer) = h.call_on_lambda("GET", &path, Duration::from_secs(5)).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        (status, answer["access_token"].as_str()),
+        (StatusCode::OK, Some(access.as_str())),
+        "{answer}"
+    );
+    assert_eq!(tokens().await.1, refresh, "nothing rotated, nothing lost");
+
+    // The provider answers again: the next refresh rotates the grant.
+    proxy.heal();
+    h.clock.advance(3600);
+    let (status, answer) = h.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (new_access, new_refresh) = tokens().await;
+    assert_ne!(new_access, access);
+    assert_eq!(answer["access_token"], new_access.as_str());
+    assert_eq!(introspect(&client, &new_refresh).await["active"], true);
+    assert_eq!(introspect(&client, &refresh).await["active"], false);
+}
