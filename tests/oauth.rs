@@ -97,6 +97,10 @@ pub async fn introspect(client: &OAuthClient, token: &str) -> Value {
         .unwrap()
 }
 
+/// A token endpoint's answer that rotates the refresh token (`at-2`, `rt-2`, one hour).
+pub const ROTATED: &str =
+    r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#;
+
 /// An authorization-code integration at the test provider, created through the API.
 /// Calls to its API go to `api_base_url` (default: the provider itself).
 pub async fn oauth_integration(
@@ -234,10 +238,9 @@ pub async fn installed_with_tokens(
     (consumer, installed["id"].as_str().unwrap().to_owned())
 }
 
-/// A new consumer's connection to a new API-key integration ("keyed"), installed with a
-/// key. Returns the connection's id.
-pub async fn keyed_connection(h: &Harness) -> String {
-    let (_, integration) = h
+/// A new API-key integration ("keyed"), as created.
+pub async fn keyed_integration(h: &Harness) -> Value {
+    let (status, integration) = h
         .send(
             "POST",
             "/v1/integrations",
@@ -245,6 +248,14 @@ pub async fn keyed_connection(h: &Harness) -> String {
                    "api": {"base_url": "https://api.keyed.example"}}),
         )
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{integration}");
+    integration
+}
+
+/// A new consumer's connection to a new API-key integration ("keyed"), installed with a
+/// key. Returns the connection's id.
+pub async fn keyed_connection(h: &Harness) -> String {
+    let integration = keyed_integration(h).await;
     let (_, consumer) = h
         .send("POST", "/v1/consumers", json!({"name": "Hooli"}))
         .await;

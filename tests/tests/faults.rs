@@ -9,7 +9,7 @@ use lambda_http::http::StatusCode;
 use latchkey_tests::Harness;
 use latchkey_tests::faults::{Fault, FaultProxy};
 use latchkey_tests::loopback::Loopback;
-use latchkey_tests::oauth::{browse, installed_with_tokens, integration_at};
+use latchkey_tests::oauth::{ROTATED, browse, installed_with_tokens, integration_at};
 use latchkey_vault::VaultMode;
 use serde_json::json;
 
@@ -80,11 +80,7 @@ async fn a_lease_waiter_reads_the_vault_only_when_the_connection_changed() {
     let h = Harness::through(&proxy, VaultMode::SecretsManager).await;
     let provider = Loopback::start(|_| async {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        (
-            200,
-            r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
-                .to_owned(),
-        )
+        (200, ROTATED.to_owned())
     })
     .await;
     let books = integration_at(&h, "books", &provider.url).await;
@@ -292,14 +288,7 @@ async fn a_throttled_refresh_run_backs_off_and_finishes() {
     use latchkey_connect::connections::{self, RunOptions};
     let proxy = FaultProxy::to(&moto()).await;
     let h = Harness::through(&proxy, VaultMode::Sealed).await;
-    let provider = Loopback::start(|_| async {
-        (
-            200,
-            r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
-                .to_owned(),
-        )
-    })
-    .await;
+    let provider = Loopback::start(|_| async { (200, ROTATED.to_owned()) }).await;
     let books = integration_at(&h, "books", &provider.url).await;
     let integration = &books;
     for n in 0..6 {
@@ -335,11 +324,7 @@ async fn a_refresh_answered_near_the_deadline_keeps_the_rotated_token() {
         async move {
             tokio::time::sleep(Duration::from_millis(2700)).await;
             faults.inject("DynamoDB_20120810.PutItem", 1, Fault::THROTTLED);
-            (
-                200,
-                r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
-                    .to_owned(),
-            )
+            (200, ROTATED.to_owned())
         }
     })
     .await;

@@ -7,7 +7,7 @@ use latchkey_core::webhooks::deliver_due;
 use latchkey_store::{Accounts, testing};
 use latchkey_tests::Harness;
 use latchkey_tests::loopback::Loopback;
-use latchkey_tests::oauth::keyed_connection;
+use latchkey_tests::oauth::{ROTATED, keyed_connection};
 use serde_json::{Value, json};
 
 /// M4: `webhook_url` follows the integrations' egress policy. In a deployment a receiver on
@@ -275,14 +275,7 @@ async fn an_answer_at_another_integrations_redirect_uri_is_refused() {
         view["redirect_uri"],
         format!("{}oauth/callback/{books}", latchkey_tests::PUBLIC_URL)
     );
-    let (_, keyed) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({"key": "keyed", "name": "Keyed", "auth_options": [{"key": "key", "type": "api_key"}],
-                   "api": {"base_url": "https://api.keyed.example"}}),
-        )
-        .await;
+    let keyed = latchkey_tests::oauth::keyed_integration(&h).await;
     assert_eq!(keyed["redirect_uri"], Value::Null, "nothing to register");
     let consumer = consumer(&h, Some("https://app.acme.test/done")).await;
     let path = link(&h, &consumer, json!({"name": "B", "integration_id": books})).await;
@@ -436,11 +429,7 @@ async fn a_100_mb_token_answer_fails_one_refresh_and_not_the_run() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{huge}");
-    let tokens = (
-        200,
-        r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
-            .to_owned(),
-    );
+    let tokens = (200, ROTATED.to_owned());
     let (books, _provider) = integration_answering(&h, "books", tokens).await;
     let (_, flooded) =
         installed_with_tokens(&h, huge["id"].as_str().unwrap(), json!({"name": "A"})).await;
@@ -495,11 +484,7 @@ async fn a_run_that_dies_mid_refresh_leaves_the_connection_backing_off() {
             if stalling.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_secs(60)).await;
             }
-            (
-                200,
-                r#"{"access_token":"at-2","refresh_token":"rt-2","expires_in":3600,"token_type":"bearer"}"#
-                    .to_owned(),
-            )
+            (200, ROTATED.to_owned())
         }
     })
     .await;
