@@ -136,12 +136,8 @@ impl Harness {
         let mut app = App::from_parts(table, clock.clone(), vault, url);
         // Test peers (the OAuth server, fake token endpoints) live on loopback.
         app.allow_loopback = true;
-        let (account, key) = create_account(&app.store, &app.vault, "Acme")
-            .await
-            .unwrap();
-        let (_, other_key) = create_account(&app.store, &app.vault, "Other")
-            .await
-            .unwrap();
+        let (account, key) = create_account(&app.store, "Acme").await.unwrap();
+        let (_, other_key) = create_account(&app.store, "Other").await.unwrap();
         Self {
             app: Arc::new(app),
             clock,

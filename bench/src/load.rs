@@ -94,9 +94,7 @@ pub async fn gateway_load(reps: usize) -> Value {
         vault,
         Some(url::Url::parse(&format!("http://{addr}/")).unwrap()),
     );
-    let (_, key) = create_account(&app.store, &app.vault, "Bench")
-        .await
-        .expect("account");
+    let (_, key) = create_account(&app.store, "Bench").await.expect("account");
     let key = key.expose().to_owned();
     tokio::spawn(latchkey::gateway::serve(listener, Arc::new(app)));
     let client = reqwest::Client::new();

@@ -110,9 +110,7 @@ async fn deployment() -> Deployment {
     .expect("app");
     // This process plays the provider on loopback for the callback scenario.
     app.allow_loopback = true;
-    let (_, key) = create_account(&app.store, &app.vault, "Bench")
-        .await
-        .expect("account");
+    let (_, key) = create_account(&app.store, "Bench").await.expect("account");
     let mut env: Vec<(String, String)> = [
         "AWS_ENDPOINT_URL",
         "AWS_ACCESS_KEY_ID",

@@ -42,9 +42,7 @@ async fn setup() -> (App, AccountId, IntegrationId, tokio::task::JoinHandle<()>)
         Some(url::Url::parse("https://bench.example/").unwrap()),
     );
     app.allow_loopback = true;
-    let (account, _) = create_account(&app.store, &app.vault, "Bench")
-        .await
-        .expect("account");
+    let (account, _) = create_account(&app.store, "Bench").await.expect("account");
     let input = serde_json::from_value(crate::peer::integration(addr)).expect("integration input");
     let integration = create_integration(&app.store, &app.vault, &account.id, input, None)
         .await

@@ -10,7 +10,7 @@ use latchkey_api::{ApiKeyView, Timestamp};
 use latchkey_connect::connections::{RunOptions, run as run_refresh};
 use latchkey_core::App;
 use latchkey_core::accounts::{create_account, create_api_key, revoke_api_key};
-use latchkey_core::catalog::create_integration;
+use latchkey_core::catalog::{Synced, create_integration, sync_builtins};
 use latchkey_core::rekey::{Resealed, reseal_account};
 use latchkey_core::status::{Counts, account_status, reindex};
 use latchkey_domain::AccountId;
@@ -103,6 +103,11 @@ enum Command {
         #[command(subcommand)]
         command: IntegrationsCommand,
     },
+    /// The built-in catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// What an operator looks at first: an account's connections by status and
     /// integration, its webhook backlog, and when its next refresh is due.
     Status {
@@ -175,6 +180,19 @@ enum ApiKeysCommand {
         /// Also when it is the account's last full-scope key.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// After an upgrade: give accounts this release's new built-ins and update the ones
+    /// they never edited (OAuth apps, status and edited built-ins are left as they are).
+    Sync {
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        account: Option<String>,
+        /// Every account.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -343,7 +361,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             command: AccountsCommand::Create { name },
         } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
-            let (account, key) = create_account(&app.store, &app.vault, name)
+            let (account, key) = create_account(&app.store, name)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -362,6 +380,33 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
             import(&app, file, account).await
+        }
+        Command::Catalog {
+            command: CatalogCommand::Sync { account, all },
+        } => {
+            let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
+            let accounts = match (account, all) {
+                (Some(account), _) => {
+                    let account = AccountId::from(account.as_str());
+                    existing(&app, &account).await?;
+                    vec![account]
+                }
+                (None, _) => app
+                    .store
+                    .accounts()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|a| a.value.id)
+                    .collect(),
+            };
+            for account in accounts {
+                let synced = sync_builtins(&app.store, &app.vault, &account)
+                    .await
+                    .map_err(|e| format!("{account}: {e}"))?;
+                println!("{account}: {}", said_synced(&synced));
+            }
+            Ok(())
         }
         Command::Status { account, json } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
@@ -441,7 +486,7 @@ async fn first_start(app: &App, data_dir: &Path) -> Result<(), String> {
         );
         return Ok(());
     }
-    let (account, key) = create_account(&app.store, &app.vault, "Local")
+    let (account, key) = create_account(&app.store, "Local")
         .await
         .map_err(|e| e.to_string())?;
     std::fs::write(&marker, account.id.as_str()).map_err(|e| e.to_string())?;
@@ -460,6 +505,27 @@ async fn existing(app: &App, id: &AccountId) -> Result<(), String> {
         Ok(None) => Err(format!("no account {id}")),
         Err(e) => Err(e.to_string()),
     }
+}
+
+fn said_synced(s: &Synced) -> String {
+    let listed = |keys: &[String]| {
+        if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", keys.join(", "))
+        }
+    };
+    format!(
+        "{} added, {} updated{}, {} current, {} edited and left alone{}, {} whose key a custom integration uses{}",
+        s.added.len(),
+        s.updated.len(),
+        listed(&s.updated),
+        s.current,
+        s.edited.len(),
+        listed(&s.edited),
+        s.key_taken.len(),
+        listed(&s.key_taken),
+    )
 }
 
 /// `latchkey status`: the numbers an operator looks for first.

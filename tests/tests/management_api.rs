@@ -2,6 +2,7 @@
 //! dispatch the gateway and the Lambda functions use, on SQLite and on DynamoDB (moto).
 //! Each case runs twice: `sqlite::<case>` and `dynamodb::<case>`.
 
+use latchkey_core::catalog::{builtins, fingerprint, sync_builtins};
 use latchkey_domain::IntegrationId;
 use latchkey_store::{Integrations, Links};
 use std::collections::BTreeSet;
@@ -80,6 +81,23 @@ async fn catalog_lists_builtins_by_status(h: Harness) {
             "{key} missing from the built-in catalog"
         );
     }
+    // Every built-in has a logo, its categories and where its docs are.
+    assert!(all.len() >= 150, "{} built-ins", all.len());
+    for i in &all {
+        assert!(i["logo_url"].is_string(), "{}", i["key"]);
+        assert!(i["categories"].as_array().is_some_and(|c| !c.is_empty()));
+        assert!(
+            i["docs_url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("https://"))
+        );
+    }
+    let stripe = all.iter().find(|i| i["key"] == "stripe").unwrap();
+    let (status, logo) = h.get(stripe["logo_url"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, &logo["content_type"]),
+        (StatusCode::OK, &json!("image/svg+xml"))
+    );
     let active = all_pages(&h, "/v1/integrations?status=active", 50).await;
     let inactive = all_pages(&h, "/v1/integrations?status=inactive", 50).await;
     assert_eq!(active.len() + inactive.len(), all.len());
@@ -323,6 +341,97 @@ async fn enabling_a_builtin_takes_the_accounts_oauth_app(h: Harness) {
         .unwrap()
         .unwrap();
     assert_eq!(stored.value.status, IntegrationStatus::Active);
+}
+
+/// An account made by an older release meets this release's catalog: `catalog sync` adds
+/// what it lacks and updates only what the account never edited, keeping its OAuth apps.
+async fn catalog_sync_adds_builtins_and_updates_only_untouched_ones(h: Harness) {
+    let store = &h.app.store;
+    let account = &h.account_id;
+    let by_key = |key: &'static str| async move {
+        store
+            .integration_by_key(account, key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{key}"))
+    };
+    // Not in the older release.
+    store
+        .delete_integration(&by_key("trello").await.value)
+        .await
+        .unwrap();
+    // Enabled with the account's app; the older release had another token URL.
+    let github = by_key("github").await;
+    let path = format!("/v1/integrations/{}", github.value.id);
+    let (status, _) = h
+        .send("PATCH", &path, json!({"status": "active", "client": {"client_id": "Iv1.abc", "client_secret": "gh-secret"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut older = by_key("github").await;
+    let catalog_token_url = older.value.auth_options[0].method.urls()[1].1.to_owned();
+    if let latchkey_domain::AuthMethod::Oauth2(m) = &mut older.value.auth_options[0].method {
+        m.token_url = "https://github.com/login/oauth/older_token".into();
+    }
+    older.value.builtin_revision = Some(fingerprint(&older.value));
+    store.update_integration(&older).await.unwrap();
+    // Edited by the account (as a PUT does: the revision stays, the definition changes).
+    let mut edited = by_key("hubspot").await;
+    if let latchkey_domain::AuthMethod::Oauth2(m) = &mut edited.value.auth_options[0].method {
+        m.scopes = vec!["crm.objects.deals.read".into()];
+    }
+    store.update_integration(&edited).await.unwrap();
+    // Seeded before revisions were kept, and as the catalog still has it.
+    let mut unrevised = by_key("slack").await;
+    unrevised.value.builtin_revision = None;
+    store.update_integration(&unrevised).await.unwrap();
+    // The account's own integration took a built-in's key.
+    store
+        .delete_integration(&by_key("asana").await.value)
+        .await
+        .unwrap();
+    let mut custom = zendesk_like("asana");
+    custom["status"] = json!("inactive");
+    let (status, body) = h.send("POST", "/v1/integrations", custom).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let synced = sync_builtins(store, &h.app.vault, &h.account_id)
+        .await
+        .unwrap();
+    assert_eq!(synced.added, vec!["trello".to_owned()]);
+    assert_eq!(synced.updated, vec!["github".to_owned()]);
+    assert_eq!(synced.edited, vec!["hubspot".to_owned()]);
+    assert_eq!(synced.key_taken, vec!["asana".to_owned()]);
+    assert_eq!(synced.current, builtins().len() - 4);
+
+    let github = by_key("github").await.value;
+    assert_eq!(github.auth_options[0].method.urls()[1].1, catalog_token_url);
+    assert_eq!(github.status, IntegrationStatus::Active);
+    let client = github.auth_options[0].method.client().unwrap();
+    assert_eq!(client.client_id, "Iv1.abc");
+    let Some(ClientSecret::Stored(secret)) = &client.client_secret else {
+        panic!("the app's secret is kept");
+    };
+    let scope = SecretScope::new(&h.account_id, format!("{}.oauth", github.id));
+    assert!(matches!(
+        h.app.vault.get(&scope, secret).await.unwrap(),
+        Credentials::ClientSecret { client_secret } if client_secret.expose() == "gh-secret"
+    ));
+    let hubspot = by_key("hubspot").await.value;
+    assert!(format!("{:?}", hubspot.auth_options[0].method).contains("crm.objects.deals.read"));
+    assert_eq!(by_key("asana").await.value.name, "Helpdesk");
+    assert!(by_key("slack").await.value.builtin_revision.is_some());
+    assert_eq!(
+        by_key("trello").await.value.builtin.as_deref(),
+        Some("trello")
+    );
+
+    let again = sync_builtins(store, &h.app.vault, &h.account_id)
+        .await
+        .unwrap();
+    assert!(
+        again.added.is_empty() && again.updated.is_empty(),
+        "{again:?}"
+    );
 }
 
 async fn consumers_lifecycle_and_validation(h: Harness) {
@@ -660,6 +769,7 @@ api_suite!(
         custom_integration_lifecycle,
         integration_validation_names_the_field_and_changes_nothing,
         enabling_a_builtin_takes_the_accounts_oauth_app,
+        catalog_sync_adds_builtins_and_updates_only_untouched_ones,
         consumers_lifecycle_and_validation,
         account_settings,
         activation_links,
@@ -676,6 +786,7 @@ api_suite!(
         custom_integration_lifecycle,
         integration_validation_names_the_field_and_changes_nothing,
         enabling_a_builtin_takes_the_accounts_oauth_app,
+        catalog_sync_adds_builtins_and_updates_only_untouched_ones,
         consumers_lifecycle_and_validation,
         account_settings,
         activation_links,

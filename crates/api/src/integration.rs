@@ -2,7 +2,8 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use latchkey_domain::{
-    ApiDefinition, AuthOption, ClientSecret, Integration, IntegrationStatus, ParameterSpec, Secret,
+    ApiDefinition, AuthOption, Category, ClientSecret, Integration, IntegrationStatus,
+    ParameterSpec, Secret,
 };
 
 /// An integration as clients see it: OAuth client secrets masked, the logo behind its own
@@ -18,8 +19,11 @@ pub struct IntegrationView<'a> {
     pub status: IntegrationStatus,
     /// The built-in this integration was seeded from.
     pub builtin: Option<&'a str>,
-    /// `GET` it for the logo (`null` when there is none).
+    /// `GET` it for the logo: the account's own, else the built-in's (`null` for a custom
+    /// integration without one).
     pub logo_url: Option<String>,
+    pub categories: &'a [Category],
+    pub docs_url: Option<&'a str>,
     pub parameters: &'a [ParameterSpec],
     pub auth_options: Vec<AuthOption>,
     /// The redirect URI to register with the provider's OAuth app (OAuth 1.0a sends it as
@@ -55,10 +59,10 @@ impl<'a> IntegrationView<'a> {
             version: i.version.as_deref(),
             status: i.status,
             builtin: i.builtin.as_deref(),
-            logo_url: i
-                .logo
-                .as_ref()
-                .map(|_| format!("/v1/integrations/{}/logo", i.id)),
+            logo_url: (i.logo.is_some() || i.builtin.is_some())
+                .then(|| format!("/v1/integrations/{}/logo", i.id)),
+            categories: &i.categories,
+            docs_url: i.docs_url.as_deref(),
             parameters: &i.parameters,
             auth_options: i.auth_options.iter().map(masked).collect(),
             redirect_uri: redirects.then(|| callback_url(&i.id)),

@@ -37,9 +37,7 @@ async fn world() -> World {
     let mut app = App::from_parts(table, clock.clone(), vault, Some(url));
     // The mocked token endpoint is on loopback.
     app.allow_loopback = true;
-    let (account, _) = create_account(&app.store, &app.vault, "Acme")
-        .await
-        .unwrap();
+    let (account, _) = create_account(&app.store, "Acme").await.unwrap();
     World {
         app,
         clock,

@@ -7,7 +7,6 @@ use latchkey_domain::token::{new_id, new_token, token_hash};
 use latchkey_domain::{Account, AccountId, ApiKey, FieldError, KeyScope, NewApiKey};
 use latchkey_store::Accounts;
 use latchkey_store::{Store, StoreError};
-use latchkey_vault::Vault;
 
 /// The vault owner id of an account's workspace-token secret.
 pub const JWT_SECRET_OWNER: &str = "workspace-jwt";
@@ -91,11 +90,7 @@ pub async fn revoke_api_key(
 }
 
 /// A new account with the built-in catalog and one API key.
-pub async fn create_account(
-    store: &Store,
-    vault: &Vault,
-    name: &str,
-) -> Result<(Account, Secret), CatalogError> {
+pub async fn create_account(store: &Store, name: &str) -> Result<(Account, Secret), CatalogError> {
     let account = Account::new(
         latchkey_domain::AccountId::generate(),
         name.trim().to_owned(),
@@ -103,7 +98,7 @@ pub async fn create_account(
     );
     account.validate()?;
     store.create_account(&account).await?;
-    seed_builtins(store, vault, &account.id).await?;
+    seed_builtins(store, &account.id).await?;
     let first = NewApiKey {
         label: Some("initial".into()),
         ..NewApiKey::default()

@@ -1,22 +1,84 @@
-//! The built-in catalog (`shared/catalog/builtin.json`) and the integration operations
-//! both the API and the CLI use: seeding an account, sealing OAuth app secrets, importing.
+//! The built-in catalog (`catalog/providers/{key}.json`, logos in `catalog/logos/`) and the
+//! integration operations both the API and the CLI use: seeding and syncing an account,
+//! sealing OAuth app secrets, importing.
 
+use std::borrow::Cow;
+
+use base64::Engine;
 use latchkey_domain::AccountId;
-use latchkey_domain::{ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus};
+use latchkey_domain::{
+    ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo,
+};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::Integrations;
-use latchkey_store::{Store, StoreError};
+use latchkey_store::{Store, StoreError, Versioned};
 use latchkey_vault::{Vault, VaultError};
+use sha2::{Digest, Sha256};
 
-const BUILTIN_JSON: &str = include_str!("../catalog/builtin.json");
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
+}
 
-/// Built-in integration templates, parsed on first use: only creating an account needs
-/// them, so no Lambda cold start pays for it.
+/// Built-in integration templates by key, parsed on first use: only creating or syncing
+/// an account needs them, so no Lambda cold start pays for it.
 pub fn builtins() -> &'static [IntegrationInput] {
     static BUILTINS: std::sync::LazyLock<Vec<IntegrationInput>> = std::sync::LazyLock::new(|| {
-        serde_json::from_str(BUILTIN_JSON).expect("shared/catalog/builtin.json is valid (tested)")
+        embedded::PROVIDERS
+            .iter()
+            .map(|(key, json)| {
+                serde_json::from_str(json)
+                    .unwrap_or_else(|e| panic!("catalog/providers/{key}.json: {e} (tested)"))
+            })
+            .collect()
     });
     &BUILTINS
+}
+
+pub fn builtin(key: &str) -> Option<&'static IntegrationInput> {
+    let i = embedded::PROVIDERS
+        .binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()?;
+    builtins().get(i)
+}
+
+/// A built-in's logo as SVG: its brand icon, else a monogram of its name.
+pub fn builtin_logo(key: &str) -> Option<Cow<'static, str>> {
+    match embedded::LOGOS.binary_search_by(|(k, _)| (*k).cmp(key)) {
+        Ok(i) => Some(Cow::Borrowed(embedded::LOGOS[i].1)),
+        Err(_) => builtin(key).map(|b| Cow::Owned(monogram(&b.name))),
+    }
+}
+
+/// An integration's logo: the account's own, else its built-in's (an icon or a monogram).
+pub fn logo(integration: &Integration) -> Option<Logo> {
+    if let Some(own) = &integration.logo {
+        return Some(own.clone());
+    }
+    let svg = builtin_logo(integration.builtin.as_deref()?)?;
+    Some(Logo {
+        content_type: "image/svg+xml".into(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(svg.as_bytes()),
+    })
+}
+
+/// A neutral square with the first letters of `name`'s first two words (`Acme Books` →
+/// `AB`), for an integration without a logo.
+pub fn monogram(name: &str) -> String {
+    let letters: String = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    let letters = if letters.is_empty() {
+        "?".to_owned()
+    } else {
+        letters
+    };
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" role="img"><rect width="24" height="24" rx="5" fill="#64748b"/><text x="12" y="16.2" font-family="system-ui,sans-serif" font-size="{size}" font-weight="600" fill="#fff" text-anchor="middle">{letters}</text></svg>"##,
+        size = if letters.chars().count() > 1 { 10 } else { 12 },
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,45 +223,176 @@ pub fn require_apps_when_active(integration: &Integration) -> Result<(), FieldEr
     Ok(())
 }
 
-/// Adds every built-in integration to a new account, inactive until the account gives
-/// its OAuth app credentials (API-key and basic ones need none, so they start active).
-pub async fn seed_builtins(
+/// A built-in as a new integration of `account_id`: inactive until the account gives its
+/// OAuth app (API-key and basic ones need none, so they start active), its definition's
+/// fingerprint kept.
+fn from_template(
+    template: &IntegrationInput,
+    account_id: &AccountId,
+    now: i64,
+) -> Result<Integration, FieldError> {
+    let mut input = template.clone();
+    let needs_app = input.auth_options.iter().any(|o| o.method.needs_app());
+    input.status = if needs_app {
+        IntegrationStatus::Inactive
+    } else {
+        IntegrationStatus::Active
+    };
+    let mut integration = input.into_integration(
+        latchkey_domain::IntegrationId::generate(),
+        account_id.clone(),
+        Some(template.key.clone()),
+        now,
+    )?;
+    integration.builtin_revision = Some(fingerprint(&integration));
+    Ok(integration)
+}
+
+/// What an account's copy of a built-in defines, without what the account adds (status,
+/// logo, OAuth apps), hashed: equal fingerprints mean an untouched definition.
+pub fn fingerprint(integration: &Integration) -> String {
+    let mut options = integration.auth_options.clone();
+    for option in &mut options {
+        if let Some(client) = option.method.client_mut() {
+            *client = None;
+        }
+    }
+    let definition = serde_json::json!([
+        integration.key,
+        integration.name,
+        integration.description,
+        integration.categories,
+        integration.docs_url,
+        integration.parameters,
+        options,
+        integration.api,
+    ]);
+    let digest = Sha256::digest(definition.to_string());
+    hex::encode(&digest[..12])
+}
+
+/// Adds every built-in integration to a new account, in a few batched writes.
+pub async fn seed_builtins(store: &Store, account_id: &AccountId) -> Result<usize, CatalogError> {
+    let integrations = builtins()
+        .iter()
+        .map(|template| from_template(template, account_id, store.now()))
+        .collect::<Result<Vec<_>, _>>()?;
+    store.create_integrations(&integrations).await?;
+    Ok(integrations.len())
+}
+
+/// What `catalog sync` did to one account, by built-in key.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Synced {
+    /// Built-ins the account did not have.
+    pub added: Vec<String>,
+    /// Untouched built-ins whose definition the catalog changed.
+    pub updated: Vec<String>,
+    /// Already as the catalog has them.
+    pub current: usize,
+    /// Built-ins the account edited: left as they are.
+    pub edited: Vec<String>,
+    /// Built-ins whose key a custom integration of the account already uses.
+    pub key_taken: Vec<String>,
+}
+
+/// Brings an account's built-ins up to this release's catalog: adds the missing ones and
+/// replaces the definition of every untouched one, keeping its id, status, logo and OAuth
+/// apps. What the account edited is never changed.
+pub async fn sync_builtins(
     store: &Store,
     vault: &Vault,
     account_id: &AccountId,
-) -> Result<usize, CatalogError> {
-    for template in builtins() {
-        let mut input = template.clone();
-        let needs_app = input.auth_options.iter().any(|o| o.method.needs_app());
-        input.status = if needs_app {
-            IntegrationStatus::Inactive
-        } else {
-            IntegrationStatus::Active
-        };
-        let key = input.key.clone();
-        create_integration(store, vault, account_id, input, Some(key)).await?;
-    }
-    Ok(builtins().len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_builtin_validates_and_keys_are_unique() {
-        assert!(builtins().len() >= 15);
-        let mut keys = std::collections::BTreeSet::new();
-        for template in builtins() {
-            let integration = template
-                .clone()
-                .into_integration("int_x".into(), "acc_x".into(), None, 0)
-                .unwrap_or_else(|e| panic!("{}: {e}", template.key));
-            assert!(
-                keys.insert(integration.key.clone()),
-                "duplicate key {}",
-                integration.key
-            );
+) -> Result<Synced, CatalogError> {
+    let mut by_key = std::collections::BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_integrations(account_id, None, 100, cursor.as_ref())
+            .await?;
+        for integration in page.items {
+            by_key.insert(integration.value.key.clone(), integration);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
         }
     }
+    let mut synced = Synced::default();
+    let mut missing = Vec::new();
+    for template in builtins() {
+        let key = template.key.clone();
+        let Some(current) = by_key.remove(&key) else {
+            missing.push(from_template(template, account_id, store.now())?);
+            synced.added.push(key);
+            continue;
+        };
+        if current.value.builtin.as_deref() != Some(&key) {
+            synced.key_taken.push(key);
+            continue;
+        }
+        let fresh = from_template(template, account_id, store.now())?;
+        let revision = fresh.builtin_revision.clone();
+        let seen = fingerprint(&current.value);
+        if Some(&seen) == revision.as_ref() {
+            if current.value.builtin_revision != revision {
+                // Written before revisions were kept, as the catalog still has it.
+                let mut next = current.value.clone();
+                next.builtin_revision = revision;
+                store
+                    .update_integration(&Versioned {
+                        value: next,
+                        version: current.version,
+                    })
+                    .await?;
+            }
+            synced.current += 1;
+            continue;
+        }
+        if current.value.builtin_revision.as_ref() != Some(&seen) {
+            synced.edited.push(key);
+            continue;
+        }
+        update_builtin(store, vault, current, fresh).await?;
+        synced.updated.push(key);
+    }
+    store.create_integrations(&missing).await?;
+    Ok(synced)
+}
+
+/// `current` takes `fresh`'s definition and keeps what the account gave it.
+async fn update_builtin(
+    store: &Store,
+    vault: &Vault,
+    current: Versioned<Integration>,
+    mut fresh: Integration,
+) -> Result<(), CatalogError> {
+    fresh.id = current.value.id.clone();
+    fresh.status = current.value.status;
+    fresh.logo = current.value.logo.clone();
+    fresh.created_at = current.value.created_at;
+    for option in &mut fresh.auth_options {
+        let kept = current
+            .value
+            .auth_option(&option.key)
+            .and_then(|o| o.method.client().cloned());
+        if let (Some(slot), Some(client)) = (option.method.client_mut(), kept) {
+            *slot = Some(client);
+        }
+    }
+    require_apps_when_active(&fresh)?;
+    store
+        .update_integration(&Versioned {
+            value: fresh.clone(),
+            version: current.version,
+        })
+        .await?;
+    let mut dropped = current.value;
+    dropped.auth_options.retain(|o| {
+        fresh
+            .auth_option(&o.key)
+            .is_none_or(|n| n.method.client().is_none())
+    });
+    forget_client_secrets(&dropped, vault).await?;
+    Ok(())
 }

@@ -33,9 +33,7 @@ async fn an_unreachable_receiver_gets_the_delivery_again_with_backoff_then_it_is
     let mut app = App::from_parts(table, clock.clone(), vault, Some(url));
     // Test mode: the (closed) receiver is on loopback, which a deployment refuses.
     app.allow_loopback = true;
-    let (account, _) = create_account(&app.store, &app.vault, "Acme")
-        .await
-        .unwrap();
+    let (account, _) = create_account(&app.store, "Acme").await.unwrap();
     let scope = SecretScope::new(&account.id, WEBHOOK_SECRET_OWNER);
     let key = Credentials::SigningKey {
         key: Secret::new("whsec_test"),

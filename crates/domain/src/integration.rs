@@ -32,7 +32,17 @@ pub struct Integration {
     /// The built-in catalog entry this integration was enabled from, if any.
     #[serde(default)]
     pub builtin: Option<String>,
+    /// The fingerprint of the built-in's definition as last written from the catalog: a
+    /// definition that still has it is untouched, so `catalog sync` may update it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin_revision: Option<String>,
     pub logo: Option<Logo>,
+    /// Where the marketplace files it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<Category>,
+    /// The provider's documentation on connecting (https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs_url: Option<String>,
     #[serde(default)]
     pub parameters: Vec<ParameterSpec>,
     pub auth_options: Vec<AuthOption>,
@@ -46,6 +56,87 @@ pub struct Integration {
 pub enum IntegrationStatus {
     Active,
     Inactive,
+}
+
+/// The marketplace's fixed categories.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Crm,
+    Accounting,
+    Hris,
+    Ticketing,
+    Ecommerce,
+    Marketing,
+    Communication,
+    FileStorage,
+    ProjectManagement,
+    DeveloperTools,
+    Payments,
+    Productivity,
+    Analytics,
+}
+
+impl Category {
+    pub const ALL: [Category; 13] = [
+        Category::Crm,
+        Category::Accounting,
+        Category::Hris,
+        Category::Ticketing,
+        Category::Ecommerce,
+        Category::Marketing,
+        Category::Communication,
+        Category::FileStorage,
+        Category::ProjectManagement,
+        Category::DeveloperTools,
+        Category::Payments,
+        Category::Productivity,
+        Category::Analytics,
+    ];
+
+    /// The name a URL and the JSON use (`file_storage`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Category::Crm => "crm",
+            Category::Accounting => "accounting",
+            Category::Hris => "hris",
+            Category::Ticketing => "ticketing",
+            Category::Ecommerce => "ecommerce",
+            Category::Marketing => "marketing",
+            Category::Communication => "communication",
+            Category::FileStorage => "file_storage",
+            Category::ProjectManagement => "project_management",
+            Category::DeveloperTools => "developer_tools",
+            Category::Payments => "payments",
+            Category::Productivity => "productivity",
+            Category::Analytics => "analytics",
+        }
+    }
+
+    /// What a person reads (`File storage`).
+    pub fn title(self) -> &'static str {
+        match self {
+            Category::Crm => "CRM",
+            Category::Accounting => "Accounting",
+            Category::Hris => "HR and recruiting",
+            Category::Ticketing => "Support and ticketing",
+            Category::Ecommerce => "E-commerce",
+            Category::Marketing => "Marketing",
+            Category::Communication => "Communication",
+            Category::FileStorage => "File storage",
+            Category::ProjectManagement => "Project management",
+            Category::DeveloperTools => "Developer tools",
+            Category::Payments => "Payments",
+            Category::Productivity => "Productivity",
+            Category::Analytics => "Analytics",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.slug() == slug)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -66,6 +157,9 @@ pub struct ParameterSpec {
     pub secret: bool,
     /// A regular expression the whole value must match.
     pub pattern: Option<String>,
+    /// One sentence on where the consumer finds the value, shown under the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 impl ParameterSpec {
@@ -140,6 +234,9 @@ pub struct IntegrationInput {
     pub status: IntegrationStatus,
     pub logo: Option<Logo>,
     #[serde(default)]
+    pub categories: Vec<Category>,
+    pub docs_url: Option<String>,
+    #[serde(default)]
     pub parameters: Vec<ParameterSpec>,
     #[serde(default)]
     pub auth_options: Vec<AuthOption>,
@@ -168,7 +265,10 @@ impl IntegrationInput {
             version: self.version,
             status: self.status,
             builtin,
+            builtin_revision: None,
             logo: self.logo,
+            categories: self.categories,
+            docs_url: self.docs_url,
             parameters: self.parameters,
             auth_options: self.auth_options,
             api: self.api,
@@ -237,6 +337,12 @@ impl Integration {
         if let Some(logo) = &self.logo {
             validate_logo(logo)?;
         }
+        if let Some(url) = &self.docs_url {
+            optional_text("docs_url", url, 500)?;
+            if !url.starts_with("https://") || url::Url::parse(url).is_err() {
+                return Err(FieldError::new("docs_url", "must be an absolute https URL"));
+            }
+        }
         let mut names = BTreeSet::new();
         for (i, p) in self.parameters.iter().enumerate() {
             let field = format!("parameters[{i}]");
@@ -248,6 +354,9 @@ impl Integration {
                 ));
             }
             required_text(&format!("{field}.label"), &p.label, 200)?;
+            if let Some(help) = &p.help {
+                optional_text(&format!("{field}.help"), help, 500)?;
+            }
             if let Some(pattern) = &p.pattern {
                 optional_text(&format!("{field}.pattern"), pattern, 500)?;
                 regex::Regex::new(pattern).map_err(|_| {

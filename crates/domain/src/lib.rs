@@ -40,7 +40,7 @@ pub use connection::{
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
 pub use integration::{
-    ApiDefinition, Integration, IntegrationInput, IntegrationStatus, Logo, ParameterSpec,
+    ApiDefinition, Category, Integration, IntegrationInput, IntegrationStatus, Logo, ParameterSpec,
     TokenPlacement,
 };
 pub use reminder::{

@@ -47,10 +47,15 @@ fn layout(title: &str, account_name: &str, body: Markup) -> Markup {
     }
 }
 
+/// The integration's logo, or a monogram of its name when it has none.
 fn logo(integration: &Integration) -> Markup {
-    html! {
-        @if let Some(logo) = &integration.logo {
+    match latchkey_core::catalog::logo(integration) {
+        Some(logo) => html! {
             img src={ "data:" (logo.content_type) ";base64," (logo.data_base64) } alt="";
+        },
+        None => {
+            let monogram = latchkey_core::catalog::monogram(&integration.name);
+            html! { span.monogram aria-hidden="true" { (PreEscaped(monogram)) } }
         }
     }
 }

@@ -140,6 +140,7 @@ mod tests {
             required: true,
             secret: false,
             pattern: Some("[a-z0-9-]+".into()),
+            help: None,
         }];
         assert!(check_parameters(&specs, &values(&[("subdomain", "acme")])).is_ok());
         assert_eq!(

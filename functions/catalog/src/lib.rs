@@ -5,11 +5,11 @@ mod openapi;
 
 use async_trait::async_trait;
 use latchkey_api::{IntegrationView, Listed};
-use latchkey_core::App;
 use latchkey_core::catalog::{
     CatalogError, create_integration, forget_client_secrets, inherit_client_secrets,
     require_apps_when_active, seal_client_secrets,
 };
+use latchkey_core::{App, catalog};
 use latchkey_domain::{AccountId, IntegrationId};
 use latchkey_domain::{
     ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
@@ -46,7 +46,7 @@ impl Handler for Catalog {
             )),
             Operation::GetIntegrationLogo => {
                 let integration = find(app, &account_id, id).await?.value;
-                let logo = integration.logo.ok_or(ApiError::NotFound("logo"))?;
+                let logo = catalog::logo(&integration).ok_or(ApiError::NotFound("logo"))?;
                 Ok(json(StatusCode::OK, &logo))
             }
             Operation::CreateIntegration => {
@@ -145,6 +145,7 @@ async fn replace(
         app.now(),
     )?;
     next.created_at = current.value.created_at;
+    next.builtin_revision = current.value.builtin_revision.clone();
     save(app, current, next).await
 }
 

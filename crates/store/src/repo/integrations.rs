@@ -9,6 +9,12 @@ pub trait Integrations {
         &self,
         integration: &Integration,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Creates many integrations in as few transactions as the table allows (a new
+    /// account's built-ins): each batch lands whole or not at all.
+    fn create_integrations(
+        &self,
+        integrations: &[Integration],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn integration(
         &self,
         account_id: &AccountId,
@@ -59,6 +65,19 @@ impl Integrations for Store {
     async fn create_integration(&self, integration: &Integration) -> StoreResult<()> {
         self.create(vec![key_guard(integration), record(integration)], "key")
             .await
+    }
+
+    async fn create_integrations(&self, integrations: &[Integration]) -> StoreResult<()> {
+        // DynamoDB takes 100 items a transaction: 50 integrations with their guards. One
+        // after the other: a handful of calls, once per account.
+        for batch in integrations.chunks(50) {
+            let records = batch
+                .iter()
+                .flat_map(|i| [key_guard(i), record(i)])
+                .collect();
+            self.create(records, "key").await?;
+        }
+        Ok(())
     }
 
     async fn integration(
