@@ -2,3 +2,4 @@
 //! store (`--store sqlite:PATH` or `--store dynamodb:TABLE`).
 
 pub mod gateway;
+pub mod nango;

@@ -1,16 +1,17 @@
-use latchkey_store::Accounts;
+use latchkey_store::{Accounts, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use latchkey::gateway;
+use latchkey::{gateway, nango};
 use latchkey_api::{ApiKeyView, Timestamp};
 use latchkey_connect::connections::{RunOptions, run as run_refresh};
 use latchkey_core::App;
 use latchkey_core::accounts::{create_account, create_api_key, revoke_api_key};
-use latchkey_core::catalog::{Synced, create_integration, sync_builtins};
+use latchkey_core::catalog::{CatalogError, Synced, create_integration, sync_builtins};
 use latchkey_core::rekey::{Resealed, reseal_account};
 use latchkey_core::status::{Counts, account_status, reindex};
 use latchkey_domain::AccountId;
@@ -198,12 +199,24 @@ enum CatalogCommand {
 
 #[derive(Subcommand)]
 enum IntegrationsCommand {
-    /// Import custom integrations from a JSON file (one object or an array).
+    /// Import custom integrations: Latchkey's JSON (one object or an array), or the
+    /// entries Latchkey can run from a copy of Nango's providers.yaml.
     Import {
         file: PathBuf,
         #[arg(long)]
         account: String,
+        #[arg(long, value_enum, default_value_t = ImportFormat::Json)]
+        format: ImportFormat,
+        /// Only these entries (keys in the file), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        only: Option<Vec<String>>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportFormat {
+    Json,
+    Nango,
 }
 
 fn settings(cli: &Cli, public_url: Url) -> Result<Settings, String> {
@@ -376,10 +389,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             api_keys(&app, command).await
         }
         Command::Integrations {
-            command: IntegrationsCommand::Import { file, account },
+            command:
+                IntegrationsCommand::Import {
+                    file,
+                    account,
+                    format,
+                    only,
+                },
         } => {
             let app = latchkey_web::setup::app(settings(&cli, default_url)?).await?;
-            import(&app, file, account).await
+            match (format, only) {
+                (ImportFormat::Json, None) => import(&app, file, account).await,
+                (ImportFormat::Json, Some(_)) => Err("--only is for --format nango".into()),
+                (ImportFormat::Nango, only) => {
+                    let only: Option<BTreeSet<String>> =
+                        only.clone().map(|o| o.into_iter().collect());
+                    import_nango(&app, file, account, only.as_ref()).await
+                }
+            }
         }
         Command::Catalog {
             command: CatalogCommand::Sync { account, all },
@@ -578,6 +605,57 @@ async fn import(app: &App, file: &Path, account: &str) -> Result<(), String> {
             .map_err(|e| format!("[{i}]: {e}"))?;
         println!("{} {}", integration.id, integration.key);
     }
+    Ok(())
+}
+
+/// `--format nango`: imports what maps, then one line per skipped entry and the counts.
+async fn import_nango(
+    app: &App,
+    file: &Path,
+    account: &str,
+    only: Option<&BTreeSet<String>>,
+) -> Result<(), String> {
+    let account = &AccountId::from(account);
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mapped = nango::map(&text, only).map_err(|e| format!("{}: {e}", file.display()))?;
+    existing(app, account).await?;
+    let mut skipped = mapped.skipped;
+    let mut imported = 0;
+    for input in mapped.imported {
+        let key = input.key.clone();
+        match create_integration(&app.store, &app.vault, account, input, None).await {
+            Ok(integration) => {
+                imported += 1;
+                println!("imported {key} as {}", integration.id);
+            }
+            Err(CatalogError::Store(StoreError::Duplicate(_))) => {
+                let detail = "the account already has an integration with this key".to_owned();
+                skipped.push((
+                    key,
+                    nango::Skip {
+                        kind: "key in use",
+                        detail,
+                    },
+                ));
+            }
+            Err(e) => return Err(format!("{key}: {e}")),
+        }
+    }
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, why) in &skipped {
+        println!("skipped {name}: {} ({})", why.kind, why.detail);
+        *by_kind.entry(why.kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    println!(
+        "{imported} imported, {} skipped{}",
+        skipped.len(),
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    );
     Ok(())
 }
 

@@ -295,3 +295,73 @@ async fn serve_runs_against_dynamodb_from_a_fresh_data_folder() {
     let _ = child.wait();
     assert_eq!(list.status(), 200);
 }
+
+#[test]
+fn nango_import_and_catalog_sync_run_against_dynamodb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = table();
+    let store = store.as_str();
+    stdout(&latchkey(&["--store", store, "create-table"], dir.path()));
+    let created = stdout(&latchkey(
+        &["--store", store, "accounts", "create", "--name", "Acme"],
+        dir.path(),
+    ));
+    let account = field(&created, "account: ").to_owned();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/nango-providers.yaml"
+    );
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "--store",
+            store,
+            "integrations",
+            "import",
+            fixture,
+            "--format",
+            "nango",
+            "--account",
+            &account,
+        ];
+        args.extend_from_slice(extra);
+        latchkey(&args, dir.path())
+    };
+    let out = stdout(&import(&["--only", "keyed,rsa"]));
+    assert!(out.contains("imported keyed as int_"), "{out}");
+    assert!(out.contains("skipped rsa: signature (RSA-SHA1)"), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with("1 imported, 1 skipped (signature: 1)"),
+        "{out}"
+    );
+    // The whole file: what is already there is skipped as such, the rest imported.
+    let out = stdout(&import(&[]));
+    assert!(
+        out.contains(
+            "skipped keyed: key in use (the account already has an integration with this key)"
+        ),
+        "{out}"
+    );
+    let summary = out.lines().last().unwrap();
+    assert!(summary.starts_with("6 imported, 18 skipped ("), "{summary}");
+    assert!(
+        summary.contains("auth mode: 1") && summary.contains("key in use: 1"),
+        "{summary}"
+    );
+
+    // A new account has every built-in: nothing to add, nothing to update.
+    let synced = stdout(&latchkey(
+        &["--store", store, "catalog", "sync", "--all"],
+        dir.path(),
+    ));
+    assert!(
+        synced.starts_with(&format!("{account}: 0 added, 0 updated, ")),
+        "{synced}"
+    );
+    let unknown = latchkey(
+        &["--store", store, "catalog", "sync", "--account", "acc_nope"],
+        dir.path(),
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no account acc_nope"));
+}
