@@ -71,7 +71,7 @@ async fn first_start_prints_a_working_key_and_later_starts_keep_the_data() {
     let http = reqwest::Client::new();
 
     let list = http
-        .get(format!("{}/v1/integrations?status=active", first.base))
+        .get(format!("{}/v1/integrations?key=stripe", first.base))
         .bearer_auth(&key)
         .send()
         .await

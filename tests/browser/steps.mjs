@@ -5,11 +5,17 @@
 //
 // Usage: node steps.mjs PLAN_JSON   (CHROMIUM=/usr/bin/chromium)
 // PLAN: {"stub": "https://app.acme.test", "start": URL, "opener": bool,
-//        "screenshots": "/dir/prefix" | null,
+//        "screenshots": "/dir/prefix" | null, "javaScript": bool (default true),
+//        "colorScheme": "light" | "dark",
 //        "steps": [{"fill": {"field name": "value"}} | {"click": "visible text"}
-//                  | {"waitFor": "url prefix"} | {"sentTo": "url prefix"} | {"closed": true}]}
+//                  | {"type": {"field name": "value"}} (key by key) | {"press": "Tab"}
+//                  | {"waitFor": "url prefix"} | {"waitUrl": "substring"}
+//                  | {"sentTo": "url prefix"} | {"closed": true} | {"axe": true}]}
+// {"axe": true} runs axe-core on the page and reports its serious and critical
+// violations in that step's snapshot (`axe`).
 // With "opener", the stub page opens START with window.open and the steps run in that
 // popup; the report then carries the messages the opener received.
+import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
 const plan = JSON.parse(process.argv[2]);
@@ -59,6 +65,16 @@ async function read(page) {
     links: [...document.querySelectorAll('a')].map((a) => ({ text: a.innerText.trim(), href: a.href })),
     buttons: [...document.querySelectorAll('button')].map((b) => b.innerText.trim()),
     images: [...document.images].map((i) => ({ loaded: i.complete && i.naturalWidth > 0 })),
+    cards: [...document.querySelectorAll('.card')].map((c) => c.querySelector('.what span')?.innerText.trim()),
+    invalid: [...document.querySelectorAll('[aria-invalid=true]')].map((i) => ({
+      name: i.name,
+      describedBy: (i.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean)
+        .map((id) => document.getElementById(id)?.innerText.trim()),
+    })),
+    focused: document.activeElement && document.activeElement !== document.body
+      ? { tag: document.activeElement.tagName.toLowerCase(), name: document.activeElement.getAttribute('name'),
+        text: document.activeElement.innerText?.trim() ?? '' }
+      : null,
   }));
   return { url: page.url(), navigated: seen[seen.length - 1] ?? null, title: await page.title(), ...state };
 }
@@ -72,7 +88,10 @@ async function shoot(page, name) {
 }
 
 try {
-  const context = await browser.newContext();
+  const context = await browser.newContext({
+    javaScriptEnabled: plan.javaScript ?? true,
+    colorScheme: plan.colorScheme ?? 'light',
+  });
   await context.route((url) => url.origin === plan.stub, (route) =>
     route.fulfill({ status: 200, contentType: 'text/html', body: stubPage }));
   let opener = null;
@@ -105,7 +124,9 @@ try {
       break;
     }
     if (!page.isClosed()) await page.waitForLoadState().catch(() => {});
-    report.snapshots.push(await snapshot(page).catch(() => ({ closed: true })));
+    const shot = await snapshot(page).catch(() => ({ closed: true }));
+    if (step.axe) shot.axe = await axe(page);
+    report.snapshots.push(shot);
     await shoot(page, `${i + 1}`);
   }
   if (opener) report.messages = await opener.evaluate(() => window.__messages);
@@ -114,8 +135,48 @@ try {
   await browser.close();
 }
 
+// axe-core's serious and critical findings, run through the DevTools protocol (the
+// page's CSP allows no script of ours, and should not).
+async function axe(shown) {
+  const source = await readFile(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+  // Without JavaScript in the page's context, axe runs on the same page in one with it.
+  let page = shown;
+  let checker = null;
+  if (plan.javaScript === false) {
+    checker = await browser.newContext({ colorScheme: plan.colorScheme ?? 'light' });
+    page = await checker.newPage();
+    await page.goto(shown.url());
+  }
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Runtime.evaluate', { expression: source });
+  const { result } = await cdp.send('Runtime.evaluate', {
+    expression: `axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(
+      r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }))))`,
+    awaitPromise: true,
+    returnByValue: true,
+  });
+  await cdp.detach();
+  if (checker) await checker.close();
+  return JSON.parse(result.value);
+}
+
 async function act(page, step) {
-  if (step.fill) {
+  if (step.axe) {
+    // Checked on the page as it stands (see the snapshot).
+  } else if (step.type) {
+    for (const [name, value] of Object.entries(step.type)) {
+      const field = page.locator(`[name="${name}"]`);
+      await field.fill('', { timeout: 5000 });
+      await field.pressSequentially(value, { delay: 30 });
+    }
+  } else if (step.press) {
+    // Enter on the focused element, so the navigation it starts (a submit) is waited for.
+    if (step.press === 'Enter') await page.locator(':focus').press('Enter', { timeout: 5000 });
+    else await page.keyboard.press(step.press);
+  } else if (step.waitUrl) {
+    await page.waitForURL((url) => url.href.includes(step.waitUrl), { timeout: 10000 });
+  } else if (step.fill) {
     for (const [name, value] of Object.entries(step.fill)) {
       await page.locator(`[name="${name}"]`).fill(value, { timeout: 5000 });
     }

@@ -98,12 +98,21 @@ async fn catalog_lists_builtins_by_status(h: Harness) {
         (status, &logo["content_type"]),
         (StatusCode::OK, &json!("image/svg+xml"))
     );
-    let active = all_pages(&h, "/v1/integrations?status=active", 50).await;
+    // Nothing is offered until the account enables it: an API-key one needs nothing
+    // more, an OAuth one its app.
     let inactive = all_pages(&h, "/v1/integrations?status=inactive", 50).await;
-    assert_eq!(active.len() + inactive.len(), all.len());
-    // OAuth integrations wait for the account's app; API-key ones are ready.
-    assert!(active.iter().any(|i| i["key"] == "stripe"));
-    assert!(inactive.iter().any(|i| i["key"] == "github"));
+    assert_eq!(inactive.len(), all.len());
+    let (status, _) = h
+        .send(
+            "PATCH",
+            &format!("/v1/integrations/{}", stripe["id"].as_str().unwrap()),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let active = all_pages(&h, "/v1/integrations?status=active", 50).await;
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["key"], "stripe");
     assert!(
         all.iter()
             .all(|i| i["created_at"].as_str().is_some_and(|t| t.ends_with('Z')))
@@ -587,11 +596,19 @@ async fn activation_links(h: Harness) {
     );
     assert!(activation.integration_id.is_none() && !activation.redirect);
 
-    let stripe = all_pages(&h, "/v1/integrations?status=active", 100)
+    let stripe = all_pages(&h, "/v1/integrations?status=inactive", 100)
         .await
         .into_iter()
         .find(|i| i["key"] == "stripe")
         .unwrap();
+    let (status, _) = h
+        .send(
+            "PATCH",
+            &format!("/v1/integrations/{}", stripe["id"].as_str().unwrap()),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = h
         .send(
             "POST",

@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 use crate::Timestamp;
-use latchkey_domain::{Account, ApiKey, KeyScope, ReminderSettings};
+use latchkey_domain::{Account, ApiKey, Branding, KeyScope, ReminderSettings};
 
 /// The account's settings, without its vault references.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -16,6 +16,8 @@ pub struct AccountView<'a> {
     pub auto_create_consumers: bool,
     /// Reminder emails to consumers whose connections broke.
     pub reminders: ReminderSettings,
+    /// How the hosted pages present the account.
+    pub branding: &'a Branding,
     pub webhook_url: Option<&'a str>,
     /// Whether deliveries can be signed: without a secret no webhook is sent.
     pub webhook_secret_set: bool,
@@ -33,6 +35,7 @@ impl<'a> From<&'a Account> for AccountView<'a> {
             append_result_params: a.append_result_params,
             auto_create_consumers: a.auto_create_consumers,
             reminders: a.reminders,
+            branding: &a.branding,
             webhook_url: a.webhook_url.as_deref(),
             webhook_secret_set: a.webhook_secret.is_some(),
             created_at: a.created_at.into(),

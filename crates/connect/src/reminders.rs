@@ -166,7 +166,7 @@ async fn compose(
             .expect("a token is a valid path segment")
     };
     let email = latchkey_mail::reminder(&ReminderEmail {
-        account_name: &account.value.name,
+        account_name: account.value.display_name(),
         consumer_name: &consumer.value.name,
         integration_name: &integration,
         to: &to,
@@ -198,7 +198,7 @@ async fn link(app: &App, token: &str) -> Result<(ReminderLink, String), FlowErro
         .account(&link.account_id)
         .await?
         .ok_or(FlowError::InvalidLink)?;
-    Ok((link, account.value.name))
+    Ok((link, account.value.display_name().to_owned()))
 }
 
 /// `GET /reminders/{token}`.

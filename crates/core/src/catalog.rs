@@ -223,21 +223,16 @@ pub fn require_apps_when_active(integration: &Integration) -> Result<(), FieldEr
     Ok(())
 }
 
-/// A built-in as a new integration of `account_id`: inactive until the account gives its
-/// OAuth app (API-key and basic ones need none, so they start active), its definition's
-/// fingerprint kept.
+/// A built-in as a new integration of `account_id`, its definition's fingerprint kept.
+/// Inactive: a consumer's marketplace offers only what the account chose to enable (with
+/// its OAuth app where the integration needs one), never a new release's additions.
 fn from_template(
     template: &IntegrationInput,
     account_id: &AccountId,
     now: i64,
 ) -> Result<Integration, FieldError> {
     let mut input = template.clone();
-    let needs_app = input.auth_options.iter().any(|o| o.method.needs_app());
-    input.status = if needs_app {
-        IntegrationStatus::Inactive
-    } else {
-        IntegrationStatus::Active
-    };
+    input.status = IntegrationStatus::Inactive;
     let mut integration = input.into_integration(
         latchkey_domain::IntegrationId::generate(),
         account_id.clone(),

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::AccountId;
 
 use crate::validate::{Checked, FieldError, optional_text, present, required_text};
-use crate::{ReminderSettings, SecretRef};
+use crate::{Logo, ReminderSettings, SecretRef};
 use crate::{validate_origin, validate_public_url};
 
 /// A vendor's workspace (one per environment). Its secrets live in the vault.
@@ -26,6 +26,9 @@ pub struct Account {
     /// Reminder emails to consumers whose connections broke.
     #[serde(default)]
     pub reminders: ReminderSettings,
+    /// How the hosted pages present the account to its consumers.
+    #[serde(default)]
+    pub branding: Branding,
     pub webhook_url: Option<String>,
     /// HMAC-SHA256 key for webhook signatures.
     pub webhook_secret: Option<SecretRef>,
@@ -49,6 +52,7 @@ impl Account {
             append_result_params: true,
             auto_create_consumers: false,
             reminders: ReminderSettings::default(),
+            branding: Branding::default(),
             webhook_url: None,
             webhook_secret: None,
             jwt_secret: None,
@@ -68,7 +72,13 @@ impl Account {
         if let Some(url) = &self.webhook_url {
             validate_public_url("webhook_url", url)?;
         }
+        self.branding.validate()?;
         self.reminders.validate()
+    }
+
+    /// The name consumers see: the branding's, else the account's.
+    pub fn display_name(&self) -> &str {
+        self.branding.display_name.as_deref().unwrap_or(&self.name)
     }
 
     /// Applies a patch and validates the result; on error `self` is unchanged.
@@ -99,6 +109,9 @@ impl Account {
         if let Some(reminders) = patch.reminders {
             next.reminders = reminders;
         }
+        if let Some(branding) = patch.branding {
+            next.branding = branding;
+        }
         next.updated_at = now;
         next.validate()?;
         Ok(next)
@@ -119,6 +132,53 @@ pub struct AccountPatch {
     pub webhook_url: Option<Option<String>>,
     /// Replaces the reminder policy; omitted fields take their defaults.
     pub reminders: Option<ReminderSettings>,
+    /// Replaces the branding; omitted fields are cleared.
+    pub branding: Option<Branding>,
+}
+
+/// The account's look on the hosted pages (popup, marketplace, result pages).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    /// The name consumers see (default: the account's name).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Shown at the top of every page; at most 32 KiB.
+    #[serde(default)]
+    pub logo: Option<Logo>,
+    /// Buttons and links, `#rrggbb`.
+    #[serde(default)]
+    pub primary_color: Option<String>,
+    /// Where "Get help" sends a consumer (https).
+    #[serde(default)]
+    pub support_url: Option<String>,
+}
+
+/// A brand logo is on every page: kept small.
+const BRAND_LOGO_MAX_BYTES: usize = 32 * 1024;
+
+impl Branding {
+    pub fn validate(&self) -> Checked {
+        if let Some(name) = &self.display_name {
+            required_text("branding.display_name", name, 100)?;
+        }
+        if let Some(logo) = &self.logo {
+            logo.validate("branding.logo", BRAND_LOGO_MAX_BYTES)?;
+        }
+        if let Some(color) = &self.primary_color {
+            let hex = color.strip_prefix('#').unwrap_or("");
+            if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(FieldError::new(
+                    "branding.primary_color",
+                    "must be a colour like #1f6feb",
+                ));
+            }
+        }
+        if let Some(url) = &self.support_url {
+            validate_public_url("branding.support_url", url)?;
+        }
+        Ok(())
+    }
 }
 
 /// `POST /v1/account/jwt-secret` (workspace tokens, HS256) and

@@ -534,22 +534,29 @@ fn header_safe(field: &str, name: &str) -> Checked {
 }
 
 fn validate_logo(logo: &Logo) -> Checked {
-    if !LOGO_TYPES.contains(&logo.content_type.as_str()) {
-        return Err(FieldError::new(
-            "logo.content_type",
-            format!("must be one of {}", LOGO_TYPES.join(", ")),
-        ));
+    logo.validate("logo", LOGO_MAX_BYTES)
+}
+
+impl Logo {
+    /// A supported image type and 1 byte to `max` bytes of base64 data.
+    pub(crate) fn validate(&self, field: &str, max: usize) -> Checked {
+        if !LOGO_TYPES.contains(&self.content_type.as_str()) {
+            return Err(FieldError::new(
+                format!("{field}.content_type"),
+                format!("must be one of {}", LOGO_TYPES.join(", ")),
+            ));
+        }
+        let bytes = STANDARD
+            .decode(&self.data_base64)
+            .map_err(|_| FieldError::new(format!("{field}.data_base64"), "must be base64"))?;
+        if bytes.is_empty() || bytes.len() > max {
+            return Err(FieldError::new(
+                format!("{field}.data_base64"),
+                format!("must hold 1 byte to {} KiB", max / 1024),
+            ));
+        }
+        Ok(())
     }
-    let bytes = STANDARD
-        .decode(&logo.data_base64)
-        .map_err(|_| FieldError::new("logo.data_base64", "must be base64"))?;
-    if bytes.is_empty() || bytes.len() > LOGO_MAX_BYTES {
-        return Err(FieldError::new(
-            "logo.data_base64",
-            "must hold 1 byte to 256 KiB",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

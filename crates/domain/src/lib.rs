@@ -25,7 +25,8 @@ mod validate;
 mod webhook;
 
 pub use account::{
-    Account, AccountPatch, ApiKey, KEY_USE_RECORD_SECONDS, KeyScope, NewApiKey, SigningSecret,
+    Account, AccountPatch, ApiKey, Branding, KEY_USE_RECORD_SECONDS, KeyScope, NewApiKey,
+    SigningSecret,
 };
 pub use activation::{ACTIVATION_TTL_SECONDS, Activation, NewActivation};
 pub use auth::{

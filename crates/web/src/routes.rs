@@ -67,6 +67,7 @@ pub enum Operation {
     ConnectSubmit,
     PopupStart,
     PopupSubmit,
+    ConnectScript,
     OAuthCallback,
     ReminderReconnect,
     ReminderOptOutOffer,
@@ -222,6 +223,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/connect/{token}", Popup, ConnectSubmit),
     route("GET", "/connection-popup", Popup, PopupStart),
     route("POST", "/connection-popup", Popup, PopupSubmit),
+    route("GET", "/sdk/connect.js", Popup, ConnectScript),
     route("GET", "/oauth/callback/{id}", Callback, OAuthCallback),
     route("GET", "/reminders/{token}", Callback, ReminderReconnect),
     route(

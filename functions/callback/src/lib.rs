@@ -11,7 +11,7 @@ use latchkey_connect::flow::{Finished, Outcome, Refusal, finish};
 use latchkey_connect::reminders::{self, Reconnect};
 use latchkey_core::App;
 use latchkey_domain::FlowError;
-use latchkey_pages::{flow_cookie, respond};
+use latchkey_pages::{Brand, flow_cookie, respond};
 use latchkey_web::metrics;
 use latchkey_web::{
     ApiError, Handler, Operation, PathParams, Request, Response, StatusCode, query_params,
@@ -55,7 +55,7 @@ async fn callback(app: &App, request: &Request, integration_id: &str) -> Respons
                 Outcome::Cancelled => {}
             }
             let mut response = respond(
-                &ended.account_name,
+                &Brand::from(&ended.account),
                 &ended.outcome,
                 ended.conclusion,
                 &ended.links,
@@ -68,7 +68,7 @@ async fn callback(app: &App, request: &Request, integration_id: &str) -> Respons
             metrics::report(&[("ErrorCode", "internal")], &[("CallbackFailed", 1)]);
             latchkey_pages::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Latchkey",
+                &Brand::named("Latchkey"),
                 "Something went wrong. Please try again.",
                 None,
             )
@@ -85,7 +85,12 @@ fn refused(refusal: Refusal) -> Response {
         }
         Refusal::Gone => "This sign-in is no longer valid.",
     };
-    latchkey_pages::error(StatusCode::BAD_REQUEST, "Latchkey", message, None)
+    latchkey_pages::error(
+        StatusCode::BAD_REQUEST,
+        &Brand::named("Latchkey"),
+        message,
+        None,
+    )
 }
 
 /// A reminder's link that cannot be used (unknown, expired) or a store failure.
@@ -93,7 +98,7 @@ fn reminder_error(e: FlowError) -> Response {
     if let FlowError::InvalidLink = e {
         return latchkey_pages::error(
             StatusCode::NOT_FOUND,
-            "Latchkey",
+            &Brand::named("Latchkey"),
             "This reminder link is not valid or has expired. Ask for a new one.",
             None,
         );
@@ -101,7 +106,7 @@ fn reminder_error(e: FlowError) -> Response {
     latchkey_web::log_error(&e, "reminder link failed");
     latchkey_pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Latchkey",
+        &Brand::named("Latchkey"),
         "Something went wrong. Please try again.",
         None,
     )
@@ -112,7 +117,7 @@ async fn reminder_reconnect(app: &App, token: &str) -> Response {
         Ok(Reconnect::Link(url)) => latchkey_pages::redirect(url.as_str()),
         Ok(Reconnect::NotNeeded { account_name }) => latchkey_pages::notice(
             StatusCode::OK,
-            &account_name,
+            &Brand::named(&account_name),
             "Nothing to reconnect",
             "This connection works again (or was removed). You can close this window.",
             None,
@@ -127,7 +132,7 @@ async fn opt_out_offer(app: &App, token: &str) -> Response {
     match reminders::opt_out_offer(app, token).await {
         Ok(account_name) => latchkey_pages::notice(
             StatusCode::OK,
-            &account_name,
+            &Brand::named(&account_name),
             "Stop reminder emails",
             &format!(
                 "{account_name} will stop emailing you when one of your connections needs you to sign in again."
@@ -143,7 +148,7 @@ async fn opt_out(app: &App, token: &str) -> Response {
     match reminders::opt_out(app, token).await {
         Ok(account_name) => latchkey_pages::notice(
             StatusCode::OK,
-            &account_name,
+            &Brand::named(&account_name),
             "Reminders stopped",
             &format!("{account_name} will not send you reminder emails any more."),
             None,

@@ -270,8 +270,8 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             None,
         ),
         // Browser-facing routes are not part of the management API.
-        ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | OAuthCallback
-        | ReminderReconnect | ReminderOptOutOffer | ReminderOptOut => return None,
+        ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | ConnectScript
+        | OAuthCallback | ReminderReconnect | ReminderOptOutOffer | ReminderOptOut => return None,
     })
 }
 

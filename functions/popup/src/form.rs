@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use latchkey_connect::flow::Start;
 use latchkey_domain::{AuthOption, FieldError, Integration};
-use latchkey_pages::FormField;
+use latchkey_pages::{Brand, FormError, FormField};
 use latchkey_providers::template::check_parameters;
 use latchkey_web::Response;
 
@@ -30,6 +30,7 @@ impl Ask<'_> {
             .map(|p| FormField {
                 name: format!("param.{}", p.name),
                 label: p.label.clone(),
+                help: p.help.clone(),
                 secret: p.secret,
                 required: p.required,
                 value: parameters.get(&p.name).cloned().unwrap_or_default(),
@@ -43,6 +44,7 @@ impl Ask<'_> {
             fields.push(FormField {
                 name: field.name.into(),
                 label: field.label.into(),
+                help: None,
                 secret: field.secret,
                 required: true,
                 value: echoed.unwrap_or_default(),
@@ -91,32 +93,41 @@ impl Ask<'_> {
         }
     }
 
-    /// The form page, with what was wrong when it comes back.
+    /// The form page, with what was wrong next to the field it was about.
     pub fn page(
         &self,
         start: &Start,
         fields: &[FormField],
         error: Option<&FieldError>,
     ) -> Response {
-        let message = error.map(|e| {
+        let wrong = error.map(|e| {
             let name = e
                 .field
                 .strip_prefix("connectionParameters.")
                 .unwrap_or(&e.field);
-            // The label the consumer sees, where the field is on the form.
-            let label = fields
+            // The field on the form, and its label the consumer sees.
+            let field = fields
                 .iter()
-                .find(|f| f.name == e.field || f.name == format!("param.{name}"))
-                .map_or(name, |f| f.label.as_str());
-            format!("{label} {}", e.message)
+                .find(|f| f.name == e.field || f.name == format!("param.{name}"));
+            let label = field.map_or(name, |f| f.label.as_str());
+            (
+                field.map(|f| f.name.as_str()),
+                format!("{label} {}", e.message),
+            )
         });
         latchkey_pages::form(
-            &start.account.name,
+            &Brand::from(&start.account),
             self.integration,
             &start.landing_url(&[]),
             fields,
             self.option.description.as_deref(),
-            message.as_deref(),
+            wrong
+                .as_ref()
+                .map(|(field, message)| FormError {
+                    field: *field,
+                    message,
+                })
+                .as_ref(),
             crate::cancel_link(start).as_deref(),
         )
     }

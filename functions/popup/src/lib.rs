@@ -15,7 +15,7 @@ use latchkey_connect::flow::{
 };
 use latchkey_core::App;
 use latchkey_domain::{FieldError, FlowError};
-use latchkey_pages::{Exit, flow_cookie, respond};
+use latchkey_pages::{Brand, Browse, Exit, Search, Shelf, flow_cookie, respond};
 use latchkey_web::{ApiError, Handler, Operation, PathParams, Request, Response, StatusCode};
 
 pub struct Popup;
@@ -50,9 +50,26 @@ impl Handler for Popup {
                 let token = start.token.clone().unwrap_or_default();
                 run(app, &token, start, None, None).await
             }
+            Operation::ConnectScript => connect_script(),
             _ => return Err(ApiError::NotFound("route")),
         })
     }
+}
+
+/// The vendor's frontend helper (`sdk/connect.js`), loaded by pages of any origin.
+fn connect_script() -> Response {
+    const SCRIPT: &str = include_str!("../../../sdk/connect.js");
+    let mut response = Response::new(SCRIPT.into());
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("content-type", "text/javascript; charset=utf-8"),
+        ("cache-control", "public, max-age=3600"),
+        ("x-content-type-options", "nosniff"),
+        ("cross-origin-resource-policy", "cross-origin"),
+    ] {
+        headers.insert(name, value.parse().expect("static header"));
+    }
+    response
 }
 
 /// Runs a start: GET shows what is needed (or goes straight to the provider), POST takes
@@ -77,8 +94,9 @@ async fn run(
     let Some(integration) = start.integration.clone() else {
         return match offers(app, &start.account.id, &start.consumer.id).await {
             Ok(offers) => latchkey_pages::marketplace(
-                &start.account.name,
-                &offers,
+                &Brand::from(&start.account),
+                &Shelf::new(&offers, Browse::from_query(query.unwrap_or(""))),
+                Some(&search(&start)),
                 |i| Some(start.landing_url(&[("integrationId", &i.id)])),
                 None,
                 cancel_link(&start).as_deref().map(Exit::Cancel),
@@ -144,7 +162,22 @@ fn start_error(e: &FlowError) -> Response {
         FlowError::IntegrationUnavailable => "This integration is not available.",
         _ => "Something went wrong. Please try again.",
     };
-    latchkey_pages::error(status, "Latchkey", message, None)
+    latchkey_pages::error(status, &Brand::named("Latchkey"), message, None)
+}
+
+/// The marketplace's search form: a GET to the landing page that keeps the start's own
+/// parameters (not the browse's, which the form sets).
+fn search(start: &Start) -> Search {
+    let landing = start.landing_url(&[]);
+    let (action, query) = landing.split_once('?').unwrap_or((&landing, ""));
+    let keep = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .filter(|(k, _)| !matches!(k.as_str(), "q" | "category" | "page" | "integrationId"))
+        .collect();
+    Search {
+        action: action.to_owned(),
+        keep,
+    }
 }
 
 /// "Cancel / Back to …", offered where the vendor has a page to go back to.
@@ -169,7 +202,7 @@ async fn finish(app: &App, start: &Start, outcome: Outcome) -> Response {
                 cancel: start.landing_url(&[("cancel", "true")]),
                 marketplace: start.landing_url(&[("integrationId", "")]),
             };
-            respond(&start.account.name, &outcome, conclusion, &links)
+            respond(&Brand::from(&start.account), &outcome, conclusion, &links)
         }
         Err(e) => start_error(&e),
     }

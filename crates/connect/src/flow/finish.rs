@@ -12,8 +12,8 @@ use super::{complete, conclude};
 use crate::grants::{self, app_client};
 use latchkey_core::App;
 use latchkey_domain::token::token_hash;
+use latchkey_domain::{Account, ConnectionId, Integration, Secret};
 use latchkey_domain::{AuthMethod, AuthOption, ConnectionFlow, Credentials, FlowError};
-use latchkey_domain::{ConnectionId, Integration, Secret};
 use latchkey_providers::oauth2::{Client, Grant, TokenEndpoint};
 use latchkey_providers::template::fill_url;
 use latchkey_providers::{oauth1, oauth2};
@@ -58,7 +58,8 @@ pub enum Finished {
 
 #[derive(Debug)]
 pub struct Ended {
-    pub account_name: String,
+    /// Whose pages these are (name and branding).
+    pub account: Account,
     pub outcome: Outcome,
     pub conclusion: Conclusion,
     /// "Try again" and "Cancel" start from the original link again; "Back to the list"
@@ -139,7 +140,7 @@ pub async fn finish(
     let conclusion = conclude(app, &account.id, &flow.consumer_id, &ending, &outcome).await?;
     let retry = format!("/connect/{token}?integrationId={}", flow.integration_id);
     Ok(Finished::Ended(Box::new(Ended {
-        account_name: account.name,
+        account,
         outcome,
         conclusion,
         links: Links {

@@ -1,7 +1,7 @@
 //! Integrations, with their `key` unique per account through a guard item.
 
 use super::{Listing, Store, Versioned, decode, encode, guard};
-use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
+use crate::{Condition, Cursor, Query, Record, StoreError, StoreResult, WriteOp, keys};
 use latchkey_domain::{AccountId, Integration, IntegrationId, IntegrationStatus};
 
 pub trait Integrations {
@@ -75,7 +75,20 @@ impl Integrations for Store {
                 .iter()
                 .flat_map(|i| [key_guard(i), record(i)])
                 .collect();
-            self.create(records, "key").await?;
+            match self.create(records, "key").await {
+                // A retried transaction whose first attempt landed (its ids are new, so
+                // finding one is finding ours).
+                Err(StoreError::Duplicate(field)) => {
+                    if self
+                        .integration(&batch[0].account_id, &batch[0].id)
+                        .await?
+                        .is_none()
+                    {
+                        return Err(StoreError::Duplicate(field));
+                    }
+                }
+                other => other?,
+            }
         }
         Ok(())
     }
