@@ -427,6 +427,16 @@ async fn the_data_key_rotates_and_retires_without_losing_a_secret() {
     .await
     .unwrap();
     let stripe = found["data"][0]["id"].as_str().unwrap().to_owned();
+    // Built-ins start inactive: enable it (an API-key one needs nothing more).
+    let enabled = call(
+        &gateway,
+        reqwest::Method::PATCH,
+        &format!("/v1/integrations/{stripe}"),
+        serde_json::json!({"status": "active"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(enabled.status(), 200);
     let consumer: serde_json::Value = call(
         &gateway,
         reqwest::Method::POST,

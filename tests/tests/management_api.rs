@@ -535,6 +535,59 @@ async fn account_settings(h: Harness) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(account["id"], h.account_id.as_str());
     assert_eq!(account["append_result_params"], true);
+    // Branding: each wrong value named, nothing changed; a right one shown back.
+    let big = "A".repeat(48 * 1024);
+    for (branding, field) in [
+        (json!({"primary_color": "purple"}), "branding.primary_color"),
+        (json!({"primary_color": "#12345"}), "branding.primary_color"),
+        (
+            json!({"support_url": "http://help.acme.test"}),
+            "branding.support_url",
+        ),
+        (json!({"display_name": " "}), "branding.display_name"),
+        (
+            json!({"logo": {"content_type": "image/svg+xml", "data_base64": big}}),
+            "branding.logo.data_base64",
+        ),
+        (
+            json!({"logo": {"content_type": "text/html", "data_base64": "PGI+"}}),
+            "branding.logo.content_type",
+        ),
+    ] {
+        let (status, problem) = h
+            .send("PATCH", "/v1/account", json!({"branding": branding}))
+            .await;
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{branding}: {problem}"
+        );
+    }
+    let (status, problem) = h
+        .send(
+            "PATCH",
+            "/v1/account",
+            json!({"branding": {"colour": "#fff"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("branding.colour")),
+        "{problem}"
+    );
+    assert_eq!(
+        h.get("/v1/account").await.1["branding"],
+        json!({}),
+        "nothing changed"
+    );
+    let branding = json!({"display_name": "Acme Cloud", "primary_color": "#6E40C9",
+                          "support_url": "https://help.acme.test/connect"});
+    let (status, patched) = h
+        .send("PATCH", "/v1/account", json!({"branding": branding}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["branding"]["display_name"], "Acme Cloud");
+    assert_eq!(patched["name"], "Acme", "the account's own name stays");
     let (status, problem) = h
         .send(
             "PATCH",

@@ -351,7 +351,18 @@ pub async fn sync_builtins(
         update_builtin(store, vault, current, fresh).await?;
         synced.updated.push(key);
     }
-    store.create_integrations(&missing).await?;
+    // One conditional create each: unlike a new account's, these keys may be taken
+    // meanwhile by an integration the account creates.
+    for integration in missing {
+        match store.create_integration(&integration).await {
+            Ok(()) => {}
+            Err(StoreError::Duplicate(_)) => {
+                synced.added.retain(|k| *k != integration.key);
+                synced.key_taken.push(integration.key);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(synced)
 }
 

@@ -141,16 +141,16 @@ pub struct AccountPatch {
 #[serde(deny_unknown_fields)]
 pub struct Branding {
     /// The name consumers see (default: the account's name).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// Shown at the top of every page; at most 32 KiB.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<Logo>,
     /// Buttons and links, `#rrggbb`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_color: Option<String>,
     /// Where "Get help" sends a consumer (https).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_url: Option<String>,
 }
 

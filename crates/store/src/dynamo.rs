@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType,
-    TableStatus, TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ReturnValue,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
 
 use crate::cursor::IndexSort;
@@ -329,6 +329,45 @@ impl Table for DynamoTable {
                 })
             }
         }
+    }
+
+    /// `BatchWriteItem`, 25 items a call, whatever DynamoDB leaves unprocessed sent again
+    /// after a pause (it does under throttling).
+    async fn put_new(&self, records: Vec<Record>, _now: i64) -> StoreResult<()> {
+        for batch in records.chunks(25) {
+            let mut requests: Vec<WriteRequest> = batch
+                .iter()
+                .map(|r| {
+                    let put = PutRequest::builder().set_item(Some(to_item(r))).build();
+                    Ok(WriteRequest::builder()
+                        .put_request(put.map_err(build)?)
+                        .build())
+                })
+                .collect::<StoreResult<_>>()?;
+            for attempt in 0u32.. {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 8 {
+                    return Err(StoreError::Backend(
+                        "DynamoDB left items unprocessed after 8 attempts".into(),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
+            }
+        }
+        Ok(())
     }
 
     async fn take(&self, key: &Key, now: i64) -> StoreResult<Option<Record>> {

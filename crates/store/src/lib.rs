@@ -164,6 +164,17 @@ pub trait Table: Send + Sync {
     /// or nothing changes and the answer is `ConditionFailed`.
     async fn write(&self, ops: Vec<WriteOp>, now: i64) -> StoreResult<()>;
 
+    /// Puts items nobody else can know of yet (a new account's built-ins) without
+    /// conditions, in as few calls as the backend allows. Not atomic everywhere: a failure
+    /// may leave some written, and putting them again is harmless.
+    async fn put_new(&self, records: Vec<Record>, now: i64) -> StoreResult<()> {
+        let ops = records
+            .into_iter()
+            .map(|r| WriteOp::Put(r, Condition::Always))
+            .collect();
+        self.write(ops, now).await
+    }
+
     /// Deletes the live item with this key and returns it; `None` when there was none.
     /// Of concurrent takers of one item exactly one gets it (single-use tokens).
     async fn take(&self, key: &Key, now: i64) -> StoreResult<Option<Record>>;

@@ -2,7 +2,7 @@
 //! (through moto). Every case is generated twice, as `sqlite::<case>` and `dynamodb::<case>`.
 
 use latchkey_domain::{AccountId, ConnectionId, ConsumerId, IntegrationId};
-use latchkey_store::{Accounts, Connections, Consumers, InventoryFilter, Links};
+use latchkey_store::{Accounts, Connections, Consumers, Integrations, InventoryFilter, Links};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -500,6 +500,50 @@ async fn deleting_a_missing_item_is_stale(table: Arc<dyn Table>) {
     ));
 }
 
+/// A new account's built-ins arrive in bulk (`BatchWriteItem` on DynamoDB, 25 items a
+/// call): every one is there once, its key guarded like any other.
+async fn bulk_created_integrations_are_listed_and_their_keys_guarded(table: Arc<dyn Table>) {
+    let (store, _) = support::store(table);
+    let account = Account::new(AccountId::generate(), "Acme".into(), T0);
+    store.create_account(&account).await.unwrap();
+    let integration = |key: String| {
+        let input: latchkey_domain::IntegrationInput = serde_json::from_value(serde_json::json!({
+            "key": key, "name": key, "status": "inactive",
+            "auth_options": [{"key": "k", "type": "api_key"}],
+            "api": {"base_url": "https://api.example.com"}
+        }))
+        .unwrap();
+        input
+            .into_integration(IntegrationId::generate(), account.id.clone(), Some(key), T0)
+            .unwrap()
+    };
+    let many: Vec<_> = (0..60).map(|n| integration(format!("tool{n}"))).collect();
+    store.create_integrations(&many).await.unwrap();
+    let mut listed = BTreeSet::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_integrations(&account.id, None, 25, cursor.as_ref())
+            .await
+            .unwrap();
+        listed.extend(page.items.into_iter().map(|i| i.value.key));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), 60);
+    let found = store
+        .integration_by_key(&account.id, "tool59")
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().value.id, many[59].id);
+    assert!(matches!(
+        store.create_integration(&integration("tool7".into())).await,
+        Err(StoreError::Duplicate("key"))
+    ));
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:path) => {
         mod $backend {
@@ -543,6 +587,12 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn refresh_schedule_returns_exactly_the_due_connections() {
                 super::refresh_schedule_returns_exactly_the_due_connections($make().await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn bulk_created_integrations_are_listed_and_their_keys_guarded() {
+                super::bulk_created_integrations_are_listed_and_their_keys_guarded($make().await)
+                    .await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

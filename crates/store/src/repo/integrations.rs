@@ -1,7 +1,7 @@
 //! Integrations, with their `key` unique per account through a guard item.
 
 use super::{Listing, Store, Versioned, decode, encode, guard};
-use crate::{Condition, Cursor, Query, Record, StoreError, StoreResult, WriteOp, keys};
+use crate::{Condition, Cursor, Query, Record, StoreResult, WriteOp, keys};
 use latchkey_domain::{AccountId, Integration, IntegrationId, IntegrationStatus};
 
 pub trait Integrations {
@@ -9,8 +9,8 @@ pub trait Integrations {
         &self,
         integration: &Integration,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Creates many integrations in as few transactions as the table allows (a new
-    /// account's built-ins): each batch lands whole or not at all.
+    /// Creates a new account's built-ins in as few calls as the table allows, without
+    /// conditions: nobody else knows the account yet (see `Table::put_new`).
     fn create_integrations(
         &self,
         integrations: &[Integration],
@@ -68,29 +68,11 @@ impl Integrations for Store {
     }
 
     async fn create_integrations(&self, integrations: &[Integration]) -> StoreResult<()> {
-        // DynamoDB takes 100 items a transaction: 50 integrations with their guards. One
-        // after the other: a handful of calls, once per account.
-        for batch in integrations.chunks(50) {
-            let records = batch
-                .iter()
-                .flat_map(|i| [key_guard(i), record(i)])
-                .collect();
-            match self.create(records, "key").await {
-                // A retried transaction whose first attempt landed (its ids are new, so
-                // finding one is finding ours).
-                Err(StoreError::Duplicate(field)) => {
-                    if self
-                        .integration(&batch[0].account_id, &batch[0].id)
-                        .await?
-                        .is_none()
-                    {
-                        return Err(StoreError::Duplicate(field));
-                    }
-                }
-                other => other?,
-            }
-        }
-        Ok(())
+        let records = integrations
+            .iter()
+            .flat_map(|i| [key_guard(i), record(i)])
+            .collect();
+        self.put_new(records).await
     }
 
     async fn integration(

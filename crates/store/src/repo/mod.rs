@@ -161,6 +161,10 @@ impl Store {
         self.table.write(ops, self.now()).await
     }
 
+    async fn put_new(&self, records: Vec<Record>) -> StoreResult<()> {
+        self.table.put_new(records, self.now()).await
+    }
+
     /// Creates `records` together, none of which may exist; a clash is `field` taken.
     async fn create(&self, records: Vec<Record>, field: &'static str) -> StoreResult<()> {
         let ops = records
