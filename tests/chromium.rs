@@ -29,17 +29,22 @@ pub async fn served() -> (Harness, String) {
 /// Runs a plan (see `browser/steps.mjs`) and returns its report. Screenshots go to
 /// `target/screenshots/{name}-…png` when `name` is given.
 pub async fn run(mut plan: Value, name: Option<&str>) -> Value {
-    let chromium = env("LATCHKEY_TEST_CHROMIUM");
     if let Some(name) = name {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
         std::fs::create_dir_all(dir).unwrap();
         plan["screenshots"] = Value::from(format!("{dir}/{name}"));
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/steps.mjs");
+    run_script("steps.mjs", plan).await
+}
+
+/// Runs `tests/browser/{script}` with `plan` and returns the JSON it prints.
+pub async fn run_script(script: &str, plan: Value) -> Value {
+    let chromium = env("LATCHKEY_TEST_CHROMIUM");
+    let script = format!("{}/browser/{script}", env!("CARGO_MANIFEST_DIR"));
     let plan = plan.to_string();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
-            .args([script, &plan])
+            .args([script.as_str(), &plan])
             .env("CHROMIUM", chromium)
             .output()
             .expect("run node")

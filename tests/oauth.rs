@@ -282,7 +282,17 @@ pub async fn consumer(h: &Harness, redirect_url: Option<&str>) -> String {
     c["id"].as_str().unwrap().to_owned()
 }
 
+/// An activation link's path (the harness's public URL taken off).
 pub async fn link(h: &Harness, consumer: &str, body: Value) -> String {
+    link_url(h, consumer, body)
+        .await
+        .strip_prefix(PUBLIC_URL)
+        .unwrap()
+        .to_owned()
+}
+
+/// An activation link's whole URL (a served harness's links point at its gateway).
+pub async fn link_url(h: &Harness, consumer: &str, body: Value) -> String {
     let (status, link) = h
         .send(
             "POST",
@@ -291,12 +301,7 @@ pub async fn link(h: &Harness, consumer: &str, body: Value) -> String {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{link}");
-    link["url"]
-        .as_str()
-        .unwrap()
-        .strip_prefix(PUBLIC_URL)
-        .unwrap()
-        .to_owned()
+    link["url"].as_str().unwrap().to_owned()
 }
 
 pub async fn browse(

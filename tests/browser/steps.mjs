@@ -16,15 +16,10 @@
 // With "opener", the stub page opens START with window.open and the steps run in that
 // popup; the report then carries the messages the opener received.
 import { readFile } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const plan = JSON.parse(process.argv[2]);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-    '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 const stubPage = `<!doctype html><title>vendor app</title><p>vendor app</p><script>
   window.__messages = [];

@@ -10,7 +10,7 @@
 // Chromium's local-network rules expect of a page loading from loopback); the forging
 // frame from another port. With "close", the consumer closes the popup once it loads.
 import { createServer } from 'node:http';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 function serve(port, body) {
   const server = createServer((_, res) => {
@@ -21,12 +21,7 @@ function serve(port, body) {
 }
 
 const plan = JSON.parse(process.argv[2]);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-    '--no-first-run', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 const forgerServer = await serve(0, () => forgerPage);
 const forger = `http://127.0.0.1:${forgerServer.address().port}`;

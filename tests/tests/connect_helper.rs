@@ -4,85 +4,15 @@
 
 use latchkey_domain::{ConnectionId, ConnectionStatus};
 use latchkey_store::Connections;
-use latchkey_tests::Harness;
-use latchkey_tests::chromium::served;
-use latchkey_tests::oauth::{redirect_client_to, register};
-use serde_json::{Value, json};
+use latchkey_tests::chromium::{run_script, served};
+use latchkey_tests::oauth::{consumer, link_url, oauth_integration, register};
+use serde_json::json;
 
-/// An OAuth integration at the test provider, and an activation link for it.
-async fn oauth_link(h: &Harness) -> String {
-    let issuer = std::env::var("LATCHKEY_TEST_OIDC_ISSUER")
-        .expect("LATCHKEY_TEST_OIDC_ISSUER is not set: run the suite with `tests/run`");
-    let client = register(
-        &["authorization_code", "refresh_token"],
-        "client_secret_basic",
-    )
-    .await;
-    let (status, integration) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({
-                "key": "crm", "name": "Test CRM",
-                "auth_options": [{
-                    "key": "oauth", "type": "oauth2",
-                    "authorization_url": format!("{issuer}/auth"), "token_url": format!("{issuer}/token"),
-                    "scopes": ["openid", "offline_access"], "authorization_params": {"prompt": "consent"},
-                    "issuer": issuer,
-                    "client": {"client_id": client.id, "client_secret": client.secret}
-                }],
-                "api": {"base_url": "https://api.crm.example"}
-            }),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{integration}");
-    redirect_client_to(&client, integration["redirect_uri"].as_str().unwrap()).await;
-    let (_, consumer) = h
-        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
-        .await;
-    let (status, link) = h
-        .send(
-            "POST",
-            &format!(
-                "/v1/consumers/{}/connections",
-                consumer["id"].as_str().unwrap()
-            ),
-            json!({"name": "CRM", "integration_id": integration["id"]}),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{link}");
-    link["url"].as_str().unwrap().to_owned()
-}
-
-/// A loopback origin other than the gateway's (`localhost`, a port nothing listens on:
-/// the browser is served the vendor's page by the test).
+/// A loopback origin other than the gateway's (`localhost`, on a port the vendor page's
+/// server in `vendor.mjs` takes).
 fn vendor_origin() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://localhost:{}", listener.local_addr().unwrap().port())
-}
-
-async fn run_vendor(plan: Value) -> Value {
-    let chromium = std::env::var("LATCHKEY_TEST_CHROMIUM")
-        .expect("LATCHKEY_TEST_CHROMIUM is not set: run the suite with `tests/run`");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/vendor.mjs");
-    let plan = plan.to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .args([script, &plan])
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("run node")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
-    eprintln!("browser report: {report:#}");
-    report
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,12 +30,28 @@ async fn the_helper_resolves_the_connection_and_rejects_a_closed_window() {
     let screenshots = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
     std::fs::create_dir_all(screenshots).unwrap();
 
-    let url = oauth_link(&h).await;
-    let report = run_vendor(json!({
-        "vendor": vendor, "latchkey": base,
-        "options": {"url": url, "customState": "row-7"}, "close": false,
-        "screenshots": format!("{screenshots}/connect-helper"),
-    }))
+    // An OAuth integration at the test provider, and a link straight to it.
+    let client = register(
+        &["authorization_code", "refresh_token"],
+        "client_secret_basic",
+    )
+    .await;
+    let integration = oauth_integration(&h, &client, "basic", None).await;
+    let globex = consumer(&h, None).await;
+    let url = link_url(
+        &h,
+        &globex,
+        json!({"name": "CRM", "integration_id": integration}),
+    )
+    .await;
+    let report = run_script(
+        "vendor.mjs",
+        json!({
+            "vendor": vendor, "latchkey": base,
+            "options": {"url": url, "customState": "row-7"}, "close": false,
+            "screenshots": format!("{screenshots}/connect-helper"),
+        }),
+    )
     .await;
     // The forged messages from the frame kept coming; only Latchkey's counted.
     assert!(report["forged"].as_u64().unwrap() > 1, "{report}");
@@ -125,37 +71,22 @@ async fn the_helper_resolves_the_connection_and_rejects_a_closed_window() {
     assert_eq!(connection.status, ConnectionStatus::Active);
     assert_eq!(report["popupClosed"], true, "the result page closes itself");
 
-    // Closing the window rejects.
-    let url = marketplace_link(&h).await;
-    let report = run_vendor(json!({
-        "vendor": vendor, "latchkey": base,
-        "options": {"url": url}, "close": true,
-    }))
+    // Closing the window (here on the marketplace) rejects.
+    let initech = consumer(&h, None).await;
+    let url = link_url(&h, &initech, json!({"name": "CRM"})).await;
+    let report = run_script(
+        "vendor.mjs",
+        json!({
+            "vendor": vendor, "latchkey": base,
+            "options": {"url": url}, "close": true,
+        }),
+    )
     .await;
     assert_eq!(
         report["settled"]["rejected"],
         json!({"error": "closed", "errorData": null, "connectionStatus": "cancelled"}),
         "{report}"
     );
-}
-
-/// A link that opens the marketplace: the consumer has a page to close.
-async fn marketplace_link(h: &Harness) -> String {
-    let (_, consumer) = h
-        .send("POST", "/v1/consumers", json!({"name": "Initech"}))
-        .await;
-    let (status, link) = h
-        .send(
-            "POST",
-            &format!(
-                "/v1/consumers/{}/connections",
-                consumer["id"].as_str().unwrap()
-            ),
-            json!({"name": "CRM"}),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{link}");
-    link["url"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

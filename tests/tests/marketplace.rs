@@ -7,6 +7,7 @@
 use base64::Engine;
 use latchkey_tests::Harness;
 use latchkey_tests::chromium::{link, run, served};
+use latchkey_tests::oauth::{consumer, link_url};
 use serde_json::{Value, json};
 
 const BRAND_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" fill="#6e40c9"/><path d="M6 17 12 6l6 11z" fill="#fff"/></svg>"##;
@@ -61,21 +62,8 @@ async fn branded_link(h: &Harness) -> String {
         .await;
     assert_eq!(status.as_u16(), 200, "{account}");
     assert_eq!(account["branding"]["display_name"], "Acme Cloud");
-    let (_, consumer) = h
-        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
-        .await;
-    let (status, link) = h
-        .send(
-            "POST",
-            &format!(
-                "/v1/consumers/{}/connections",
-                consumer["id"].as_str().unwrap()
-            ),
-            json!({"name": "Apps"}),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{link}");
-    link["url"].as_str().unwrap().to_owned()
+    let globex = consumer(h, None).await;
+    link_url(h, &globex, json!({"name": "Apps"})).await
 }
 
 fn cards(snapshot: &Value) -> Vec<&str> {
