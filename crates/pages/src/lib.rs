@@ -169,7 +169,7 @@ pub fn marketplace(
                 nav.categories aria-label="Categories" {
                     a href=(search.href(browse, &[("category", ""), ("page", "1")]))
                         aria-current=[browse.category.is_none().then_some("page")] { "All" }
-                    @for (c, _) in &shelf.categories {
+                    @for c in &shelf.categories {
                         a href=(search.href(browse, &[("category", c.slug()), ("page", "1")]))
                             aria-current=[(browse.category == Some(*c)).then_some("page")] { (c.title()) }
                     }
