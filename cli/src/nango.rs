@@ -121,6 +121,16 @@ fn str_of<'a>(entry: &'a Value, field: &str) -> Option<&'a str> {
     entry.get(field).and_then(Value::as_str)
 }
 
+/// The strings of a list field (`default_scopes`, `categories`, …); absent: none.
+fn strs<'a>(entry: &'a Value, field: &str) -> impl Iterator<Item = &'a str> {
+    entry
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
 fn integration(name: &str, entry: &Value) -> Result<IntegrationInput, Skip> {
     let mode = str_of(entry, "auth_mode").unwrap_or("");
     if !matches!(
@@ -183,13 +193,7 @@ fn integration(name: &str, entry: &Value) -> Result<IntegrationInput, Skip> {
 /// Nango's categories onto the marketplace's fixed list (others are dropped).
 fn categories(entry: &Value) -> Vec<&'static str> {
     let mut out = BTreeSet::new();
-    for c in entry
-        .get("categories")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for c in strs(entry, "categories") {
         let ours = match c {
             "crm" => "crm",
             "accounting" | "invoicing" | "erp" => "accounting",
@@ -307,12 +311,7 @@ fn parameters(entry: &Value, templates: &mut Templates) -> Result<Vec<Value>, Sk
 }
 
 fn metadata(entry: &Value) -> Vec<String> {
-    entry
-        .get("token_response_metadata")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    strs(entry, "token_response_metadata")
         .filter(|f| !f.contains('.'))
         .map(str::to_owned)
         .collect()
@@ -337,14 +336,7 @@ fn client_auth(entry: &Value) -> Result<&'static str, Skip> {
 }
 
 fn scopes(entry: &Value) -> Vec<String> {
-    entry
-        .get("default_scopes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect()
+    strs(entry, "default_scopes").map(str::to_owned).collect()
 }
 
 fn auth_option(mode: &str, entry: &Value, templates: &mut Templates) -> Result<Value, Skip> {

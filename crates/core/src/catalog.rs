@@ -41,20 +41,24 @@ pub fn builtin(key: &str) -> Option<&'static IntegrationInput> {
     builtins().get(i)
 }
 
-/// A built-in's logo as SVG: its brand icon, else a monogram of its name.
-pub fn builtin_logo(key: &str) -> Option<Cow<'static, str>> {
-    match embedded::LOGOS.binary_search_by(|(k, _)| (*k).cmp(key)) {
-        Ok(i) => Some(Cow::Borrowed(embedded::LOGOS[i].1)),
-        Err(_) => builtin(key).map(|b| Cow::Owned(monogram(&b.name))),
-    }
+/// A built-in's brand icon (SVG), if simple-icons has one; found without parsing the
+/// catalog, so a page showing logos never pays for it.
+pub fn builtin_icon(key: &str) -> Option<&'static str> {
+    let i = embedded::LOGOS
+        .binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()?;
+    Some(embedded::LOGOS[i].1)
 }
 
-/// An integration's logo: the account's own, else its built-in's (an icon or a monogram).
+/// An integration's logo: the account's own, else its built-in's icon, else (for a
+/// built-in) a monogram of its name.
 pub fn logo(integration: &Integration) -> Option<Logo> {
     if let Some(own) = &integration.logo {
         return Some(own.clone());
     }
-    let svg = builtin_logo(integration.builtin.as_deref()?)?;
+    let key = integration.builtin.as_deref()?;
+    let svg =
+        builtin_icon(key).map_or_else(|| Cow::Owned(monogram(&integration.name)), Cow::Borrowed);
     Some(Logo {
         content_type: "image/svg+xml".into(),
         data_base64: base64::engine::general_purpose::STANDARD.encode(svg.as_bytes()),

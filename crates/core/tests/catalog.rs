@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use latchkey_core::catalog::{builtin, builtin_logo, builtins, monogram};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use latchkey_core::catalog::{builtin, builtins, logo, monogram};
 use latchkey_domain::{AuthMethod, IntegrationInput};
 
 const LOGO_MAX_BYTES: usize = 16 * 1024;
@@ -60,9 +62,9 @@ fn every_builtin_is_complete_and_safe_to_enable() {
             "{key}: the file name must be the key"
         );
         // The domain's own rules: placeholders declared, only in leading host labels, …
-        entry
+        let integration = entry
             .clone()
-            .into_integration("int_x".into(), "acc_x".into(), None, 0)
+            .into_integration("int_x".into(), "acc_x".into(), Some(key.clone()), 0)
             .unwrap_or_else(|e| panic!("{key}: {e}"));
         assert!(
             entry
@@ -99,8 +101,11 @@ fn every_builtin_is_complete_and_safe_to_enable() {
         if let Some(other) = base_urls.insert(entry.api.base_url.clone(), key) {
             panic!("{key} and {other} share {}", entry.api.base_url);
         }
-        let logo = builtin_logo(key).unwrap_or_else(|| panic!("{key}: no logo"));
-        check_svg(key, &logo);
+        // As the pages and the API show it.
+        let logo = logo(&integration).unwrap_or_else(|| panic!("{key}: no logo"));
+        assert_eq!(logo.content_type, "image/svg+xml");
+        let svg = STANDARD.decode(&logo.data_base64).unwrap();
+        check_svg(key, std::str::from_utf8(&svg).unwrap());
     }
 }
 
