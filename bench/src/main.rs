@@ -10,6 +10,7 @@ mod load;
 mod peer;
 mod refresh;
 mod report;
+mod round_trips;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use latchkey_core::App;
 use latchkey_core::accounts::create_account;
 use latchkey_domain::token::new_id;
-use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, create_dynamo_table};
+use latchkey_web::setup::{Settings, StoreSpec, VaultSpec};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -85,12 +86,22 @@ struct Deployment {
     env: Vec<(String, String)>,
 }
 
-async fn deployment() -> Deployment {
-    // The store and key live on moto, so init and the first request take the real SDK
-    // path (config, credentials, GetSecretValue, DynamoDB calls).
+/// The moto server `bench/run` started. The bench's own clients are pointed at it (or at
+/// a counting proxy in front of it) explicitly; `AWS_ENDPOINT_URL` is set only for the
+/// measured processes, as an environment variable would override an explicit endpoint.
+fn moto() -> String {
+    env("LATCHKEY_BENCH_MOTO")
+}
+
+/// A fresh table and a sealed-mode data key on moto, reached through `endpoint`, with the
+/// app over them (vault in `mode`: `sealed` or `secretsmanager`).
+async fn aws_app(endpoint: &str, mode: &str) -> (App, String, String) {
+    let sdk = latchkey_store::testing::sdk_config_at(endpoint).await;
     let table = new_id("bench").replace('_', "-");
-    create_dynamo_table(&table).await.expect("table");
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    latchkey_store::dynamo::DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), &table)
+        .create_table()
+        .await
+        .expect("table");
     let data_key = format!("latchkey-bench/{table}/data-key");
     aws_sdk_secretsmanager::Client::new(&sdk)
         .create_secret()
@@ -99,20 +110,36 @@ async fn deployment() -> Deployment {
         .send()
         .await
         .expect("data key secret");
-    let mut app = latchkey_web::setup::app(Settings {
-        store: StoreSpec::Dynamo(table.clone()),
-        vault: VaultSpec::SealedManagedKey {
+    let vault = match mode {
+        "sealed" => VaultSpec::SealedManagedKey {
             data_key_secret: data_key.clone(),
         },
-        public_url: Some(url::Url::parse(PUBLIC_URL).unwrap()),
-    })
-    .await
+        _ => VaultSpec::SecretsManager {
+            prefix: format!("latchkey-bench/{table}"),
+            data_key_secret: None,
+        },
+    };
+    let app = latchkey_web::setup::app_on(
+        Settings {
+            store: StoreSpec::Dynamo(table.clone()),
+            vault,
+            public_url: Some(url::Url::parse(PUBLIC_URL).unwrap()),
+        },
+        Arc::new(latchkey_domain::SystemClock),
+        Some(&sdk),
+    )
     .expect("app");
+    (app, table, data_key)
+}
+
+async fn deployment() -> Deployment {
+    // The store and key live on moto, so init and the first request take the real SDK
+    // path (config, credentials, GetSecretValue, DynamoDB calls).
+    let (mut app, table, data_key) = aws_app(&moto(), "sealed").await;
     // This process plays the provider on loopback for the callback scenario.
     app.allow_loopback = true;
     let (_, key) = create_account(&app.store, "Bench").await.expect("account");
     let mut env: Vec<(String, String)> = [
-        "AWS_ENDPOINT_URL",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_EC2_METADATA_DISABLED",
@@ -122,6 +149,7 @@ async fn deployment() -> Deployment {
     .map(|k| (k.to_string(), env(k)))
     .collect();
     env.extend([
+        ("AWS_ENDPOINT_URL".into(), moto()),
         ("LATCHKEY_STORE".into(), format!("dynamodb:{table}")),
         ("LATCHKEY_TABLE".into(), table),
         ("LATCHKEY_VAULT_MODE".into(), "sealed".into()),
@@ -224,24 +252,8 @@ async fn callbacks(
             .await
             .expect("popup");
         assert_eq!(landing.status(), StatusCode::FOUND, "the popup redirects");
-        let to_provider =
-            url::Url::parse(landing.headers()["location"].to_str().expect("location"))
-                .expect("authorization url");
-        let state = to_provider
-            .query_pairs()
-            .find(|(k, _)| k == "state")
-            .expect("state")
-            .1
-            .into_owned();
-        let cookie = landing
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("lk_flow_"))
-            .and_then(|c| c.split(';').next())
-            .expect("flow cookie")
-            .to_owned();
+        let state = round_trips::query_value(&round_trips::location(&landing), "state");
+        let cookie = round_trips::flow_cookie(&landing);
         calls.push(cost::Call {
             method: Method::GET,
             path: format!("/oauth/callback/{integration}?state={state}&code=bench-code"),
@@ -431,6 +443,10 @@ async fn main() {
         report["sizes"] = sizes(&lambda_dir);
     }
     let deployment = deployment().await;
+    if runs("round_trips") {
+        eprintln!("bench: round trips per request");
+        report["round_trips"] = round_trips::round_trips().await;
+    }
     if runs("cold_start") {
         eprintln!("bench: cold starts");
         let runs = count("LATCHKEY_BENCH_COLD_RUNS", 20);

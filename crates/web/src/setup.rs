@@ -180,6 +180,16 @@ pub async fn app_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result
     } else {
         None
     };
+    app_on(settings, clock, sdk.as_ref())
+}
+
+/// The app over an SDK configuration already loaded (`None` when `settings` need no AWS);
+/// the benchmark passes one whose endpoint counts the calls.
+pub fn app_on(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<App, String> {
     let table: Arc<dyn Table> = match &settings.store {
         #[cfg(feature = "sqlite")]
         StoreSpec::Sqlite(path) => Arc::new(SqliteTable::open(path).map_err(|e| e.to_string())?),
@@ -188,26 +198,27 @@ pub async fn app_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result
             return Err("this build has no SQLite store: use dynamodb:TABLE".into());
         }
         StoreSpec::Dynamo(name) => Arc::new(DynamoTable::new(
-            aws_sdk_dynamodb::Client::new(sdk.as_ref().expect("loaded for dynamodb")),
+            aws_sdk_dynamodb::Client::new(sdk.ok_or("dynamodb needs an SDK configuration")?),
             name.clone(),
         )),
     };
     let manager = |prefix: &str| {
-        SecretsManager::new(sdk.as_ref().expect("loaded for secrets manager"), prefix)
+        sdk.map(|sdk| SecretsManager::new(sdk, prefix))
+            .ok_or("secrets manager needs an SDK configuration")
     };
     let vault = match &settings.vault {
         VaultSpec::KeyFile(path) => {
             Vault::sealed(Keyring::load_or_create(path).map_err(|e| e.to_string())?)
         }
         VaultSpec::SealedManagedKey { data_key_secret } => {
-            Vault::sealed(DataKey::managed(manager(""), data_key_secret))
+            Vault::sealed(DataKey::managed(manager("")?, data_key_secret))
         }
         VaultSpec::SecretsManager {
             prefix,
             data_key_secret,
         } => {
             // One client for both: reading the data key does not use the prefix.
-            let m = manager(prefix);
+            let m = manager(prefix)?;
             let key = data_key_secret
                 .as_ref()
                 .map(|id| DataKey::managed(m.clone(), id));
