@@ -18,6 +18,59 @@ pub struct ColdStart {
     pub first_response: Duration,
     /// Event handed over → response, on the second (warm) invocation.
     pub warm_response: Duration,
+    /// The process's peak resident set (`VmHWM`) after both invocations, in MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// A CPU quota like Lambda's: `memory_mb` of 1,769 MB buys one vCPU. The process is put in
+/// a cgroup (v1 `cpu` controller) whose CFS quota is that share of a 10 ms period, short
+/// enough that a start-up of a few milliseconds of CPU is stretched as Lambda stretches it.
+pub struct CpuQuota {
+    dir: std::path::PathBuf,
+    memory_mb: u32,
+}
+
+impl CpuQuota {
+    pub fn new(memory_mb: u32) -> Result<Self, String> {
+        const PERIOD_US: u64 = 10_000;
+        let dir =
+            std::path::PathBuf::from(format!("/sys/fs/cgroup/cpu/latchkey-bench-{memory_mb}"));
+        let quota = (PERIOD_US * u64::from(memory_mb) / 1769).max(1000);
+        let set = || -> std::io::Result<()> {
+            if !dir.exists() {
+                std::fs::create_dir(&dir)?;
+            }
+            std::fs::write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+            std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())
+        };
+        set().map_err(|e| {
+            format!(
+                "cgroup {}: {e} (needs root and the v1 cpu controller)",
+                dir.display()
+            )
+        })?;
+        Ok(Self { dir, memory_mb })
+    }
+}
+
+impl Drop for CpuQuota {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// `VmHWM` of a live process, in MiB.
+pub fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
 }
 
 enum Seen {
@@ -32,6 +85,7 @@ pub async fn measure(
     binary: &Path,
     event: &str,
     env: &[(String, String)],
+    quota: Option<&CpuQuota>,
 ) -> Result<ColdStart, String> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let served = Arc::new(AtomicU32::new(0));
@@ -78,12 +132,30 @@ pub async fn measure(
     })
     .await;
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary)
+    // Under a quota, a shell joins the cgroup and then becomes the function (`exec`), so
+    // not one instruction of it runs outside.
+    let mut command = match quota {
+        Some(q) => {
+            let mut c = tokio::process::Command::new("/bin/sh");
+            c.arg("-c")
+                .arg(format!(
+                    "echo $$ > {}/cgroup.procs && exec \"$0\"",
+                    q.dir.display()
+                ))
+                .arg(binary);
+            c
+        }
+        None => tokio::process::Command::new(binary),
+    };
+    let mut child = command
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            quota.map_or(1769, |q| q.memory_mb).to_string(),
+        )
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
@@ -93,7 +165,8 @@ pub async fn measure(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
-    let outcome = tokio::time::timeout(Duration::from_secs(30), async {
+    let pid = child.id();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         let (mut init, mut first_response, mut handed) = (None, None, started);
         while let Some(seen) = rx.recv().await {
             match seen {
@@ -117,6 +190,7 @@ pub async fn measure(
                                 init,
                                 first_response,
                                 warm_response: at - handed,
+                                peak_rss_mib: pid.and_then(peak_rss_mib).unwrap_or(f64::NAN),
                             });
                         }
                     }
@@ -127,7 +201,7 @@ pub async fn measure(
         Err("the emulator stopped".to_owned())
     })
     .await
-    .unwrap_or_else(|_| Err("no response within 30 s".into()));
+    .unwrap_or_else(|_| Err("no response within 60 s".into()));
     let _ = child.kill().await;
     server.abort();
     outcome

@@ -4,6 +4,7 @@
 //! once answering `warm + n`. The difference over `n` is what one warm request costs;
 //! start-up, the first request's one-time work and the shutdown cancel out.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -24,12 +25,12 @@ pub struct Gateway<'a> {
 }
 
 /// Instructions the gateway executed in a whole run that answered `calls`, each with
-/// `expect` (a fast error would flatter the figure).
+/// `expect` (a fast error would flatter the figure), in all and by function.
 async fn run_counted(
     gateway: &Gateway<'_>,
     calls: &[Call],
     expect: StatusCode,
-) -> Result<u64, String> {
+) -> Result<(u64, BTreeMap<String, u64>), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let out: PathBuf = dir.path().join("callgrind.out");
     let log = dir.path().join("gateway.log");
@@ -105,7 +106,39 @@ async fn run_counted(
         .await
         .map_err(|_| "the gateway did not stop")?
         .map_err(|e| e.to_string())?;
-    total_instructions(&out)
+    Ok((total_instructions(&out)?, by_function(&out)?))
+}
+
+/// Instructions by function (self cost), from `callgrind_annotate`. The gateway is built
+/// with its symbols (`--profile profiling`: release, not stripped), so names are real.
+fn by_function(file: &Path) -> Result<BTreeMap<String, u64>, String> {
+    let out = std::process::Command::new("callgrind_annotate")
+        .args(["--threshold=100", "--inclusive=no"])
+        .arg(file)
+        .output()
+        .map_err(|e| format!("callgrind_annotate: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut functions = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        let Some((count, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let Ok(count) = count.replace(',', "").parse::<u64>() else {
+            continue;
+        };
+        // "1,234 (5.6%)  file:function" (the percentage is there in newer releases).
+        let rest = rest.trim_start();
+        let rest = match rest.strip_prefix('(') {
+            Some(r) => r.split_once(')').map_or(r, |(_, after)| after).trim_start(),
+            None => rest,
+        };
+        let function = rest.split_once(':').map_or(rest, |(_, f)| f);
+        if !function.is_empty() && !rest.starts_with("PROGRAM TOTALS") {
+            *functions.entry(function.to_owned()).or_default() += count;
+        }
+    }
+    Ok(functions)
 }
 
 /// The `summary:` (or `totals:`) line of a callgrind output file: instructions executed.
@@ -120,17 +153,38 @@ fn total_instructions(file: &Path) -> Result<u64, String> {
         .ok_or_else(|| format!("{}: no instruction total", file.display()))
 }
 
+/// What one warm request costs: its instructions and the functions that spent them most.
+pub struct PerRequest {
+    pub instructions: f64,
+    /// The five functions with the most instructions of their own, per request.
+    pub top: Vec<(String, f64)>,
+}
+
 /// Instructions per warm request: (run answering `calls` − run answering its first
-/// `warm`) / the rest. Callers give each call once (a callback consumes its flow).
+/// `warm`) / the rest, in all and by function. Callers give each call once (a callback
+/// consumes its flow).
 pub async fn per_request(
     gateway: &Gateway<'_>,
     calls: &[Call],
     warm: usize,
     expect: StatusCode,
-) -> Result<f64, String> {
+) -> Result<PerRequest, String> {
     let (first, rest) = calls.split_at(warm);
-    let short = run_counted(gateway, first, expect).await?;
+    let (short, short_by) = run_counted(gateway, first, expect).await?;
     // The long run needs its own warm-up calls too: the rest starts with `warm` of them.
-    let long = run_counted(gateway, rest, expect).await?;
-    Ok(long.saturating_sub(short) as f64 / (rest.len() - warm) as f64)
+    let (long, long_by) = run_counted(gateway, rest, expect).await?;
+    let n = (rest.len() - warm) as f64;
+    let mut top: Vec<(String, f64)> = long_by
+        .into_iter()
+        .map(|(f, c)| {
+            let before = short_by.get(&f).copied().unwrap_or(0);
+            (f, c.saturating_sub(before) as f64 / n)
+        })
+        .collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top.truncate(5);
+    Ok(PerRequest {
+        instructions: long.saturating_sub(short) as f64 / n,
+        top,
+    })
 }

@@ -8,9 +8,11 @@ mod cold_start;
 mod cost;
 mod load;
 mod peer;
+mod price;
 mod refresh;
 mod report;
 mod round_trips;
+mod scale;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,10 +82,10 @@ fn event_for(binary: &str, key: &str) -> String {
 
 /// What the measured processes share with this one: a table and a sealed-mode data key on
 /// moto, an account and its API key, and the environment that points a function there.
-struct Deployment {
-    app: Arc<App>,
-    key: String,
-    env: Vec<(String, String)>,
+pub struct Deployment {
+    pub app: Arc<App>,
+    pub key: String,
+    pub env: Vec<(String, String)>,
 }
 
 /// The moto server `bench/run` started. The bench's own clients are pointed at it (or at
@@ -166,6 +168,16 @@ async fn deployment() -> Deployment {
 
 const PUBLIC_URL: &str = "https://bench.example/";
 
+/// Median, minimum and maximum.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (median(values.to_vec()), min, max)
+}
+
+/// Init, first and warm response, and peak RSS of every function against hello, `runs`
+/// interleaved rounds each (every round starts hello and each function once, so drift
+/// hits all alike).
 async fn cold_starts(lambda_dir: &Path, runs: usize, d: &Deployment) -> Value {
     let (env, key) = (&d.env, &d.key);
     let mut binaries: Vec<String> = std::fs::read_dir(lambda_dir)
@@ -174,40 +186,51 @@ async fn cold_starts(lambda_dir: &Path, runs: usize, d: &Deployment) -> Value {
         .filter(|n| n != "hello")
         .collect();
     binaries.sort();
-    // Per binary: init, first response, warm response.
-    let mut samples: std::collections::BTreeMap<String, [Vec<f64>; 3]> = Default::default();
-    // Interleaved: every round starts hello and each function once, so drift hits all alike.
+    let mut samples: std::collections::BTreeMap<String, Vec<cold_start::ColdStart>> =
+        Default::default();
     for _ in 0..runs {
         for binary in std::iter::once("hello").chain(binaries.iter().map(String::as_str)) {
             let path = lambda_dir.join(binary).join("bootstrap");
-            let m = cold_start::measure(&path, &event_for(binary, key), env)
+            let m = cold_start::measure(&path, &event_for(binary, key), env, None)
                 .await
                 .unwrap_or_else(|e| panic!("{binary}: {e}"));
-            let entry = samples.entry(binary.to_owned()).or_default();
-            entry[0].push(ms(m.init));
-            entry[1].push(ms(m.first_response));
-            entry[2].push(ms(m.warm_response));
+            samples.entry(binary.to_owned()).or_default().push(m);
         }
     }
-    let hello = samples.remove("hello").expect("hello ran");
-    let [hello_init, hello_first, hello_warm] = hello.map(median);
+    let figures = |runs: &[cold_start::ColdStart]| {
+        let pick =
+            |f: fn(&cold_start::ColdStart) -> f64| spread(&runs.iter().map(f).collect::<Vec<_>>());
+        (
+            pick(|m| ms(m.init)),
+            pick(|m| ms(m.first_response)),
+            pick(|m| ms(m.warm_response)),
+            pick(|m| m.peak_rss_mib),
+        )
+    };
+    let (hello_init, hello_first, hello_warm, _) =
+        figures(&samples.remove("hello").expect("hello ran"));
     let mut functions = serde_json::Map::new();
     for (binary, runs) in samples {
-        let [init, first, warm] = runs.map(median);
+        let (init, first, warm, rss) = figures(&runs);
         functions.insert(
             binary,
             json!({
-                "init_ms": init, "first_response_ms": first, "warm_response_ms": warm,
-                "init_ratio": init / hello_init, "first_response_ratio": first / hello_first,
-                // What the first response costs beyond a warm one (the store's round trips
-                // on moto are in both), against the same for hello.
-                "cold_overhead_ratio": (first - warm) / (hello_first - hello_warm),
+                "init_ms": init.0, "init_min_ms": init.1, "init_max_ms": init.2,
+                "first_response_ms": first.0, "first_min_ms": first.1, "first_max_ms": first.2,
+                "warm_response_ms": warm.0, "peak_rss_mib": rss.2,
+                "init_ratio": init.0 / hello_init.0,
+                // What a first response costs beyond a warm one (the store's round trips
+                // on moto are in both): the part the code's cold path controls.
+                "cold_overhead_ratio": (first.0 - warm.0) / hello_first.0,
             }),
         );
     }
     json!({
         "runs": runs,
-        "hello": {"init_ms": hello_init, "first_response_ms": hello_first, "warm_response_ms": hello_warm},
+        "hello": {
+            "init_ms": hello_init.0, "init_min_ms": hello_init.1, "init_max_ms": hello_init.2,
+            "first_response_ms": hello_first.0, "warm_response_ms": hello_warm.0,
+        },
         "functions": functions,
     })
 }
@@ -359,13 +382,22 @@ async fn cost_per_request(gateway_binary: &Path, d: &Deployment, reps: usize) ->
                     .unwrap_or_else(|e| panic!("{name}: {e}")),
             );
         }
-        let instructions = median(samples);
+        let instructions = median(samples.iter().map(|s| s.instructions).collect());
+        // The profile of the repetition whose count is the median.
+        let top = samples
+            .iter()
+            .find(|s| s.instructions == instructions)
+            .map(|s| s.top.clone())
+            .unwrap_or_default();
         if name.starts_with("baseline") {
             floor = instructions;
         }
         out.insert(
             name.into(),
-            json!({"instructions": instructions, "ratio_to_baseline": instructions / floor}),
+            json!({
+                "instructions": instructions, "ratio_to_baseline": instructions / floor,
+                "top_functions": top.iter().map(|(f, i)| json!({"function": f, "instructions": i})).collect::<Vec<_>>(),
+            }),
         );
     }
     json!({"warm": warm, "requests": n, "scenarios": out})
@@ -429,8 +461,49 @@ async fn refresh_throughput(reps: usize) -> Value {
     })
 }
 
+/// Peak RSS over each function's heaviest scenario, then start-up and answers at each
+/// Lambda size under its CPU share, the size chosen and its price.
+async fn memory(lambda_dir: &Path) -> Value {
+    let gateway = PathBuf::from(env("LATCHKEY_BENCH_GATEWAY"));
+    // Its own table: the heavy scenarios' data stays out of the other sections.
+    let d = deployment().await;
+    let heaviest = match price::heaviest(&gateway, lambda_dir, &d).await {
+        Ok(h) => h,
+        Err(e) => return json!({"error": e}),
+    };
+    let mut events: Vec<(String, String)> = std::fs::read_dir(lambda_dir)
+        .expect("lambda dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != "hello")
+        .map(|b| {
+            let event = match b.as_str() {
+                "catalog" => http_event("GET", "/v1/integrations", "limit=100", &d.key),
+                _ => event_for(&b, &d.key),
+            };
+            (b, event)
+        })
+        .collect();
+    events.sort();
+    let runs = count("LATCHKEY_BENCH_SIZE_RUNS", 5);
+    match price::sizes(lambda_dir, &d, &events, &heaviest, runs).await {
+        Ok(mut sized) => {
+            sized["heaviest"] = Value::Object(heaviest);
+            sized
+        }
+        Err(e) => json!({"error": e, "heaviest": heaviest}),
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    // `latchkey-bench refresh-worker TABLE DATA_KEY`: one of the scale section's workers.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, table, data_key] = args.as_slice()
+        && mode == "refresh-worker"
+    {
+        scale::worker(table, data_key).await;
+        return;
+    }
     let lambda_dir = PathBuf::from(env("LATCHKEY_BENCH_LAMBDA_DIR"));
     let out = PathBuf::from(env("LATCHKEY_BENCH_OUT"));
     let reps = count("LATCHKEY_BENCH_REPEAT", 3);
@@ -457,6 +530,10 @@ async fn main() {
         let gateway = PathBuf::from(env("LATCHKEY_BENCH_GATEWAY"));
         report["cost"] = cost_per_request(&gateway, &deployment, reps).await;
     }
+    if runs("memory") {
+        eprintln!("bench: memory and price");
+        report["memory"] = memory(&lambda_dir).await;
+    }
     if runs("load") {
         eprintln!("bench: gateway load");
         report["load"] = load::gateway_load(reps).await;
@@ -464,6 +541,14 @@ async fn main() {
     if runs("refresh") {
         eprintln!("bench: refresh throughput");
         report["refresh"] = refresh_throughput(reps).await;
+    }
+    if runs("scale") {
+        report["scale"] = scale::scale(
+            count("LATCHKEY_BENCH_SCALE_TOTAL", 100_000),
+            count("LATCHKEY_BENCH_SCALE_DUE", 10_000),
+            count("LATCHKEY_BENCH_SCALE_ALL_DUE", 100_000),
+        )
+        .await;
     }
     let targets = report::targets(&report);
     report["targets"] = targets

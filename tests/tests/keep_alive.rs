@@ -6,7 +6,7 @@
 
 use latchkey_connect::flow::{Completion, Issued, complete};
 use latchkey_domain::{ConnectionId, IntegrationId};
-use latchkey_store::{Connections, Integrations};
+use latchkey_store::{Accounts, Connections, Integrations};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -317,15 +317,17 @@ async fn refresh_run_reads_only_due_connections(table: Arc<dyn Table>) {
     let h = Harness::new(table).await;
     let provider = Loopback::start(|_| async { (200, FRESH_TOKENS.to_owned()) }).await;
     let integration = fake_provider_integration(&h, &provider.url).await;
-    let mut due = Vec::new();
-    for i in 0..1000 {
-        // Every 20th expires in 10 minutes (inside the margin); the rest in 2 hours.
-        let expires_in = if i % 20 == 0 { 600 } else { 7200 };
-        let id = stored_connection(&h, &integration, expires_in).await;
-        if expires_in == 600 {
-            due.push(id);
-        }
-    }
+    // 50 expire in a minute (inside the margin), 950 in two hours; written in bulk (one
+    // transaction each would take minutes on moto, which copies its tables per transaction).
+    let mut due = latchkey_core::testing::oauth_connections(
+        &h.app,
+        &h.account_id,
+        &IntegrationId::from(integration.as_str()),
+        1000,
+        50,
+    )
+    .await;
+    due.truncate(50);
     let report = connections::run(
         &h.app,
         RunOptions {
@@ -339,7 +341,7 @@ async fn refresh_run_reads_only_due_connections(table: Arc<dyn Table>) {
     assert!(report.read <= 55, "read {} items for 50 due", report.read);
     assert_eq!(provider.recorded().len(), 50);
     for id in &due {
-        assert_eq!(tokens(&h.credentials(id).await).0, "new-access");
+        assert_eq!(tokens(&h.credentials(id.as_str()).await).0, "new-access");
     }
     let again = connections::run(&h.app, RunOptions::default())
         .await
@@ -470,10 +472,18 @@ async fn reauthorisation_during_a_refresh_keeps_the_new_grant(mode: VaultMode) {
         client_id: None,
         client_secret: None,
     };
+    let account = h
+        .app
+        .store
+        .account(&h.account_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
     complete(
         &h.app,
         Completion {
-            account_id: &h.account_id,
+            account: &account,
             consumer_id: &connection.consumer_id,
             integration: &integration,
             auth_option_key: "oauth",

@@ -15,7 +15,7 @@ use latchkey_domain::{
     NewConsumer, Secret,
 };
 use latchkey_store::sqlite::SqliteTable;
-use latchkey_store::{Connections, Consumers, SCHEDULE_SHARDS};
+use latchkey_store::{Accounts, Connections, Consumers, SCHEDULE_SHARDS};
 use latchkey_vault::{SealingKey, Vault};
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, method};
@@ -253,8 +253,16 @@ async fn connect_key(
     key: &str,
     allow_multiple: bool,
 ) -> ConnectionId {
+    let account = w
+        .app
+        .store
+        .account(&w.account_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
     let completion = Completion {
-        account_id: &w.account_id,
+        account: &account,
         consumer_id,
         integration,
         auth_option_key: "key",

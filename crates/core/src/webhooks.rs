@@ -21,7 +21,9 @@ use crate::{App, FirstAttempt};
 use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::new_id;
-use latchkey_domain::{AccountId, Connection, EventType, WebhookDelivery, validate_egress_url};
+use latchkey_domain::{
+    Account, AccountId, Connection, EventType, WebhookDelivery, validate_egress_url,
+};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
 use latchkey_vault::{Vault, VaultError};
@@ -80,16 +82,29 @@ impl Sender {
 /// nothing when the account has no webhook URL. Never fails the caller: an event that
 /// cannot even be recorded is logged.
 pub async fn emit(app: &App, event: EventType, connection: &Connection) {
-    if let Err(e) = enqueue(app, event, connection).await {
+    match app.store.account(&connection.account_id).await {
+        Ok(Some(account)) => emit_for(app, &account.value, event, connection).await,
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %Chain(&e), ?event, connection = %connection.id, "webhook not recorded")
+        }
+    }
+}
+
+/// [`emit`] by a caller that has read the connection's account already.
+pub async fn emit_for(app: &App, account: &Account, event: EventType, connection: &Connection) {
+    if let Err(e) = enqueue(app, account, event, connection).await {
         tracing::warn!(error = %Chain(&e), ?event, connection = %connection.id, "webhook not recorded");
     }
 }
 
-async fn enqueue(app: &App, event: EventType, connection: &Connection) -> Result<(), StoreError> {
-    let Some(account) = app.store.account(&connection.account_id).await? else {
-        return Ok(());
-    };
-    if account.value.webhook_url.is_none() {
+async fn enqueue(
+    app: &App,
+    account: &Account,
+    event: EventType,
+    connection: &Connection,
+) -> Result<(), StoreError> {
+    if account.webhook_url.is_none() {
         return Ok(());
     }
     let now = app.now();

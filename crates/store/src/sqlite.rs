@@ -18,6 +18,9 @@ use crate::{
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+-- Freed pages are zeroed: a sealed secret replaced by a re-sealing or a rotation leaves
+-- no copy behind in the file (the vault rotate-key test reads the file's bytes).
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS items (
     pk TEXT NOT NULL,
     sk TEXT NOT NULL,

@@ -71,3 +71,16 @@ pub fn store(table: Arc<dyn Table>) -> (Store, Arc<ManualClock>) {
     let store = Store::new(table, clock.clone() as Arc<dyn Clock>);
     (store, clock)
 }
+
+/// Writes `connections` as `create_connection` does, without its conditions and in bulk
+/// ([`Table::put_new`]): for benchmarks that need a hundred thousand of them.
+pub async fn put_connections(
+    store: &Store,
+    connections: &[latchkey_domain::Connection],
+) -> crate::StoreResult<()> {
+    let records = connections
+        .iter()
+        .flat_map(crate::repo::created_connection)
+        .collect();
+    store.put_new(records).await
+}

@@ -183,6 +183,25 @@ impl Vault {
         scope: &SecretScope,
         credentials: &Credentials,
     ) -> Result<SecretRef, VaultError> {
+        self.store(scope, credentials, false).await
+    }
+
+    /// [`Vault::put`] for an owner that has no secret yet (a new connection): in
+    /// `secretsmanager` mode the secret is created first, one call instead of two.
+    pub async fn put_new(
+        &self,
+        scope: &SecretScope,
+        credentials: &Credentials,
+    ) -> Result<SecretRef, VaultError> {
+        self.store(scope, credentials, true).await
+    }
+
+    async fn store(
+        &self,
+        scope: &SecretScope,
+        credentials: &Credentials,
+        new: bool,
+    ) -> Result<SecretRef, VaultError> {
         let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
         bounded(async {
             match self.mode {
@@ -190,7 +209,8 @@ impl Vault {
                     blob: self.sealing()?.seal(scope, &plaintext).await?,
                 }),
                 VaultMode::SecretsManager => {
-                    let (name, version) = Box::pin(self.manager()?.put(scope, &plaintext)).await?;
+                    let (name, version) =
+                        Box::pin(self.manager()?.put(scope, &plaintext, new)).await?;
                     Ok(SecretRef::SecretsManager {
                         name,
                         version: Some(version),

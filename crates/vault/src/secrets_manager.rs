@@ -2,6 +2,9 @@
 
 use aws_sdk_secretsmanager::Client;
 
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::SdkError;
+use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueError;
 use aws_sdk_secretsmanager::primitives::Blob;
 
 use crate::{Keyring, VaultError};
@@ -74,31 +77,28 @@ impl SecretsManager {
     /// Writes a new version (or creates the secret) and answers its name and version id.
     /// The version id is ours (`ClientRequestToken`): the SDK's retries reuse it, so a
     /// retried write is not a new version, and the caller records it in the owner's item.
+    /// `new`: the secret most likely does not exist yet (a new connection), so creating it
+    /// is tried first: one call instead of two.
     pub(super) async fn put(
         &self,
         scope: &SecretScope,
         plaintext: &[u8],
+        new: bool,
     ) -> Result<(String, String), VaultError> {
         let name = self.name_for(scope);
         let version = hex::encode(random_bytes::<16>());
-        let put = self
-            .client
-            .put_secret_value()
-            .secret_id(&name)
-            .client_request_token(&version)
-            .secret_binary(Blob::new(plaintext))
-            .send()
-            .await;
-        match put {
-            Ok(_) => return Ok((name, version)),
-            Err(e)
-                if !e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Err(backend(e));
+        if !new {
+            match self.put_value(&name, &version, plaintext).await {
+                Ok(()) => return Ok((name, version)),
+                Err(e)
+                    if !e
+                        .as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Err(backend(e));
+                }
+                Err(_) => {}
             }
-            Err(_) => {}
         }
         let create = self
             .client
@@ -111,23 +111,35 @@ impl SecretsManager {
             .await;
         match create {
             Ok(_) => Ok((name, version)),
-            // Another writer created it first: write our value as a new version.
+            // It exists (another writer created it first, or it was not new after all):
+            // write our value as a new version.
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_exists_exception()) =>
             {
-                self.client()
-                    .put_secret_value()
-                    .secret_id(&name)
-                    .client_request_token(&version)
-                    .secret_binary(Blob::new(plaintext))
-                    .send()
+                self.put_value(&name, &version, plaintext)
                     .await
                     .map_err(backend)?;
                 Ok((name, version))
             }
             Err(e) => Err(backend(e)),
         }
+    }
+
+    async fn put_value(
+        &self,
+        name: &str,
+        version: &str,
+        plaintext: &[u8],
+    ) -> Result<(), SdkError<PutSecretValueError, HttpResponse>> {
+        self.client
+            .put_secret_value()
+            .secret_id(name)
+            .client_request_token(version)
+            .secret_binary(Blob::new(plaintext))
+            .send()
+            .await
+            .map(drop)
     }
 
     pub(super) async fn get(

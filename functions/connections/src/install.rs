@@ -6,7 +6,7 @@ use latchkey_connect::flow::install as install_connection;
 use latchkey_core::App;
 use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{FieldError, FlowError, InstallConnection, IntegrationStatus};
-use latchkey_store::{Consumers, Integrations};
+use latchkey_store::{Accounts, Consumers, Integrations};
 use latchkey_web::{ApiError, Request, Response, StatusCode, json, json_body};
 
 pub async fn install(
@@ -16,16 +16,15 @@ pub async fn install(
     request: &Request,
 ) -> Result<Response, ApiError> {
     let input: InstallConnection = json_body(request)?;
-    let consumer = app
-        .store
-        .consumer(account_id, consumer_id)
-        .await?
-        .ok_or(ApiError::NotFound("consumer"))?
-        .value;
-    let integration = app
-        .store
-        .integration(account_id, &input.integration_id)
-        .await?
+    // Independent reads, at once: one round trip instead of three.
+    let (account, consumer, integration) = tokio::try_join!(
+        app.store.account(account_id),
+        app.store.consumer(account_id, consumer_id),
+        app.store.integration(account_id, &input.integration_id),
+    )?;
+    let account = account.ok_or(ApiError::NotFound("account"))?.value;
+    let consumer = consumer.ok_or(ApiError::NotFound("consumer"))?.value;
+    let integration = integration
         .map(|v| v.value)
         .filter(|i| i.status == IntegrationStatus::Active)
         .ok_or_else(|| {
@@ -34,7 +33,7 @@ pub async fn install(
                 "names no active integration of this account",
             )
         })?;
-    let installed = install_connection(app, &consumer, &integration, &input)
+    let installed = install_connection(app, &account, &consumer, &integration, &input)
         .await
         .map_err(|e| match e {
             FlowError::InvalidParameter(field) => ApiError::Invalid(field),

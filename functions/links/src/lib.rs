@@ -35,8 +35,7 @@ impl Handler for Links {
         };
         match operation {
             Operation::CreateActivation => {
-                let consumer = by_id().await?;
-                let input: NewActivation = json_body(&request)?;
+                let mut input: NewActivation = json_body(&request)?;
                 if input.consumer.is_some() {
                     return Err(FieldError::new(
                         "consumer",
@@ -44,6 +43,19 @@ impl Handler for Links {
                     )
                     .into());
                 }
+                let consumer = if input.connection_id.is_none() {
+                    // What the link names does not depend on the consumer: both are read
+                    // at once (a missing consumer still answers first).
+                    let (consumer, checked) =
+                        tokio::join!(by_id(), check(app, &account_id, None, &mut input));
+                    let consumer = consumer?;
+                    checked?;
+                    consumer
+                } else {
+                    let consumer = by_id().await?;
+                    check(app, &account_id, Some(&consumer), &mut input).await?;
+                    consumer
+                };
                 create_link(app, account_id, consumer, input).await
             }
             Operation::CreateActivationByReference => {
@@ -54,7 +66,10 @@ impl Handler for Links {
                     .consumer_by_reference(&account_id, reference)
                     .await?;
                 let consumer = match found {
-                    Some(found) => found.value,
+                    Some(found) => {
+                        check(app, &account_id, Some(&found.value), &mut input).await?;
+                        found.value
+                    }
                     None => {
                         let account = app
                             .store
@@ -105,14 +120,13 @@ impl Handler for Links {
     }
 }
 
-/// The activation link of `input` for `consumer`.
+/// The activation link of `input` (checked) for `consumer`.
 async fn create_link(
     app: &App,
     account_id: AccountId,
     consumer: Consumer,
-    mut input: NewActivation,
+    input: NewActivation,
 ) -> Result<Response, ApiError> {
-    check(app, &account_id, Some(&consumer), &mut input).await?;
     let (url, expires_at) = activation::issue(app, &account_id, &consumer.id, input)
         .await
         .map_err(|e| match e {

@@ -5,13 +5,14 @@
 use std::time::Duration;
 
 use latchkey_domain::deadline::budget;
-use latchkey_store::{Connections, Integrations};
+use latchkey_store::{Accounts, Connections, Integrations};
 
 use crate::grants::app_client;
 use latchkey_core::App;
 use latchkey_core::ConnectionError;
 use latchkey_core::webhooks;
 use latchkey_domain::auth::OAuth2;
+use latchkey_domain::error::Chain;
 use latchkey_domain::{AccountId, AuthMethod, Connection, ConsumerId, EventType, IntegrationId};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_providers::oauth2;
@@ -31,10 +32,16 @@ pub async fn disconnect(app: &App, connection: &Connection) -> Result<bool, Conn
         Some(reference) => Some((reference, app.vault.get(&scope, reference).await.ok())),
         None => None,
     };
-    let revoked = match credentials.as_ref().and_then(|(_, c)| c.as_ref()) {
-        Some(c) => revoke(app, connection, c).await,
-        None => false,
-    };
+    // The account (its webhook settings) is read while the provider is asked to revoke.
+    let (revoked, account) = tokio::join!(
+        async {
+            match credentials.as_ref().and_then(|(_, c)| c.as_ref()) {
+                Some(c) => revoke(app, connection, c).await,
+                None => false,
+            }
+        },
+        app.store.account(&connection.account_id)
+    );
     if let Some((reference, _)) = credentials {
         app.vault.delete(&scope, reference).await?;
     }
@@ -42,7 +49,20 @@ pub async fn disconnect(app: &App, connection: &Connection) -> Result<bool, Conn
         Ok(()) | Err(StoreError::Stale) => {}
         Err(e) => return Err(e.into()),
     }
-    webhooks::emit(app, EventType::ConnectionDeleted, connection).await;
+    match account {
+        Ok(Some(account)) => {
+            webhooks::emit_for(
+                app,
+                &account.value,
+                EventType::ConnectionDeleted,
+                connection,
+            )
+            .await
+        }
+        Ok(None) => {}
+        // The connection is gone either way; the event is the one thing lost.
+        Err(e) => tracing::warn!(error = %Chain(&e), "connection.deleted not recorded"),
+    }
     Ok(revoked)
 }
 

@@ -199,16 +199,21 @@ async fn refresh_leased(
     need: Need<'_>,
     read: (Versioned<Connection>, Credentials),
 ) -> Result<Fresh, ConnectionError> {
-    // Another worker may have refreshed between our read and our lease.
-    let (current, credentials) = match current(app, account_id, id, need, Some(read)).await? {
+    // Another worker may have refreshed between our read and our lease. The integration
+    // (a connection never changes it) is read at the same time: one round trip.
+    let integration_id = read.0.value.integration_id.clone();
+    let (current, integration) =
+        tokio::try_join!(current(app, account_id, id, need, Some(read)), async {
+            Ok(app
+                .store
+                .integration(account_id, &integration_id)
+                .await?
+                .map(|v| v.value))
+        })?;
+    let (current, credentials) = match current {
         Current::Fresh(fresh) => return Ok(fresh),
         Current::Wanted(current, credentials) => (current, credentials),
     };
-    let integration = app
-        .store
-        .integration(account_id, &current.value.integration_id)
-        .await?
-        .map(|v| v.value);
     let current = match need {
         Need::Scheduled => record_attempt(app, current).await?,
         _ => current,

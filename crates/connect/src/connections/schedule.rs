@@ -6,7 +6,7 @@ use latchkey_store::Connections;
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::connections::{Need, Renewal, ensure_fresh};
 use latchkey_core::App;
@@ -15,7 +15,7 @@ use latchkey_core::webhooks::DeliveryError;
 use latchkey_domain::error::Chain;
 use latchkey_domain::{Connection, SHORT_LIVED_SECONDS};
 use latchkey_mail::Mailer;
-use latchkey_store::{Cursor, SCHEDULE_SHARDS, StoreError, Versioned};
+use latchkey_store::{Cursor, Listing, SCHEDULE_SHARDS, StoreError, StoreResult, Versioned};
 
 #[derive(Clone, Copy)]
 pub struct RunOptions<'a> {
@@ -38,7 +38,7 @@ impl Default for RunOptions<'_> {
 }
 
 /// What a run did, for logs, the CLI and the benchmarks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunReport {
     /// Connections the index returned as due.
     pub due: usize,
@@ -75,33 +75,60 @@ enum Item {
     Failed(StoreError),
 }
 
-/// One page of one shard at a time, pulled only as fast as refreshes finish.
+/// Connections a schedule query answers at once.
+const PAGE: usize = 100;
+
+/// Every shard's first page at once (one round trip answers the usual run), then the
+/// shards in turn, starting from a random one so that two workers started together begin
+/// apart; a shard's later pages are read as its turn comes, only as fast as refreshes
+/// finish.
 fn due_items(app: &App, until: i64) -> impl futures_util::Stream<Item = Item> + '_ {
-    let start = (0_u32, None::<Cursor>, false);
-    stream::unfold(start, move |(shard, cursor, done)| async move {
-        if done || shard >= SCHEDULE_SHARDS {
-            return None;
-        }
-        match app
-            .store
-            .due_connections(shard, until, 100, cursor.as_ref())
-            .await
-        {
-            Ok(page) => {
-                let mut items: Vec<Item> = vec![Item::Read(page.read)];
-                items.extend(
-                    page.items
-                        .into_iter()
-                        .map(|c: Versioned<Connection>| Item::Due(Box::new(c.value))),
-                );
-                let state = match page.next {
-                    Some(next) => (shard, Some(next), false),
-                    None => (shard + 1, None, false),
-                };
-                Some((stream::iter(items), state))
+    let first = u32::from(latchkey_domain::token::random_bytes::<1>()[0]) % SCHEDULE_SHARDS;
+    let order: Vec<u32> = (0..SCHEDULE_SHARDS)
+        .map(|i| (first + i) % SCHEDULE_SHARDS)
+        .collect();
+    stream::once(async move {
+        let pages = futures_util::future::join_all(
+            order
+                .iter()
+                .map(|&shard| app.store.due_connections(shard, until, PAGE, None)),
+        )
+        .await;
+        stream::iter(order.into_iter().zip(pages))
+            .flat_map(move |(shard, page)| shard_items(app, shard, until, page))
+    })
+    .flatten()
+}
+
+enum Step {
+    Read(StoreResult<Listing<Versioned<Connection>>>),
+    After(Cursor),
+}
+
+/// One shard's items: its first page (read already), then the rest page by page.
+fn shard_items(
+    app: &App,
+    shard: u32,
+    until: i64,
+    first: StoreResult<Listing<Versioned<Connection>>>,
+) -> impl futures_util::Stream<Item = Item> + '_ {
+    stream::unfold(Some(Step::Read(first)), move |step| async move {
+        let read = match step? {
+            Step::Read(read) => read,
+            Step::After(cursor) => {
+                app.store
+                    .due_connections(shard, until, PAGE, Some(&cursor))
+                    .await
             }
-            Err(e) => Some((stream::iter(vec![Item::Failed(e)]), (shard, None, true))),
-        }
+        };
+        Some(match read {
+            Ok(page) => {
+                let mut items = vec![Item::Read(page.read)];
+                items.extend(page.items.into_iter().map(|c| Item::Due(Box::new(c.value))));
+                (stream::iter(items), page.next.map(Step::After))
+            }
+            Err(e) => (stream::iter(vec![Item::Failed(e)]), None),
+        })
     })
     .flatten()
 }

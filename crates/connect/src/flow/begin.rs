@@ -143,7 +143,7 @@ pub async fn connect(
     let connection = complete(
         app,
         Completion {
-            account_id: &start.account.id,
+            account: &start.account,
             consumer_id: &start.consumer.id,
             integration,
             auth_option_key: &option.key,

@@ -10,14 +10,15 @@ use latchkey_core::App;
 use latchkey_core::webhooks;
 use latchkey_domain::FlowError;
 use latchkey_domain::error::Chain;
-use latchkey_domain::{AccountId, ConnectionId, ConsumerId, Credentials, SecretRef, SecretScope};
 use latchkey_domain::{
-    Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
+    Account, Connection, ConnectionStatus, EventType, FieldError, Integration, RefreshState,
 };
+use latchkey_domain::{ConnectionId, ConsumerId, Credentials, SecretRef, SecretScope};
 use latchkey_store::{StoreError, Versioned};
 
 pub struct Completion<'a> {
-    pub account_id: &'a AccountId,
+    /// The account (its webhook settings: no second read).
+    pub account: &'a Account,
     pub consumer_id: &'a ConsumerId,
     pub integration: &'a Integration,
     pub auth_option_key: &'a str,
@@ -66,7 +67,7 @@ impl Issued {
     name = "complete",
     skip_all,
     fields(
-        account_id = %c.account_id,
+        account_id = %c.account.id,
         consumer_id = %c.consumer_id,
         integration_id = %c.integration.id,
         connection_id = tracing::field::Empty,
@@ -92,21 +93,21 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
     let now = app.now();
     match c.connection_id {
         Some(id) => {
-            let scope = SecretScope::new(c.account_id, id);
-            let reference = store_credentials(app, &scope, &c.issued.credentials).await?;
+            let scope = SecretScope::new(&c.account.id, id);
+            let reference = store_credentials(app, &scope, &c.issued.credentials, false).await?;
             let next = reauthorise(app, &c, id, reference, now).await?;
             tracing::Span::current().record("connection_id", next.id.as_str());
             tracing::info!("connection re-authorised");
-            webhooks::emit(app, EventType::ConnectionUpdated, &next).await;
+            webhooks::emit_for(app, c.account, EventType::ConnectionUpdated, &next).await;
             Ok(next)
         }
         None => {
             let id = latchkey_domain::ConnectionId::generate();
-            let scope = SecretScope::new(c.account_id, &id);
-            let reference = store_credentials(app, &scope, &c.issued.credentials).await?;
+            let scope = SecretScope::new(&c.account.id, &id);
+            let reference = store_credentials(app, &scope, &c.issued.credentials, true).await?;
             let connection = Connection {
                 id,
-                account_id: c.account_id.to_owned(),
+                account_id: c.account.id.clone(),
                 consumer_id: c.consumer_id.to_owned(),
                 integration_id: c.integration.id.clone(),
                 auth_option_key: c.auth_option_key.to_owned(),
@@ -134,7 +135,7 @@ pub async fn complete(app: &App, mut c: Completion<'_>) -> Result<Connection, Fl
             }
             tracing::Span::current().record("connection_id", connection.id.as_str());
             tracing::info!("connection created");
-            webhooks::emit(app, EventType::ConnectionCreated, &connection).await;
+            webhooks::emit_for(app, c.account, EventType::ConnectionCreated, &connection).await;
             if !c.allow_multiple {
                 replace_earlier(app, &connection).await?;
             }
@@ -155,7 +156,7 @@ async fn reauthorise(
     for _ in 0..REAUTHORISE_ATTEMPTS {
         let current = app
             .store
-            .connection(c.account_id, id)
+            .connection(&c.account.id, id)
             .await?
             .filter(|v| {
                 &v.value.consumer_id == c.consumer_id && v.value.integration_id == c.integration.id
@@ -190,13 +191,16 @@ async fn reauthorise(
 }
 
 /// Credentials to the vault; an integration without authentication has none to keep.
+/// `new`: the connection is new, so it has no secret yet.
 async fn store_credentials(
     app: &App,
     scope: &SecretScope,
     credentials: &Credentials,
+    new: bool,
 ) -> Result<Option<SecretRef>, FlowError> {
     Ok(match credentials {
         Credentials::None {} => None,
+        other if new => Some(app.vault.put_new(scope, other).await?),
         other => Some(app.vault.put(scope, other).await?),
     })
 }

@@ -106,7 +106,12 @@ pub async fn finish(
         return Ok(Finished::Refused(Refusal::Expired));
     };
     super::sealed::open(&mut flow, &binding)?;
-    let Some(account) = app.store.account(&flow.account_id).await? else {
+    // Independent reads, at once.
+    let (account, integration) = tokio::join!(
+        app.store.account(&flow.account_id),
+        flow_integration(app, &flow)
+    );
+    let Some(account) = account? else {
         return Ok(Finished::Refused(Refusal::Gone));
     };
     let account = account.value;
@@ -130,8 +135,8 @@ pub async fn finish(
     // provider: exchanging it here would hand its code to this flow's token endpoint.
     let exchanged = match protocol {
         _ if flow.integration_id != integration_id => Err(FlowError::IssuerMismatch),
-        Protocol::OAuth2 => exchange_code(app, &flow, query).await,
-        Protocol::OAuth1 => exchange_verifier(app, &flow, query).await,
+        Protocol::OAuth2 => exchange_code(app, &account, &flow, integration, query).await,
+        Protocol::OAuth1 => exchange_verifier(app, &account, &flow, integration, query).await,
     };
     let outcome = match exchanged {
         Ok(connection_id) => Outcome::Connected { connection_id },
@@ -156,13 +161,15 @@ pub async fn finish(
 /// PKCE verifier, captures taken, the connection completed.
 async fn exchange_code(
     app: &App,
+    account: &Account,
     flow: &ConnectionFlow,
+    integration: Result<(Integration, AuthOption), FlowError>,
     query: &BTreeMap<String, String>,
 ) -> Result<ConnectionId, FlowError> {
     if let Some(error) = query.get("error") {
         return Err(FlowError::provider(error));
     }
-    let (integration, option) = flow_integration(app, flow).await?;
+    let (integration, option) = integration?;
     // The integration may have changed since the flow began.
     let AuthMethod::Oauth2(method) = &option.method else {
         return Err(FlowError::IntegrationUnavailable);
@@ -206,19 +213,30 @@ async fn exchange_code(
         refreshable: tokens.refresh_token.is_some(),
         credentials: tokens.into_credentials(None),
     };
-    completed(app, flow, &integration, &option, parameters, issued).await
+    completed(
+        app,
+        account,
+        flow,
+        &integration,
+        &option,
+        parameters,
+        issued,
+    )
+    .await
 }
 
 /// OAuth 1.0a: the verifier and the request token buy the access token.
 async fn exchange_verifier(
     app: &App,
+    account: &Account,
     flow: &ConnectionFlow,
+    integration: Result<(Integration, AuthOption), FlowError>,
     query: &BTreeMap<String, String>,
 ) -> Result<ConnectionId, FlowError> {
     let Some(verifier) = query.get("oauth_verifier").filter(|v| !v.is_empty()) else {
         return Err(FlowError::provider("access_denied"));
     };
-    let (integration, option) = flow_integration(app, flow).await?;
+    let (integration, option) = integration?;
     let AuthMethod::Oauth1(method) = &option.method else {
         return Err(FlowError::IntegrationUnavailable);
     };
@@ -259,11 +277,21 @@ async fn exchange_verifier(
         refreshable: false,
     };
     let parameters = flow.parameters.clone();
-    completed(app, flow, &integration, &option, parameters, issued).await
+    completed(
+        app,
+        account,
+        flow,
+        &integration,
+        &option,
+        parameters,
+        issued,
+    )
+    .await
 }
 
 async fn completed(
     app: &App,
+    account: &Account,
     flow: &ConnectionFlow,
     integration: &Integration,
     option: &AuthOption,
@@ -273,7 +301,7 @@ async fn completed(
     let connection = complete(
         app,
         Completion {
-            account_id: &flow.account_id,
+            account,
             consumer_id: &flow.consumer_id,
             integration,
             auth_option_key: &option.key,

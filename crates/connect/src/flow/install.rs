@@ -10,8 +10,9 @@ use crate::connections::{Outbound, send};
 use latchkey_core::App;
 use latchkey_domain::expiry_after;
 use latchkey_domain::{
-    AuthMethod, AuthOption, Connection, ConnectionId, ConnectionStatus, Consumer, Credentials,
-    FieldError, FlowError, InstallConnection, Integration, NewActivation, RefreshState, Secret,
+    Account, AuthMethod, AuthOption, Connection, ConnectionId, ConnectionStatus, Consumer,
+    Credentials, FieldError, FlowError, InstallConnection, Integration, NewActivation,
+    RefreshState, Secret,
 };
 use latchkey_providers::template::check_parameters;
 use latchkey_store::Connections;
@@ -29,6 +30,7 @@ pub struct Installed {
 /// consumer's account). Bad input is a [`FlowError::InvalidParameter`] naming its field.
 pub async fn install(
     app: &App,
+    account: &Account,
     consumer: &Consumer,
     integration: &Integration,
     input: &InstallConnection,
@@ -58,7 +60,7 @@ pub async fn install(
     let connection = complete(
         app,
         Completion {
-            account_id: &consumer.account_id,
+            account,
             consumer_id: &consumer.id,
             integration,
             auth_option_key: &option.key,

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use super::{Ending, Next, Outcome};
 use latchkey_core::App;
 use latchkey_domain::{
-    AccountId, ConnectionStatus, ConsumerId, FlowError, Integration, IntegrationStatus,
+    AccountId, ConnectionStatus, ConsumerId, FlowError, Integration, IntegrationId,
+    IntegrationStatus,
 };
 
 /// One integration on offer.
@@ -25,12 +26,35 @@ pub async fn offers(
     account_id: &AccountId,
     consumer_id: &ConsumerId,
 ) -> Result<Vec<Offer>, FlowError> {
+    // Independent reads, at once; pages of the store's largest size, so a catalog of a few
+    // hundred integrations is one query.
+    let (connected, integrations) = tokio::try_join!(
+        connected(app, account_id, consumer_id),
+        active_integrations(app, account_id)
+    )?;
+    Ok(integrations
+        .into_iter()
+        .map(|integration| Offer {
+            connected: connected.contains(&integration.id),
+            integration,
+        })
+        .collect())
+}
+
+/// Every page of the largest size the store answers.
+const PAGE: usize = 1000;
+
+async fn connected(
+    app: &App,
+    account_id: &AccountId,
+    consumer_id: &ConsumerId,
+) -> Result<BTreeSet<IntegrationId>, FlowError> {
     let mut connected = BTreeSet::new();
     let mut cursor = None;
     loop {
         let page = app
             .store
-            .consumer_connections(account_id, consumer_id, None, 100, cursor.as_ref())
+            .consumer_connections(account_id, consumer_id, None, PAGE, cursor.as_ref())
             .await?;
         connected.extend(
             page.items
@@ -41,10 +65,16 @@ pub async fn offers(
         );
         match page.next {
             Some(next) => cursor = Some(next),
-            None => break,
+            None => return Ok(connected),
         }
     }
-    let mut offers = Vec::new();
+}
+
+async fn active_integrations(
+    app: &App,
+    account_id: &AccountId,
+) -> Result<Vec<Integration>, FlowError> {
+    let mut found = Vec::new();
     let mut cursor = None;
     loop {
         let page = app
@@ -52,22 +82,14 @@ pub async fn offers(
             .list_integrations(
                 account_id,
                 Some(IntegrationStatus::Active),
-                100,
+                PAGE,
                 cursor.as_ref(),
             )
             .await?;
-        offers.extend(
-            page.items
-                .into_iter()
-                .map(|v| v.value)
-                .map(|integration| Offer {
-                    connected: connected.contains(&integration.id),
-                    integration,
-                }),
-        );
+        found.extend(page.items.into_iter().map(|v| v.value));
         match page.next {
             Some(next) => cursor = Some(next),
-            None => return Ok(offers),
+            None => return Ok(found),
         }
     }
 }

@@ -103,6 +103,11 @@ pub trait Connections {
     ) -> impl Future<Output = StoreResult<Listing<Versioned<Connection>>>> + Send;
 }
 
+/// The items a new connection is: itself and its pointer under its integration.
+pub(crate) fn created(connection: &Connection) -> [Record; 2] {
+    [record(connection), pointer(connection)]
+}
+
 fn record(connection: &Connection) -> Record {
     let (pk, sk) = keys::connection_lookup(
         &connection.consumer_id,
@@ -141,8 +146,7 @@ fn pointer(connection: &Connection) -> Record {
 
 impl Connections for Store {
     async fn create_connection(&self, connection: &Connection) -> StoreResult<()> {
-        self.create(vec![record(connection), pointer(connection)], "id")
-            .await
+        self.create(created(connection).into(), "id").await
     }
 
     async fn connection(

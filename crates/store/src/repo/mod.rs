@@ -21,6 +21,8 @@ use crate::{Condition, Cursor, Key, Query, Record, StoreError, StoreResult, Tabl
 use latchkey_domain::Clock;
 
 pub use accounts::Accounts;
+#[cfg(feature = "testing")]
+pub(crate) use connections::created as created_connection;
 pub use connections::{Connections, InventoryFilter};
 pub use consumers::Consumers;
 pub use integrations::Integrations;
@@ -161,7 +163,7 @@ impl Store {
         self.table.write(ops, self.now()).await
     }
 
-    async fn put_new(&self, records: Vec<Record>) -> StoreResult<()> {
+    pub(crate) async fn put_new(&self, records: Vec<Record>) -> StoreResult<()> {
         self.table.put_new(records, self.now()).await
     }
 

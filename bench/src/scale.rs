@@ -1,0 +1,165 @@
+//! Refresh at the scale it was designed for: many connections on DynamoDB (moto), some
+//! due, a token endpoint answering after 150 ms, and two refresh workers started at once
+//! as two processes (two reserved Lambda instances would be) while 50 credentials calls
+//! ask for due connections. The provider counts its token requests by refresh token (each
+//! connection has its own), so a duplicate refresh of one connection shows.
+//! Then one worker alone against a table where every connection is due: the time it takes
+//! to drain, against the 10-minute window two 5-minute runs give a deployment.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use latchkey_connect::connections::{self, RunOptions, RunReport};
+use latchkey_core::accounts::create_account;
+use latchkey_core::catalog::create_integration;
+use serde_json::{Value, json};
+
+use crate::refresh::TOKEN_LATENCY;
+use crate::{aws_app, moto, peer};
+
+/// The worker process: one scheduled run over `table`, its report as JSON on stdout.
+pub async fn worker(table: &str, data_key: &str) {
+    let sdk = latchkey_store::testing::sdk_config_at(&moto()).await;
+    let mut app = latchkey_web::setup::app_on(
+        latchkey_web::setup::Settings {
+            store: latchkey_web::setup::StoreSpec::Dynamo(table.to_owned()),
+            vault: latchkey_web::setup::VaultSpec::SealedManagedKey {
+                data_key_secret: data_key.to_owned(),
+            },
+            public_url: Some(url::Url::parse(crate::PUBLIC_URL).unwrap()),
+        },
+        Arc::new(latchkey_domain::SystemClock),
+        Some(&sdk),
+    )
+    .expect("app");
+    app.allow_loopback = true;
+    let report = connections::run(&app, RunOptions::default())
+        .await
+        .expect("run");
+    println!("{}", serde_json::to_string(&report).unwrap());
+}
+
+/// Token requests by refresh token.
+type Requests = Arc<Mutex<HashMap<String, u32>>>;
+
+async fn provider() -> (std::net::SocketAddr, Requests) {
+    let requests: Requests = Arc::default();
+    let seen = requests.clone();
+    let (addr, _server) = peer::serve(move |r: peer::Request| {
+        let seen = seen.clone();
+        async move {
+            let body = String::from_utf8_lossy(&r.body).into_owned();
+            let token = url::form_urlencoded::parse(body.as_bytes())
+                .find(|(k, _)| k == "refresh_token")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            *seen.lock().unwrap().entry(token).or_default() += 1;
+            tokio::time::sleep(TOKEN_LATENCY).await;
+            // No new refresh token: a second refresh of a connection would send the same.
+            (
+                200,
+                vec![("content-type", "application/json".to_owned())],
+                r#"{"access_token":"new-access","expires_in":3600,"token_type":"Bearer"}"#
+                    .to_owned(),
+            )
+        }
+    })
+    .await;
+    std::mem::forget(_server);
+    (addr, requests)
+}
+
+/// `workers` worker processes over `total` connections of which `due` are due, with
+/// `callers` credentials calls on due connections at the same time.
+async fn round(total: usize, due: usize, workers: usize, callers: usize) -> Value {
+    let (mut app, table, data_key) = aws_app(&moto(), "sealed").await;
+    app.allow_loopback = true;
+    let (provider, requests) = provider().await;
+    let (account, key) = create_account(&app.store, "Scale").await.expect("account");
+    let input = serde_json::from_value(peer::integration(provider)).expect("integration");
+    let integration = create_integration(&app.store, &app.vault, &account.id, input, None)
+        .await
+        .expect("integration");
+    let seeding = Instant::now();
+    let ids =
+        latchkey_core::testing::oauth_connections(&app, &account.id, &integration.id, total, due)
+            .await;
+    let seeded_s = seeding.elapsed().as_secs_f64();
+    let app = Arc::new(app);
+    let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("bind");
+    tokio::spawn(latchkey::gateway::serve(listener, app.clone()));
+
+    let started = Instant::now();
+    let me = std::env::current_exe().expect("own path");
+    let spawned: Vec<_> = (0..workers)
+        .map(|_| {
+            tokio::process::Command::new(&me)
+                .args(["refresh-worker", &table, &data_key])
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("worker")
+        })
+        .collect();
+    let client = reqwest::Client::new();
+    let step = (due / callers.max(1)).max(1);
+    let calls = ids[..due].iter().step_by(step).take(callers).map(|id| {
+        let request = client
+            .get(format!("http://{addr}/v1/connections/{id}/credentials"))
+            .bearer_auth(key.expose())
+            .send();
+        async move { request.await.map(|r| r.status().as_u16()).unwrap_or(0) }
+    });
+    let (statuses, outputs) = tokio::join!(
+        futures_util::future::join_all(calls),
+        futures_util::future::join_all(spawned.into_iter().map(|w| w.wait_with_output()))
+    );
+    let wall_s = started.elapsed().as_secs_f64();
+    let reports: Vec<RunReport> = outputs
+        .into_iter()
+        .map(|o| {
+            let o = o.expect("worker ran");
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+                panic!("worker report: {e}: {}", String::from_utf8_lossy(&o.stdout))
+            })
+        })
+        .collect();
+    let requests = requests.lock().unwrap().clone();
+    let refreshed = requests.len();
+    let token_requests: u32 = requests.values().sum();
+    let duplicates: u32 = requests.values().map(|n| n - 1).sum();
+    let sum = |f: fn(&RunReport) -> usize| reports.iter().map(f).sum::<usize>();
+    json!({
+        "connections": total, "due": due, "workers": workers, "credentials_calls": callers,
+        "credentials_ok": statuses.iter().filter(|s| **s == 200).count(),
+        "seeding_s": seeded_s,
+        "wall_s": wall_s,
+        "connections_refreshed": refreshed,
+        "token_requests": token_requests,
+        "token_requests_per_due": f64::from(token_requests) / due as f64,
+        "duplicate_token_requests": duplicates,
+        "items_read_per_due": sum(|r| r.read) as f64 / due as f64,
+        "lease_conflicts": sum(|r| r.busy),
+        "already_fresh": sum(|r| r.already_fresh),
+        "failed": sum(|r| r.failed),
+        "worker_reports": reports,
+        // What the token endpoint alone allows: due × latency / (64 in flight × workers).
+        "token_bound_s": due as f64 * TOKEN_LATENCY.as_secs_f64() / (64.0 * workers as f64),
+    })
+}
+
+pub async fn scale(total: usize, due: usize, all_due: usize) -> Value {
+    eprintln!("bench: refresh at scale: {total} connections, {due} due, two workers");
+    let two = round(total, due, 2, 50).await;
+    let mut out = json!({"two_workers": two});
+    if all_due > 0 {
+        eprintln!("bench: refresh at scale: {all_due} due, one worker");
+        let one = round(all_due, all_due, 1, 0).await;
+        out["one_worker_all_due"] = one;
+    }
+    out
+}
