@@ -1,4 +1,5 @@
 use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::Timestamp;
 use latchkey_domain::{
@@ -25,7 +26,8 @@ pub struct IntegrationView<'a> {
     pub categories: &'a [Category],
     pub docs_url: Option<&'a str>,
     pub parameters: &'a [ParameterSpec],
-    pub auth_options: Vec<AuthOption>,
+    /// Borrowed unless a client secret has to be masked.
+    pub auth_options: Vec<Cow<'a, AuthOption>>,
     /// The redirect URI to register with the provider's OAuth app (OAuth 1.0a sends it as
     /// `oauth_callback`): this integration's own, absent when no option redirects.
     pub redirect_uri: Option<String>,
@@ -37,14 +39,19 @@ pub struct IntegrationView<'a> {
 /// What a set client secret shows as: that it is set, never what it is.
 const MASK: &str = "********";
 
-fn masked(option: &AuthOption) -> AuthOption {
+fn masked(option: &AuthOption) -> Cow<'_, AuthOption> {
+    let has_secret = option
+        .method
+        .client()
+        .is_some_and(|c| c.client_secret.is_some());
+    if !has_secret {
+        return Cow::Borrowed(option);
+    }
     let mut option = option.clone();
-    if let Some(Some(client)) = option.method.client_mut()
-        && client.client_secret.is_some()
-    {
+    if let Some(Some(client)) = option.method.client_mut() {
         client.client_secret = Some(ClientSecret::Plain(Secret::new(MASK)));
     }
-    option
+    Cow::Owned(option)
 }
 
 impl<'a> IntegrationView<'a> {
