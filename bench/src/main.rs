@@ -293,15 +293,7 @@ async fn callbacks(
 async fn cost_per_request(gateway_binary: &Path, d: &Deployment, reps: usize) -> Value {
     let warm = count("LATCHKEY_BENCH_COST_WARM", 3);
     let n = count("LATCHKEY_BENCH_COST_REQUESTS", 20);
-    let (token_endpoint, _peer) = peer::serve(|_| async {
-        (
-            200,
-            vec![("content-type", "application/json".to_owned())],
-            r#"{"access_token":"a","refresh_token":"r","expires_in":3600,"token_type":"Bearer"}"#
-                .to_owned(),
-        )
-    })
-    .await;
+    let (token_endpoint, _peer) = peer::token_endpoint().await;
     let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())
         .await
         .expect("bind");
@@ -510,7 +502,11 @@ async fn main() {
     // LATCHKEY_BENCH_ONLY=cold_start,cost… runs those sections alone (default: all).
     let only = std::env::var("LATCHKEY_BENCH_ONLY").unwrap_or_default();
     let runs = |section: &str| only.is_empty() || only.split(',').any(|s| s.trim() == section);
-    let mut report = json!({});
+    // Sections run alone update the last report's other sections rather than drop them.
+    let mut report = match std::fs::read(out.join("report.json")) {
+        Ok(last) if !only.is_empty() => serde_json::from_slice(&last).unwrap_or_else(|_| json!({})),
+        _ => json!({}),
+    };
     if runs("sizes") {
         eprintln!("bench: sizes");
         report["sizes"] = sizes(&lambda_dir);

@@ -65,6 +65,19 @@ where
     (addr, task)
 }
 
+/// A token endpoint answering every request at once with fresh tokens.
+pub async fn token_endpoint() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    serve(|_| async {
+        (
+            200,
+            vec![("content-type", "application/json".to_owned())],
+            r#"{"access_token":"a","refresh_token":"r","expires_in":3600,"token_type":"Bearer"}"#
+                .to_owned(),
+        )
+    })
+    .await
+}
+
 /// A custom OAuth 2.0 integration whose provider is the loopback peer at `addr`.
 pub fn integration(addr: SocketAddr) -> serde_json::Value {
     serde_json::json!({

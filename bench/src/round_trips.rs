@@ -294,15 +294,7 @@ pub async fn count(mode: &str) -> Value {
     let (proxy, tally) = counting_proxy(crate::moto()).await;
     let (mut app, _, _) = crate::aws_app(&format!("http://{proxy}"), mode).await;
     app.allow_loopback = true;
-    let (provider, _peer) = peer::serve(|_| async {
-        (
-            200,
-            vec![("content-type", "application/json".to_owned())],
-            r#"{"access_token":"a","refresh_token":"r","expires_in":3600,"token_type":"Bearer"}"#
-                .to_owned(),
-        )
-    })
-    .await;
+    let (provider, _peer) = peer::token_endpoint().await;
     let (account, key) = create_account(&app.store, "Bench").await.expect("account");
     let app = Arc::new(app);
     let (listener, addr) = latchkey::gateway::bind("127.0.0.1:0".parse().unwrap())

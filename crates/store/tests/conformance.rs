@@ -713,3 +713,54 @@ async fn reindexing_puts_an_older_connection_in_the_inventory(table: Arc<dyn Tab
         Err(StoreError::Stale)
     ));
 }
+
+/// Bodies are binary attributes in DynamoDB now; items an older release wrote with string
+/// bodies read the same, and are written back binary.
+#[tokio::test]
+async fn dynamodb_reads_string_bodies_of_older_releases() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = aws_sdk_dynamodb::Client::new(&support::sdk_config().await);
+    let name = new_id("lk-test").replace('_', "-");
+    let table = latchkey_store::dynamo::DynamoTable::new(client.clone(), &name);
+    table.create_table().await.unwrap();
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    client
+        .put_item()
+        .table_name(&name)
+        .item("pk", s("OLD"))
+        .item("sk", s("ITEM"))
+        .item("kind", s("guard"))
+        .item("body", s(r#"{"owner":"int_old"}"#))
+        .item("version", AttributeValue::N("3".into()))
+        .send()
+        .await
+        .unwrap();
+    let key = Key::new("OLD", "ITEM");
+    let old = table.get(&key, T0).await.unwrap().expect("the older item");
+    assert_eq!(
+        (old.body.as_str(), old.kind.as_str(), old.version),
+        (r#"{"owner":"int_old"}"#, "guard", 3)
+    );
+    let mut next = old.clone();
+    next.version = 4;
+    table
+        .write(vec![WriteOp::Put(next, Condition::Version(3))], T0)
+        .await
+        .unwrap();
+    let raw = client
+        .get_item()
+        .table_name(&name)
+        .key("pk", s("OLD"))
+        .key("sk", s("ITEM"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            raw.item().and_then(|i| i.get("body")),
+            Some(AttributeValue::B(_))
+        ),
+        "{raw:?}"
+    );
+    assert_eq!(table.get(&key, T0).await.unwrap().unwrap().body, old.body);
+}

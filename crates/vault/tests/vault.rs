@@ -159,6 +159,27 @@ async fn secrets_manager_keeps_one_secret_per_owner_and_deletes_it() {
     vault.delete(&scope, &first).await.unwrap();
 }
 
+/// `put_new` (a new connection's credentials) creates the secret first; when it exists
+/// after all it still writes a new version, which the reference then reads.
+#[tokio::test]
+async fn put_new_creates_the_secret_or_writes_a_new_version_of_an_existing_one() {
+    let sealed = Vault::sealed(SealingKey::from_bytes([7; 32]));
+    let managed = Vault::secrets_manager(secrets_manager().await, None);
+    for vault in [&sealed, &managed] {
+        let scope = SecretScope::new(&AccountId::generate(), new_id("con"));
+        let first = vault.put_new(&scope, &oauth("new-1")).await.unwrap();
+        assert_eq!(vault.get(&scope, &first).await.unwrap(), oauth("new-1"));
+        let again = vault.put_new(&scope, &oauth("new-2")).await.unwrap();
+        assert_eq!(vault.get(&scope, &again).await.unwrap(), oauth("new-2"));
+        assert_eq!(
+            vault.get(&scope, &first).await.unwrap(),
+            oauth("new-1"),
+            "{:?}: a reference keeps reading its own version",
+            vault.mode()
+        );
+    }
+}
+
 /// A re-authorisation and a refresh both write the secret; only one wins the connection
 /// item's conditional update. Whatever order their secret writes took, the item's
 /// reference reads the winner's credentials, and `AWSCURRENT` goes back to them.
