@@ -3,7 +3,8 @@
 //! its heaviest scenario, and how its start-up and answers slow down under the CPU share
 //! of each size (the emulator's process in a cgroup with that quota). The price per
 //! million requests follows from the billed duration (rounded up to the millisecond) at
-//! each size and the list prices below, next to an always-on container.
+//! each size and the list prices below, next to an always-on container; the report gives
+//! it at the size each function is deployed with (`infra/template.yaml`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -34,21 +35,39 @@ pub fn per_million(duration_ms: f64, memory_mb: u32) -> f64 {
         + 1e6 * billed_s * f64::from(memory_mb) / 1024.0 * LAMBDA_PER_GB_SECOND
 }
 
-/// The size a function gets: the smallest whose warm answer is at most 20% slower than at
-/// 1,024 MB, whose first answer is at most twice as slow, and whose peak RSS over its
-/// heaviest scenario leaves half of it free.
-pub fn choose(sizes: &serde_json::Map<String, Value>, peak_mib: f64) -> u32 {
-    let at = |mb: u32, k: &str| sizes[&mb.to_string()][k].as_f64().unwrap_or(f64::INFINITY);
-    let (warm_top, first_top) = (at(1024, "warm_ms"), at(1024, "first_ms"));
-    SIZES
-        .iter()
-        .copied()
-        .find(|&mb| {
-            at(mb, "warm_ms") <= 1.2 * warm_top.max(1.0)
-                && at(mb, "first_ms") <= 2.0 * first_top
-                && peak_mib * 2.0 <= f64::from(mb)
-        })
-        .unwrap_or(1024)
+/// The size each function is deployed with: `infra/template.yaml`'s global `MemorySize`,
+/// or the function's own, by its `Binary`.
+pub fn deployed_sizes(template: &str) -> std::collections::BTreeMap<String, u32> {
+    let size = |line: &str| {
+        line.trim()
+            .strip_prefix("MemorySize:")?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    };
+    let global = template
+        .lines()
+        .find(|l| l.starts_with("    MemorySize:"))
+        .and_then(size);
+    let mut sizes = std::collections::BTreeMap::new();
+    let (mut binary, mut own): (Option<String>, Option<u32>) = (None, None);
+    let mut flush = |binary: &mut Option<String>, own: &mut Option<u32>| {
+        if let (Some(b), Some(mb)) = (binary.take(), own.take().or(global)) {
+            sizes.insert(b, mb);
+        }
+    };
+    for line in template.lines() {
+        // A new resource (two spaces of indent) ends the one before.
+        if line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':') {
+            flush(&mut binary, &mut own);
+        } else if let Some(b) = line.trim().strip_prefix("Binary:") {
+            binary = Some(b.trim().to_owned());
+        } else if line.starts_with("      MemorySize:") {
+            own = size(line);
+        }
+    }
+    flush(&mut binary, &mut own);
+    sizes
 }
 
 /// Each function's init, first and warm answer at every size (medians of `runs`
@@ -60,6 +79,9 @@ pub async fn sizes(
     heaviest: &serde_json::Map<String, Value>,
     runs: usize,
 ) -> Result<Value, String> {
+    let template = std::fs::read_to_string(lambda_dir.join("../../infra/template.yaml"))
+        .map_err(|e| format!("infra/template.yaml: {e}"))?;
+    let deployed = deployed_sizes(&template);
     let mut out = serde_json::Map::new();
     for (binary, event) in events {
         let path = lambda_dir.join(binary).join("bootstrap");
@@ -92,14 +114,15 @@ pub async fn sizes(
             .and_then(|h| h["peak_rss_mib"].as_f64())
             .unwrap_or(0.0)
             .max(rss);
-        let chosen = choose(&per_size, peak);
-        let warm = per_size[&chosen.to_string()]["warm_ms"]
-            .as_f64()
+        let chosen = deployed.get(binary).copied().unwrap_or(256);
+        let warm = per_size
+            .get(&chosen.to_string())
+            .and_then(|s| s["warm_ms"].as_f64())
             .unwrap_or(f64::NAN);
         out.insert(
             binary.clone(),
             json!({
-                "sizes": per_size, "peak_rss_mib": peak, "chosen_mb": chosen,
+                "sizes": per_size, "peak_rss_mib": peak, "deployed_mb": chosen,
                 "per_million_usd": per_million(warm, chosen),
                 "break_even_million_per_month": container_per_month() / per_million(warm, chosen),
             }),

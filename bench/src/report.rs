@@ -160,7 +160,7 @@ pub fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
             md += &format!("\nSizes not measured: {e}\n");
         }
         md += &format!(
-            "\nInit / first response / warm response in ms at each size, under its CPU share (medians of {} runs; catalog answers a page of 100), the size chosen (the smallest whose warm answer is within 20% of 1,024 MB's, first answer within 2×, and whose peak RSS leaves half free), and Lambda's price per million warm requests there (x86_64 list price: $0.20 a million requests plus $0.0000166667 a GB-second of billed duration; API Gateway adds $1.00 a million). An always-on 0.25 vCPU / 0.5 GB Fargate task costs ${:.2} a month.\n\n| function | 128 MB | 256 MB | 512 MB | 1024 MB | chosen | $ per million | container cheaper above (million a month) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
+            "\nInit / first response / warm response in ms at each size, under its CPU share (medians of {} runs; catalog answers a page of 100), the size the template deploys it with, and Lambda's price per million warm requests there (x86_64 list price: $0.20 a million requests plus $0.0000166667 a GB-second of billed duration; API Gateway adds $1.00 a million). An always-on 0.25 vCPU / 0.5 GB Fargate task costs ${:.2} a month.\n\n| function | 128 MB | 256 MB | 512 MB | 1024 MB | deployed | $ per million | container cheaper above (million a month) |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
             m["runs"],
             num(m, "container_per_month_usd")
         );
@@ -180,7 +180,7 @@ pub fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
                 at("256"),
                 at("512"),
                 at("1024"),
-                f["chosen_mb"],
+                f["deployed_mb"],
                 num(f, "per_million_usd"),
                 num(f, "break_even_million_per_month")
             );
