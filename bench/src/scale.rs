@@ -37,13 +37,15 @@ async fn patient_sdk() -> aws_config::SdkConfig {
         .build()
 }
 
-/// The worker process: one scheduled run over `table`, its report as JSON on stdout.
-pub async fn worker(table: &str, data_key: &str) {
+/// The app over `table` (sealed vault, data key in `data_key`) through the patient SDK
+/// configuration, allowed to call the provider on loopback.
+async fn patient_app(table: &str, data_key: &str) -> latchkey_core::App {
+    use latchkey_web::setup::{Settings, StoreSpec, VaultSpec, app_on};
     let sdk = patient_sdk().await;
-    let mut app = latchkey_web::setup::app_on(
-        latchkey_web::setup::Settings {
-            store: latchkey_web::setup::StoreSpec::Dynamo(table.to_owned()),
-            vault: latchkey_web::setup::VaultSpec::SealedManagedKey {
+    let mut app = app_on(
+        Settings {
+            store: StoreSpec::Dynamo(table.to_owned()),
+            vault: VaultSpec::SealedManagedKey {
                 data_key_secret: data_key.to_owned(),
             },
             public_url: Some(url::Url::parse(crate::PUBLIC_URL).unwrap()),
@@ -53,6 +55,12 @@ pub async fn worker(table: &str, data_key: &str) {
     )
     .expect("app");
     app.allow_loopback = true;
+    app
+}
+
+/// The worker process: one scheduled run over `table`, its report as JSON on stdout.
+pub async fn worker(table: &str, data_key: &str) {
+    let app = patient_app(table, data_key).await;
     match connections::run(&app, RunOptions::default()).await {
         Ok(report) => println!("{}", serde_json::to_string(&report).unwrap()),
         Err(e) => {
@@ -96,23 +104,7 @@ async fn provider() -> (std::net::SocketAddr, Requests) {
 /// `callers` credentials calls on due connections at the same time.
 async fn round(total: usize, due: usize, workers: usize, callers: usize) -> Value {
     let (_, table, data_key) = aws_app(&moto(), "sealed").await;
-    // The same table through the patient SDK configuration (see `patient_sdk`).
-    let mut app = {
-        let sdk = patient_sdk().await;
-        latchkey_web::setup::app_on(
-            latchkey_web::setup::Settings {
-                store: latchkey_web::setup::StoreSpec::Dynamo(table.clone()),
-                vault: latchkey_web::setup::VaultSpec::SealedManagedKey {
-                    data_key_secret: data_key.clone(),
-                },
-                public_url: Some(url::Url::parse(crate::PUBLIC_URL).unwrap()),
-            },
-            Arc::new(latchkey_domain::SystemClock),
-            Some(&sdk),
-        )
-        .expect("app")
-    };
-    app.allow_loopback = true;
+    let app = patient_app(&table, &data_key).await;
     let (provider, requests) = provider().await;
     let (account, key) = create_account(&app.store, "Scale").await.expect("account");
     let input = serde_json::from_value(peer::integration(provider)).expect("integration");
