@@ -47,10 +47,13 @@ install_python_services() {
   fi
 }
 
+# start_moto [LAUNCHER]: stock moto, or a Python launcher taking moto_server's arguments
+# (bench/moto_server.py).
 start_moto() {
-  local port
+  local port server=("$root/.venv-test/bin/moto_server")
+  [ $# -gt 0 ] && server=("$root/.venv-test/bin/python" "$1")
   port=$(free_port)
-  "$root/.venv-test/bin/moto_server" -H 127.0.0.1 -p "$port" > "$state/moto.log" 2>&1 &
+  "${server[@]}" -H 127.0.0.1 -p "$port" > "$state/moto.log" 2>&1 &
   pids+=($!)
   wait_for "http://127.0.0.1:$port/moto-api/" "moto server" "$state/moto.log"
   export LATCHKEY_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"

@@ -251,7 +251,7 @@ pub fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
     }
     let scale = &report["scale"];
     if !scale.is_null() {
-        md += "\n## Refresh at scale (DynamoDB on moto)\n\nToken endpoint latency 150 ms, 64 refreshes in flight per worker; each worker is its own process. Token requests are counted by the provider per refresh token (one per connection). moto answers far slower than DynamoDB (one Python process): the wall time is an upper bound, the token-bound time what the design allows.\n\n| case | connections | due | workers | credentials calls (ok) | wall s | token-bound s | refreshed | token requests per due | duplicates | items read per due | lease conflicts | already fresh |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+        md += "\n## Refresh at scale\n\nToken endpoint latency 150 ms, 64 refreshes in flight per worker; two workers are two processes. Token requests are counted by the provider per refresh token (one per connection). moto (`bench/moto_server.py`: stock moto without its per-query sort of the table) answers far slower than DynamoDB, about 125 requests a second in one Python process: on it the wall time is an upper bound, the token-bound time what the design allows. The all-due drain runs on SQLite for that reason.\n\n| case | store | connections | due | workers | credentials calls (ok) | wall s | token-bound s | refreshed | token requests per due | duplicates | items read per due | lease conflicts | already fresh |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
         for (case, r) in [
             ("two workers", &scale["two_workers"]),
             ("one worker, all due", &scale["one_worker_all_due"]),
@@ -260,7 +260,8 @@ pub fn markdown(report: &Value, targets: &[(String, bool)]) -> String {
                 continue;
             }
             md += &format!(
-                "| {case} | {} | {} | {} | {} ({}) | {:.1} | {:.1} | {} | {:.3} | {} | {:.3} | {} | {} |\n",
+                "| {case} | {} | {} | {} | {} | {} ({}) | {:.1} | {:.1} | {} | {:.3} | {} | {:.3} | {} | {} |\n",
+                r["store"].as_str().unwrap_or("DynamoDB (moto)"),
                 r["connections"],
                 r["due"],
                 r["workers"],
