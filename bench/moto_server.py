@@ -30,10 +30,12 @@ def _key(value):
 
 
 def all_items(self):
+    # `list(dict.values())` copies in one step under the GIL: other threads write to the
+    # table while a query lists it.
     items = [
         item
-        for hash_set in self.items.values()
-        for item in (hash_set.values() if self.range_key_attr else [hash_set])
+        for hash_set in list(self.items.values())
+        for item in (list(hash_set.values()) if self.range_key_attr else [hash_set])
     ]
     if getattr(_in_query, "active", False):
         return items

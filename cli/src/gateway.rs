@@ -26,6 +26,7 @@ pub fn handler_for(function: Function) -> &'static dyn Handler {
         Function::Popup => &latchkey_popup::Popup,
         Function::Callback => &latchkey_callback::Callback,
         Function::Connections => &latchkey_connections::Connections,
+        Function::Console => &latchkey_console::Console,
     }
 }
 

@@ -346,6 +346,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             first_start(&app, &cli.data_dir).await?;
             println!("Latchkey is serving on http://{local}");
+            println!(
+                "Console: {}console/ (sign in with a full-scope API key)",
+                app.public_url()
+            );
             let app = Arc::new(app);
             if *refresh_every > 0 {
                 gateway::refresh_timer(app.clone(), Duration::from_secs(*refresh_every), mailer);

@@ -201,8 +201,9 @@ fn needs(binary: &str, d: Deployment) -> BTreeMap<&'static str, BTreeSet<&'stati
         ],
         // Connections' credentials: stored, read (credentials, proxy, refresh), replaced
         // on refresh (a refresh that lost to a re-authorisation moves AWSCURRENT back)
-        // and deleted on disconnect.
-        "connections" | "refresh" => &[
+        // and deleted on disconnect. The console acts through the catalog's, consumers',
+        // links' and connections' handlers: what they use together.
+        "connections" | "refresh" | "console" => &[
             "secretsmanager:GetSecretValue",
             "secretsmanager:CreateSecret",
             "secretsmanager:PutSecretValue",
@@ -234,7 +235,7 @@ fn needs(binary: &str, d: Deployment) -> BTreeMap<&'static str, BTreeSet<&'stati
 fn each_function_is_granted_exactly_what_it_uses() {
     let template = template();
     let functions = functions(&template);
-    assert_eq!(functions.len(), 7);
+    assert_eq!(functions.len(), 8);
     for d in Deployment::all() {
         for (binary, function) in &functions {
             let function = resolve(function, d).unwrap();

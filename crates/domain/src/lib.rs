@@ -17,6 +17,7 @@ pub mod token;
 mod account;
 mod activation;
 mod connection;
+mod console;
 mod consumer;
 mod flow;
 mod integration;
@@ -38,6 +39,7 @@ pub use connection::{
     InstallConnection, MAX_TOKEN_LIFETIME_SECONDS, REFRESH_MARGIN_SECONDS, RefreshFailure,
     RefreshState, SHORT_LIVED_SECONDS, expiry_after,
 };
+pub use console::{CONSOLE_SESSION_TTL_SECONDS, ConsoleSession, csrf_token};
 pub use consumer::{Consumer, ConsumerPatch, NewConsumer};
 pub use flow::{CONNECTION_FLOW_TTL_SECONDS, ConnectionFlow};
 pub use integration::{

@@ -4,6 +4,7 @@
 //! one nonce'd script only enhances (live search, a busy button).
 
 mod brand;
+pub mod console;
 pub mod flow_cookie;
 mod shelf;
 mod style;

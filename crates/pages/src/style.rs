@@ -50,7 +50,34 @@ nav.pages{display:flex;justify-content:space-between;align-items:center;margin-t
 .code{font-size:.85rem;color:var(--muted)}\
 footer{margin-top:2rem;padding-top:.8rem;border-top:1px solid var(--border);font-size:.88rem;color:var(--muted);display:flex;flex-wrap:wrap;gap:1rem}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
-@media (max-width:480px){.page{padding:.75rem .9rem 1.5rem}ul.grid{grid-template-columns:1fr}.actions>*{flex:1 1 100%}}";
+.page.wide{max-width:72rem}\
+h2{font-size:1.1rem;margin:1.6rem 0 .5rem}\
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:var(--card);padding:.4rem .8rem;z-index:1}\
+nav.console{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;margin:-.5rem 0 1.25rem}\
+nav.console ul{display:flex;flex-wrap:wrap;gap:.25rem;list-style:none;margin:0;padding:0;flex:1}\
+nav.console a{display:inline-block;padding:.4rem .75rem;border-radius:8px;text-decoration:none}\
+nav.console a[aria-current]{background:var(--accent);color:var(--on-accent)}\
+nav.console button{padding:.35rem .8rem;font-weight:500}\
+.notice{padding:.6rem .8rem;border-radius:8px;border:1px solid currentColor}\
+.badge.off{color:var(--muted);border-color:var(--border);background:none}\
+.badge.bad{color:var(--error);border-color:var(--error);background:none}\
+.count{font-size:.8rem;opacity:.85}\
+table{width:100%;border-collapse:collapse;margin:.5rem 0}\
+th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid var(--border);vertical-align:top}\
+th{font-size:.85rem;color:var(--muted);font-weight:600}\
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:.5rem 0}\
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}\
+.copy-row{display:flex;gap:.5rem}.copy-row input{flex:1;font-family:ui-monospace,monospace;font-size:.88rem}\
+select{width:100%;padding:.55rem .65rem;font:inherit;color:var(--fg);background:var(--card);border:1px solid var(--border);border-radius:8px}\
+fieldset{border:1px solid var(--border);border-radius:8px;margin:.9rem 0 0;padding:.5rem .9rem .8rem}\
+label.choice{font-weight:400;margin:.4rem 0;display:flex;gap:.5rem;align-items:baseline}label.choice input{width:auto}\
+ul.plain{padding-left:1.1rem}ul.plain li{margin:.4rem 0}\
+details.danger{margin-top:1.25rem;border:1px solid var(--error);border-radius:8px;padding:.6rem .9rem}\
+details.danger summary{cursor:pointer;color:var(--error);font-weight:600}\
+pre.code{white-space:pre-wrap;overflow-wrap:anywhere}\
+@media (max-width:480px){.page{padding:.75rem .9rem 1.5rem}ul.grid{grid-template-columns:1fr}.actions>*{flex:1 1 100%}\
+table,thead,tbody,tr,th,td{display:block}thead{position:absolute;left:-999px}tr{border-bottom:1px solid var(--border);padding:.4rem 0}td{border:0;padding:.15rem 0}\
+dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}";
 
 /// Progressive enhancement, nonce'd: the marketplace filters as you type (the same GET
 /// the search form sends, its results swapped in), and a submitted form says it is
@@ -66,4 +93,7 @@ if(m!==n)return;var d=new DOMParser().parseFromString(h,'text/html'),x=d.getElem
 if(x&&o){o.replaceWith(x);history.replaceState(null,'',u)}}).catch(function(){})}}\
 document.querySelectorAll('form[data-busy]').forEach(function(g){g.addEventListener('submit',function(){\
 var b=g.querySelector('button[type=submit]');if(b){b.setAttribute('aria-busy','true');b.disabled=true;b.textContent=g.dataset.busy}})})\
+document.querySelectorAll('button[data-copy]').forEach(function(b){b.addEventListener('click',function(){\
+var i=document.getElementById(b.dataset.copy);i.select();\
+(navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){b.textContent='Copied'},function(){document.execCommand('copy');b.textContent='Copied'})})})\
 })();";

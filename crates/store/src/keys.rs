@@ -6,6 +6,7 @@
 //! - `APIKEY#{sha256}` / `APIKEY`, in `lookup` under `ACCOUNT#{id}#APIKEYS`;
 //! - `ACTIVATION#{sha256}` / `ACTIVATION` and `FLOW#{sha256}` / `FLOW`, with `expires_at`;
 //! - `JTI#{account}#{sha256(jti)}` / `JTI`: a used workspace token, until it expires;
+//! - `SESSION#{sha256}` / `SESSION`: a console session, with `expires_at`;
 //! - `CONNECTION#{id}` / `CONNECTION`, each in its own partition so refresh writes spread;
 //!   in `lookup` under `CONSUMER#{consumer}` / `{integration}#{id}`, and in the sparse
 //!   `schedule` index under `due#{0..8}` by refresh due time; once installed, in the
@@ -94,6 +95,10 @@ pub(crate) fn activation(token_hash: &str) -> Key {
 /// A used workspace token's `jti`, per issuing account, until the token expires.
 pub(crate) fn used_jti(account_id: &AccountId, jti_hash: &str) -> Key {
     Key::new(format!("JTI#{account_id}#{jti_hash}"), "JTI")
+}
+
+pub(crate) fn console_session(token_hash: &str) -> Key {
+    Key::new(format!("SESSION#{token_hash}"), "SESSION")
 }
 
 pub(crate) fn flow(state_hash: &str) -> Key {

@@ -22,7 +22,7 @@ pub use cursor::Cursor;
 pub use keys::SCHEDULE_SHARDS;
 pub use repo::{
     Accounts, Connections, Consumers, Integrations, InventoryFilter, Lease, Leases, Links, Listing,
-    Outbox, Reminders, Store, Versioned,
+    Outbox, Reminders, Sessions, Store, Versioned,
 };
 
 /// The primary key of an item.

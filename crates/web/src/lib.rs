@@ -13,11 +13,11 @@ pub mod routes;
 pub mod setup;
 pub mod telemetry;
 
-pub use auth::authenticate;
+pub use auth::{SignedIn, authenticate};
 pub use lambda_http::Body;
 pub use lambda_http::http::{Method, StatusCode};
 pub use problem::{ApiError, log_error};
-pub use request::{PageParams, flag, json_body, query_params};
+pub use request::{PageParams, flag, form_body, json_body, query_params};
 pub use response::{json, no_content};
 pub use routes::{Function, Operation, PathParams, ROUTES, Route};
 

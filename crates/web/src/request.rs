@@ -19,6 +19,13 @@ pub fn query_params(request: &Request) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// An `application/x-www-form-urlencoded` body as a map (last value of a name wins).
+pub fn form_body(request: &Request) -> std::collections::BTreeMap<String, String> {
+    url::form_urlencoded::parse(request.body().as_ref())
+        .into_owned()
+        .collect()
+}
+
 /// A JSON request body, with errors that name the JSON path of the offending field.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
     let content_type = request

@@ -15,6 +15,7 @@ pub enum Function {
     Connections,
     Popup,
     Callback,
+    Console,
 }
 
 impl Function {
@@ -26,6 +27,7 @@ impl Function {
             Function::Connections => "connections",
             Function::Popup => "popup",
             Function::Callback => "callback",
+            Function::Console => "console",
         }
     }
 }
@@ -72,6 +74,23 @@ pub enum Operation {
     ReminderReconnect,
     ReminderOptOutOffer,
     ReminderOptOut,
+    ConsoleHome,
+    ConsoleSignInForm,
+    ConsoleSignIn,
+    ConsoleSignOut,
+    ConsoleIntegrations,
+    ConsoleIntegration,
+    ConsoleIntegrationSave,
+    ConsoleConsumers,
+    ConsoleConsumerCreate,
+    ConsoleConsumer,
+    ConsoleConsumerLink,
+    ConsoleConnections,
+    ConsoleConnection,
+    ConsoleConnectionAction,
+    ConsoleApiKeys,
+    ConsoleApiKeyCreate,
+    ConsoleApiKeyRevoke,
 }
 
 impl Operation {
@@ -237,6 +256,53 @@ pub const ROUTES: &[Route] = &[
         "/reminders/{token}/opt-out",
         Callback,
         ReminderOptOut,
+    ),
+    route("GET", "/console", Console, ConsoleHome),
+    route("GET", "/console/sign-in", Console, ConsoleSignInForm),
+    route("POST", "/console/sign-in", Console, ConsoleSignIn),
+    route("POST", "/console/sign-out", Console, ConsoleSignOut),
+    route("GET", "/console/integrations", Console, ConsoleIntegrations),
+    route(
+        "GET",
+        "/console/integrations/{id}",
+        Console,
+        ConsoleIntegration,
+    ),
+    route(
+        "POST",
+        "/console/integrations/{id}",
+        Console,
+        ConsoleIntegrationSave,
+    ),
+    route("GET", "/console/consumers", Console, ConsoleConsumers),
+    route("POST", "/console/consumers", Console, ConsoleConsumerCreate),
+    route("GET", "/console/consumers/{id}", Console, ConsoleConsumer),
+    route(
+        "POST",
+        "/console/consumers/{id}/links",
+        Console,
+        ConsoleConsumerLink,
+    ),
+    route("GET", "/console/connections", Console, ConsoleConnections),
+    route(
+        "GET",
+        "/console/connections/{id}",
+        Console,
+        ConsoleConnection,
+    ),
+    route(
+        "POST",
+        "/console/connections/{id}",
+        Console,
+        ConsoleConnectionAction,
+    ),
+    route("GET", "/console/api-keys", Console, ConsoleApiKeys),
+    route("POST", "/console/api-keys", Console, ConsoleApiKeyCreate),
+    route(
+        "POST",
+        "/console/api-keys/{id}/revoke",
+        Console,
+        ConsoleApiKeyRevoke,
     ),
 ];
 

@@ -272,6 +272,25 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         // Browser-facing routes are not part of the management API.
         ConnectLanding | ConnectSubmit | PopupStart | PopupSubmit | ConnectScript
         | OAuthCallback | ReminderReconnect | ReminderOptOutOffer | ReminderOptOut => return None,
+        ConsoleHome
+        | ConsoleSignInForm
+        | ConsoleSignIn
+        | ConsoleSignOut
+        | ConsoleIntegrations
+        | ConsoleIntegration
+        | ConsoleIntegrationSave
+        | ConsoleConsumers
+        | ConsoleConsumerCreate
+        | ConsoleConsumer
+        | ConsoleConsumerLink
+        | ConsoleConnections
+        | ConsoleConnection
+        | ConsoleConnectionAction
+        | ConsoleApiKeys
+        | ConsoleApiKeyCreate
+        | ConsoleApiKeyRevoke => {
+            return None;
+        }
     })
 }
 

@@ -1,8 +1,6 @@
 //! The popup's input: a query string, a JSON body, or a form whose `payload` field holds
 //! the JSON, deserialized into the connect service's [`StartRequest`].
 
-use std::collections::BTreeMap;
-
 use latchkey_connect::flow::StartRequest;
 use latchkey_web::{Request, query_params};
 use serde::Deserialize;
@@ -47,11 +45,4 @@ pub fn from_body(request: &Request) -> StartRequest {
     let mut merged = query_object(request);
     merged.extend(fields.unwrap_or_default());
     start_request(merged)
-}
-
-/// An `application/x-www-form-urlencoded` body as a map (last value wins).
-pub fn form_body(request: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(request.body().as_ref())
-        .into_owned()
-        .collect()
 }

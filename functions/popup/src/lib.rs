@@ -37,7 +37,7 @@ impl Handler for Popup {
             }
             Operation::ConnectSubmit => {
                 let start = input::from_query(&request);
-                let form = input::form_body(&request);
+                let form = latchkey_web::form_body(&request);
                 run(app, params.get("token"), start, Some(form), query).await
             }
             Operation::PopupStart => {

@@ -11,6 +11,7 @@ mod leases;
 mod links;
 mod outbox;
 mod reminders;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use leases::{Lease, Leases};
 pub use links::Links;
 pub use outbox::Outbox;
 pub use reminders::Reminders;
+pub use sessions::Sessions;
 
 /// A value with the version it was read at, for optimistic updates.
 #[derive(Debug, Clone, PartialEq)]

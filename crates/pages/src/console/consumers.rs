@@ -1,0 +1,147 @@
+//! Consumers in the console: the list with search and a create form, and one consumer's
+//! page with its connections, an activation link to create, and the marketplace as they
+//! see it.
+
+use maud::html;
+
+use super::{Frame, Notice, copyable, form_error, input, notice, page, when};
+use crate::FormError;
+use latchkey_domain::{Consumer, Integration};
+use latchkey_web::{Response, StatusCode};
+
+use super::connections::{ConnectionRow, rows};
+
+/// The consumers matching `q` (name or internal reference), and the create form with
+/// what was typed when creating failed.
+pub fn consumers(
+    frame: &Frame<'_>,
+    all: &[Consumer],
+    q: &str,
+    typed: &[(&str, &str)],
+    error: Option<&FormError<'_>>,
+    more: bool,
+) -> Response {
+    let needle = q.trim().to_lowercase();
+    let shown: Vec<&Consumer> = all
+        .iter()
+        .filter(|c| {
+            needle.is_empty()
+                || c.name.to_lowercase().contains(&needle)
+                || c.internal_reference
+                    .as_deref()
+                    .is_some_and(|r| r.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let value = |name: &str| {
+        typed
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| *v)
+    };
+    let fields = ["name", "internal_reference", "email"];
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        h1 { "Consumers" }
+        p.lead { "Your customers: each connects their own software." }
+        form.search role="search" method="get" action=(frame.href("consumers")) {
+            label.visually-hidden for="q" { "Search consumers" }
+            input id="q" name="q" type="search" value=(q) placeholder="Search by name or internal reference";
+            button type="submit" { "Search" }
+        }
+        @if shown.is_empty() {
+            p.help { "No consumer matches." }
+        } @else {
+            table {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Internal reference" } th scope="col" { "Created" } } }
+                tbody {
+                    @for c in &shown {
+                        tr {
+                            td { a href=(frame.href(&format!("consumers/{}", c.id))) { (c.name) } }
+                            td { (c.internal_reference.as_deref().unwrap_or("—")) }
+                            td { (when(Some(c.created_at))) }
+                        }
+                    }
+                }
+            }
+        }
+        @if more { p.help { "Showing the first " (all.len()) " consumers; search by internal reference to find others." } }
+        section aria-labelledby="new-h" {
+            h2 id="new-h" { "New consumer" }
+            (form_error(error, &fields))
+            form method="post" action=(frame.href("consumers")) data-busy="Creating…" {
+                (frame.csrf_field())
+                (input("name", "Name", value("name"), "text", true, None, error))
+                (input("internal_reference", "Internal reference", value("internal_reference"), "text", false,
+                    Some("Your own id for this customer: unique in your account."), error))
+                (input("email", "Email", value("email"), "email", false,
+                    Some("Where reminder emails go when a connection breaks."), error))
+                div.actions { button.primary type="submit" { "Create consumer" } }
+            }
+        }
+    };
+    page(frame, status, "Consumers", body)
+}
+
+/// One consumer: details, connections, a link to create. `link` is a link just made:
+/// its URL and expiry; `preview` the console path that makes a marketplace link and
+/// opens it.
+pub fn consumer(
+    frame: &Frame<'_>,
+    consumer: &Consumer,
+    connections: &[ConnectionRow<'_>],
+    active: &[Integration],
+    link: Option<(&str, i64)>,
+    error: Option<&FormError<'_>>,
+    preview: &str,
+) -> Response {
+    let path = format!("consumers/{}/links", consumer.id);
+    let body = html! {
+        p { a href=(frame.href("consumers")) { "← Consumers" } }
+        h1 { (consumer.name) }
+        dl.facts {
+            dt { "Id" } dd.code { (consumer.id) }
+            dt { "Internal reference" } dd { (consumer.internal_reference.as_deref().unwrap_or("—")) }
+            dt { "Email" } dd { (consumer.email.as_deref().unwrap_or("—")) }
+            dt { "Created" } dd { (when(Some(consumer.created_at))) }
+        }
+        form method="post" action=(frame.href(preview)) target="_blank" {
+            (frame.csrf_field())
+            input type="hidden" name="preview" value="1";
+            button type="submit" { "Preview the marketplace as this consumer" }
+        }
+        section aria-labelledby="conn-h" {
+            h2 id="conn-h" { "Connections" }
+            (rows(frame, connections, false))
+        }
+        section aria-labelledby="link-h" {
+            h2 id="link-h" { "Activation link" }
+            @if let Some((url, expires_at)) = link {
+                (notice(Some(&Notice::Done("Link created. Send it to your customer; it works once."))))
+                (copyable("link-url", "Link", url))
+                p.help { "Expires " (when(Some(expires_at))) "." }
+            }
+            (form_error(error, &["integration_id"]))
+            form method="post" action=(frame.href(&path)) data-busy="Creating…" {
+                (frame.csrf_field())
+                div.field {
+                    label for="f-integration_id" { "Integration" }
+                    select id="f-integration_id" name="integration_id" {
+                        option value="" { "Any: the consumer picks in the marketplace" }
+                        @for i in active { option value=(i.id) { (i.name) } }
+                    }
+                }
+                div.actions { button.primary type="submit" { "Create activation link" } }
+            }
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(frame, status, &consumer.name, body)
+}

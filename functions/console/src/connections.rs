@@ -1,0 +1,230 @@
+//! The console's connections: the inventory by status, one connection, and its actions
+//! (refresh now, a re-authorisation link, disconnect).
+
+use std::collections::{BTreeMap, HashMap};
+
+use latchkey_domain::{
+    Connection, ConnectionId, ConnectionStatus, Consumer, ConsumerId, Integration,
+};
+use latchkey_pages::FormError;
+use latchkey_pages::console::{self, ConnectionRow, Notice, Section, StatusCounts};
+use latchkey_store::{Connections, Consumers, Cursor, InventoryFilter};
+use latchkey_web::{ApiError, Method, Response};
+use serde_json::json;
+
+use crate::{Cx, done_text, form_error};
+
+/// Connections a tab counts before it shows `n+`.
+const COUNTED: usize = 100;
+/// Connections a page lists.
+const PAGE: usize = 50;
+
+/// Rows with the names of their integrations and consumers.
+pub(crate) fn named<'a>(
+    connections: &'a [Connection],
+    integrations: &'a [Integration],
+    consumers: &'a [Consumer],
+) -> Vec<ConnectionRow<'a>> {
+    connections
+        .iter()
+        .map(|c| ConnectionRow {
+            connection: c,
+            integration: integrations
+                .iter()
+                .find(|i| i.id == c.integration_id)
+                .map_or("(deleted integration)", |i| i.name.as_str()),
+            consumer: consumers
+                .iter()
+                .find(|k| k.id == c.consumer_id)
+                .map_or("(deleted consumer)", |k| k.name.as_str()),
+        })
+        .collect()
+}
+
+fn parse_status(text: Option<&String>) -> Option<ConnectionStatus> {
+    match text.map(String::as_str) {
+        Some("active") => Some(ConnectionStatus::Active),
+        Some("needs_reauth") => Some(ConnectionStatus::NeedsReauth),
+        Some("error") => Some(ConnectionStatus::Error),
+        _ => None,
+    }
+}
+
+/// The consumers `connections` belong to, read at once.
+async fn consumers_of(cx: &Cx<'_>, connections: &[Connection]) -> Result<Vec<Consumer>, ApiError> {
+    let mut ids: Vec<&ConsumerId> = connections.iter().map(|c| &c.consumer_id).collect();
+    ids.sort();
+    ids.dedup();
+    let found = futures_util::future::join_all(
+        ids.into_iter()
+            .map(|id| cx.app.store.consumer(&cx.account.id, id)),
+    )
+    .await;
+    let mut out = Vec::new();
+    for consumer in found {
+        out.extend(consumer?.map(|v| v.value));
+    }
+    Ok(out)
+}
+
+/// How many connections are in `status`, up to [`COUNTED`].
+async fn count(cx: &Cx<'_>, status: ConnectionStatus) -> Result<Option<usize>, ApiError> {
+    let filter = InventoryFilter {
+        status: Some(status),
+        ..InventoryFilter::default()
+    };
+    let page = cx
+        .app
+        .store
+        .connection_inventory(&cx.account.id, &filter, COUNTED, None)
+        .await?;
+    Ok(page.next.is_none().then_some(page.items.len()))
+}
+
+pub(crate) async fn list(
+    cx: &Cx<'_>,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let status = parse_status(query.get("status"));
+    let cursor = query
+        .get("cursor")
+        .filter(|c| !c.is_empty())
+        .map(|c| Cursor::parse(c))
+        .transpose()?;
+    let filter = InventoryFilter {
+        status,
+        ..InventoryFilter::default()
+    };
+    let (page, integrations, active, needs_reauth, error) = tokio::join!(
+        cx.app
+            .store
+            .connection_inventory(&cx.account.id, &filter, PAGE, cursor.as_ref()),
+        crate::integrations::all(cx),
+        count(cx, ConnectionStatus::Active),
+        count(cx, ConnectionStatus::NeedsReauth),
+        count(cx, ConnectionStatus::Error),
+    );
+    let page = page?;
+    let connections: Vec<Connection> = page.items.into_iter().map(|v| v.value).collect();
+    let (integrations, consumers) = (integrations?, consumers_of(cx, &connections).await?);
+    let counts = StatusCounts {
+        active: active?,
+        needs_reauth: needs_reauth?,
+        error: error?,
+        cap: COUNTED,
+    };
+    let next = page.next.map(|n| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(s) = query_status(status) {
+            query.append_pair("status", s);
+        }
+        query.append_pair("cursor", n.as_str());
+        cx.href(&format!("connections?{}", query.finish()))
+    });
+    Ok(console::connections(
+        &cx.frame(Section::Connections),
+        &named(&connections, &integrations, &consumers),
+        status,
+        &counts,
+        next.as_deref(),
+    ))
+}
+
+fn query_status(status: Option<ConnectionStatus>) -> Option<&'static str> {
+    Some(match status? {
+        ConnectionStatus::Active => "active",
+        ConnectionStatus::NeedsReauth => "needs_reauth",
+        ConnectionStatus::Error => "error",
+        ConnectionStatus::Pending => "pending",
+    })
+}
+
+/// The connection's page, with a notice, a re-authorisation link or a problem.
+async fn render(
+    cx: &Cx<'_>,
+    id: &str,
+    link: Option<(&str, i64)>,
+    notice: Option<&Notice<'_>>,
+    error: Option<&FormError<'_>>,
+) -> Result<Response, ApiError> {
+    let Some(found) = cx
+        .app
+        .store
+        .connection(&cx.account.id, &ConnectionId::from(id))
+        .await?
+    else {
+        return Ok(cx.not_found(Section::Connections, "connection"));
+    };
+    let connections = [found.value];
+    let (integrations, consumers) =
+        tokio::join!(crate::integrations::all(cx), consumers_of(cx, &connections));
+    let (integrations, consumers) = (integrations?, consumers?);
+    let rows = named(&connections, &integrations, &consumers);
+    Ok(console::connection(
+        &cx.frame(Section::Connections),
+        &rows[0],
+        link,
+        notice,
+        error,
+    ))
+}
+
+pub(crate) async fn show(
+    cx: &Cx<'_>,
+    id: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let done = done_text(query).map(Notice::Done);
+    render(cx, id, None, done.as_ref(), None).await
+}
+
+/// `action` = `refresh`, `reauthorise` or `disconnect`.
+pub(crate) async fn act(
+    cx: &Cx<'_>,
+    id: &str,
+    form: &BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
+    let Some(found) = cx
+        .app
+        .store
+        .connection(&cx.account.id, &ConnectionId::from(id))
+        .await?
+    else {
+        return Ok(cx.not_found(Section::Connections, "connection"));
+    };
+    let c = &found.value;
+    let outcome = match form.get("action").map(String::as_str) {
+        Some("refresh") => cx
+            .api(
+                Method::POST,
+                &format!("/v1/connections/{}/refresh", c.id),
+                None,
+            )
+            .await
+            .map(|_| Some(cx.href(&format!("connections/{}?done=refreshed", c.id)))),
+        Some("disconnect") => cx
+            .api(Method::DELETE, &format!("/v1/connections/{}", c.id), None)
+            .await
+            .map(|_| Some(cx.href("connections?done=disconnected"))),
+        _ => {
+            let body = json!({ "integration_id": c.integration_id, "connection_id": c.id });
+            let path = format!("/v1/consumers/{}/connections", c.consumer_id);
+            match cx.api(Method::POST, &path, Some(body)).await {
+                Ok(link) => {
+                    let url = link["url"].as_str().unwrap_or_default().to_owned();
+                    let expires_at = link["expires_at"]
+                        .as_str()
+                        .and_then(latchkey_api::Timestamp::parse)
+                        .map_or(0, |t| t.0);
+                    return render(cx, id, Some((&url, expires_at)), None, None).await;
+                }
+                Err(problem) => Err(problem),
+            }
+        }
+    };
+    match outcome {
+        Ok(Some(location)) => Ok(console::see_other(&location)),
+        Ok(None) => render(cx, id, None, None, None).await,
+        Err(problem) => render(cx, id, None, None, Some(&form_error(&problem))).await,
+    }
+}
