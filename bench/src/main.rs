@@ -70,6 +70,8 @@ fn event_for(binary: &str, key: &str) -> String {
         "connections" => http_event("GET", "/v1/connections/con_none", "", key),
         "popup" => http_event("GET", "/connect/lka_none", "", key),
         "callback" => http_event("GET", "/oauth/callback/int_none", "state=none&code=x", key),
+        // Its sign-in page: every other page needs a session cookie first.
+        "console" => http_event("GET", "/console/sign-in", "", key),
         // What the template's schedule sends the refresh function.
         "refresh" => json!({
             "version": "0", "id": "bench", "detail-type": "Scheduled Event",
