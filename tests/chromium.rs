@@ -31,8 +31,10 @@ pub async fn served() -> (Harness, String) {
 pub async fn run(mut plan: Value, name: Option<&str>) -> Value {
     if let Some(name) = name {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
-        std::fs::create_dir_all(dir).unwrap();
-        plan["screenshots"] = Value::from(format!("{dir}/{name}"));
+        let prefix = format!("{dir}/{name}");
+        // `name` may name a folder too (`console/walk`).
+        std::fs::create_dir_all(std::path::Path::new(&prefix).parent().unwrap()).unwrap();
+        plan["screenshots"] = Value::from(prefix);
     }
     run_script("steps.mjs", plan).await
 }

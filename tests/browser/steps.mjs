@@ -9,10 +9,14 @@
 //        "colorScheme": "light" | "dark",
 //        "steps": [{"fill": {"field name": "value"}} | {"click": "visible text"}
 //                  | {"type": {"field name": "value"}} (key by key) | {"press": "Tab"}
+//                  | {"select": {"field name": "option label"}} | {"goto": URL}
+//                  | {"button": "accessible name"}
 //                  | {"waitFor": "url prefix"} | {"waitUrl": "substring"}
-//                  | {"sentTo": "url prefix"} | {"closed": true} | {"axe": true}]}
+//                  | {"sentTo": "url prefix"} | {"closed": true} | {"axe": true}
+//                  | {"cookies": true}]}
 // {"axe": true} runs axe-core on the page and reports its serious and critical
 // violations in that step's snapshot (`axe`).
+// {"cookies": true} reports the browser's cookies in that step's snapshot.
 // With "opener", the stub page opens START with window.open and the steps run in that
 // popup; the report then carries the messages the opener received.
 import { readFile } from 'node:fs/promises';
@@ -60,6 +64,8 @@ async function read(page) {
     links: [...document.querySelectorAll('a')].map((a) => ({ text: a.innerText.trim(), href: a.href })),
     buttons: [...document.querySelectorAll('button')].map((b) => b.innerText.trim()),
     images: [...document.images].map((i) => ({ loaded: i.complete && i.naturalWidth > 0 })),
+    // Read-only fields: what a copy button copies (a link, a key shown once).
+    readonly: Object.fromEntries([...document.querySelectorAll('input[readonly]')].map((i) => [i.id, i.value])),
     cards: [...document.querySelectorAll('.card')].map((c) => c.querySelector('.what span')?.innerText.trim()),
     invalid: [...document.querySelectorAll('[aria-invalid=true]')].map((i) => ({
       name: i.name,
@@ -121,6 +127,7 @@ try {
     if (!page.isClosed()) await page.waitForLoadState().catch(() => {});
     const shot = await snapshot(page).catch(() => ({ closed: true }));
     if (step.axe) shot.axe = await axe(page);
+    if (step.cookies) shot.cookies = await page.context().cookies();
     report.snapshots.push(shot);
     await shoot(page, `${i + 1}`);
   }
@@ -157,8 +164,8 @@ async function axe(shown) {
 }
 
 async function act(page, step) {
-  if (step.axe) {
-    // Checked on the page as it stands (see the snapshot).
+  if (step.axe || step.cookies) {
+    // Read from the page as it stands (see the snapshot).
   } else if (step.type) {
     for (const [name, value] of Object.entries(step.type)) {
       const field = page.locator(`[name="${name}"]`);
@@ -171,6 +178,15 @@ async function act(page, step) {
     else await page.keyboard.press(step.press);
   } else if (step.waitUrl) {
     await page.waitForURL((url) => url.href.includes(step.waitUrl), { timeout: 10000 });
+  } else if (step.select) {
+    for (const [name, label] of Object.entries(step.select)) {
+      await page.locator(`[name="${name}"]`).selectOption({ label }, { timeout: 5000 });
+    }
+  } else if (step.button) {
+    // By its accessible name (several buttons may read alike: "Revoke").
+    await page.getByRole('button', { name: step.button, exact: true }).click({ timeout: 5000 });
+  } else if (step.goto) {
+    await page.goto(step.goto);
   } else if (step.fill) {
     for (const [name, value] of Object.entries(step.fill)) {
       await page.locator(`[name="${name}"]`).fill(value, { timeout: 5000 });

@@ -58,7 +58,8 @@ impl<'a> Brand<'a> {
             header.brand {
                 @match logo {
                     Some(logo) => img src={ "data:" (logo.content_type) ";base64," (logo.data_base64) } alt="";,
-                    None => (PreEscaped(latchkey_core::catalog::monogram(self.name))),
+                    // Decorative: the name follows.
+                    None => span aria-hidden="true" { (PreEscaped(latchkey_core::catalog::monogram(self.name))) },
                 }
                 span { (self.name) }
             }

@@ -1,7 +1,7 @@
 //! The browser-facing pages, server-rendered (maud escapes every value), with the
 //! security headers of docs/ARCHITECTURE.md §4 on every one. Each page carries the
 //! account's branding (`Brand`), reads in light and dark, and works without JavaScript;
-//! one nonce'd script only enhances (live search, a busy button).
+//! one nonce'd script only enhances (live search, a busy button, copy buttons).
 
 mod brand;
 pub mod console;

@@ -57,7 +57,8 @@ nav.console{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;margin
 nav.console ul{display:flex;flex-wrap:wrap;gap:.25rem;list-style:none;margin:0;padding:0;flex:1}\
 nav.console a{display:inline-block;padding:.4rem .75rem;border-radius:8px;text-decoration:none}\
 nav.console a[aria-current]{background:var(--accent);color:var(--on-accent)}\
-nav.console button{padding:.35rem .8rem;font-weight:500}\
+nav.console button{padding:.35rem .8rem;font-weight:500}.sign-out{margin-left:auto}\
+.field label small{display:inline}.what>span{overflow-wrap:anywhere}\
 .notice{padding:.6rem .8rem;border-radius:8px;border:1px solid currentColor}\
 .badge.off{color:var(--muted);border-color:var(--border);background:none}\
 .badge.bad{color:var(--error);border-color:var(--error);background:none}\
@@ -76,12 +77,15 @@ details.danger{margin-top:1.25rem;border:1px solid var(--error);border-radius:8p
 details.danger summary{cursor:pointer;color:var(--error);font-weight:600}\
 pre.code{white-space:pre-wrap;overflow-wrap:anywhere}\
 @media (max-width:480px){.page{padding:.75rem .9rem 1.5rem}ul.grid{grid-template-columns:1fr}.actions>*{flex:1 1 100%}\
+nav.console ul{flex-basis:100%}\
 table,thead,tbody,tr,th,td{display:block}thead{position:absolute;left:-999px}tr{border-bottom:1px solid var(--border);padding:.4rem 0}td{border:0;padding:.15rem 0}\
+td[data-label]::before{content:attr(data-label) \": \";color:var(--muted)}\
 dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}";
 
 /// Progressive enhancement, nonce'd: the marketplace filters as you type (the same GET
-/// the search form sends, its results swapped in), and a submitted form says it is
-/// working while the verification or token call runs.
+/// the search form sends, its results swapped in), a submitted form says it is working
+/// while the verification or token call runs, and the console's copy buttons copy their
+/// field (which stays selectable without the script).
 pub const SCRIPT: &str = "(function(){\
 var f=document.getElementById('search');\
 if(f&&window.fetch&&window.DOMParser){var q=f.querySelector('input[name=q]'),t,n=0;\

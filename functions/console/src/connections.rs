@@ -207,7 +207,9 @@ pub(crate) async fn act(
             .await
             .map(|_| Some(cx.href("connections?done=disconnected"))),
         _ => {
-            let body = json!({ "integration_id": c.integration_id, "connection_id": c.id });
+            let body = json!({
+                "name": c.name, "integration_id": c.integration_id, "connection_id": c.id
+            });
             let path = format!("/v1/consumers/{}/connections", c.consumer_id);
             match cx.api(Method::POST, &path, Some(body)).await {
                 Ok(link) => {

@@ -121,7 +121,7 @@ pub(crate) async fn link(
     id: &str,
     form: &BTreeMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let mut body = json!({});
+    let mut body = json!({ "name": form.get("name").map_or("", |n| n.trim()) });
     if let Some(integration) = form.get("integration_id").filter(|v| !v.is_empty()) {
         body["integration_id"] = json!(integration);
     }

@@ -70,10 +70,10 @@ pub(super) fn rows(frame: &Frame<'_>, list: &[ConnectionRow<'_>], with_consumer:
                     @for r in list {
                         tr {
                             td { a href=(frame.href(&format!("connections/{}", r.connection.id))) { (r.connection.name) } }
-                            td { (r.integration) }
-                            @if with_consumer { td { (r.consumer) } }
-                            td { (badge(r.connection.status)) }
-                            td { (when(r.connection.refresh.last_success_at)) }
+                            td data-label="Integration" { (r.integration) }
+                            @if with_consumer { td data-label="Consumer" { (r.consumer) } }
+                            td data-label="Status" { (badge(r.connection.status)) }
+                            td data-label="Last refresh" { (when(r.connection.refresh.last_success_at)) }
                         }
                     }
                 }
@@ -159,7 +159,11 @@ pub fn connection(
         }
         h2 { "Actions" }
         div.actions {
-            @if c.refreshable { (frame.action(&path, &[("action", "refresh")], "Refresh now", false)) }
+            // A refresh after invalid_grant would only be refused again: the user must
+            // re-authorise.
+            @if c.refreshable && c.status != ConnectionStatus::NeedsReauth {
+                (frame.action(&path, &[("action", "refresh")], "Refresh now", false))
+            }
             (frame.action(&path, &[("action", "reauthorise")], "Send a re-authorisation link", false))
         }
         details.danger {

@@ -61,8 +61,8 @@ pub fn consumers(
                     @for c in &shown {
                         tr {
                             td { a href=(frame.href(&format!("consumers/{}", c.id))) { (c.name) } }
-                            td { (c.internal_reference.as_deref().unwrap_or("—")) }
-                            td { (when(Some(c.created_at))) }
+                            td data-label="Internal reference" { (c.internal_reference.as_deref().unwrap_or("—")) }
+                            td data-label="Created" { (when(Some(c.created_at))) }
                         }
                     }
                 }
@@ -111,6 +111,7 @@ pub fn consumer(
         form method="post" action=(frame.href(preview)) target="_blank" {
             (frame.csrf_field())
             input type="hidden" name="preview" value="1";
+            input type="hidden" name="name" value=(consumer.name);
             button type="submit" { "Preview the marketplace as this consumer" }
         }
         section aria-labelledby="conn-h" {
@@ -124,9 +125,11 @@ pub fn consumer(
                 (copyable("link-url", "Link", url))
                 p.help { "Expires " (when(Some(expires_at))) "." }
             }
-            (form_error(error, &["integration_id"]))
+            (form_error(error, &["integration_id", "name"]))
             form method="post" action=(frame.href(&path)) data-busy="Creating…" {
                 (frame.csrf_field())
+                (input("name", "Connection name", &consumer.name, "text", true,
+                    Some("What the connection is called in your app and in this console."), error))
                 div.field {
                     label for="f-integration_id" { "Integration" }
                     select id="f-integration_id" name="integration_id" {

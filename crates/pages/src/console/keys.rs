@@ -46,10 +46,10 @@ pub fn api_keys(
                 @for k in keys {
                     tr {
                         td { (k.label.as_deref().unwrap_or("—")) br; small.code { (k.id) } }
-                        td { (scopes(k)) }
-                        td { (when(Some(k.created_at))) }
-                        td { (when(k.last_used_at)) }
-                        td { (when(k.expires_at)) }
+                        td data-label="Scopes" { (scopes(k)) }
+                        td data-label="Created" { (when(Some(k.created_at))) }
+                        td data-label="Last used" { (when(k.last_used_at)) }
+                        td data-label="Expires" { (when(k.expires_at)) }
                         td {
                             form method="post" action=(frame.href(&format!("api-keys/{}/revoke", k.id))) {
                                 (frame.csrf_field())
