@@ -356,3 +356,65 @@ async fn sign_out_and_revoking_the_key_end_the_session() {
         StatusCode::FOUND
     );
 }
+
+#[tokio::test]
+async fn a_consumer_is_edited_by_the_api_rules_and_deleted_with_its_connections() {
+    let h = harness().await;
+    let mut browser = Browser::new(&h);
+    browser.sign_in(&h.key).await;
+    let token = browser.token().await;
+    let (_, taken) = h
+        .send(
+            "POST",
+            "/v1/consumers",
+            json!({"name": "Globex", "internal_reference": "cust-1"}),
+        )
+        .await;
+    let (_, other) = h
+        .send("POST", "/v1/consumers", json!({"name": "Initech"}))
+        .await;
+    let id = other["id"].as_str().unwrap();
+    let page = format!("/console/consumers/{id}");
+    let refused = browser
+        .post(
+            &page,
+            &[
+                ("action", "edit"),
+                ("consumer.name", "Initech"),
+                ("consumer.internal_reference", "cust-1"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        text(&refused).contains(r#"id="f-consumer-internal_reference-error""#),
+        "{}",
+        text(&refused)
+    );
+    let (_, unchanged) = h.get(&format!("/v1/consumers/{id}")).await;
+    assert_eq!(unchanged["internal_reference"], json!(null));
+    let saved = browser
+        .post(
+            &page,
+            &[
+                ("action", "edit"),
+                ("consumer.name", "Initech Ltd"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, renamed) = h.get(&format!("/v1/consumers/{id}")).await;
+    assert_eq!(renamed["name"], "Initech Ltd");
+    let deleted = browser
+        .post(&page, &[("action", "delete"), ("csrf", &token)])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let (status, _) = h.get(&format!("/v1/consumers/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = h
+        .get(&format!("/v1/consumers/{}", taken["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "only that consumer");
+}

@@ -4,7 +4,8 @@
 //! complete the connection in a second browser, see it active, make its refresh fail at
 //! the provider, see it under needs re-authorisation with the error, send a
 //! re-authorisation link, revoke a key (the API refuses it next), sign out (the old
-//! cookie opens nothing). axe-core checks every page; screenshots at 1280 and 360 px go
+//! cookie opens nothing), with a settings form refused and a secret rotated on the way.
+//! axe-core checks every page; screenshots at 1280 and 360 px go
 //! to `target/screenshots/console/`.
 
 use latchkey_domain::{ConnectionStatus, Credentials};
@@ -94,6 +95,7 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
         json!({"select": {"integration_id": "Walk Provider"}}),
         json!({"click": "Create activation link"}),
         json!({"axe": true}),
+        json!({"click": "Copy"}),
     ]);
     let report = run(
         json!({"stub": "https://app.acme.test", "start": console, "steps": steps}),
@@ -122,6 +124,9 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
         .as_str()
         .expect("the link");
     assert!(link.starts_with(&format!("{base}connect/lka_")), "{link}");
+    // The page's script copies it (the field stays selectable without the script).
+    let buttons = shots[20]["buttons"].as_array().unwrap();
+    assert!(buttons.contains(&json!("Copied")), "{buttons:?}");
     let (_, active) = h.get(&format!("/v1/integrations/{integration_id}")).await;
     assert_eq!(active["status"], "active");
     assert_eq!(
@@ -199,6 +204,11 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
         json!({"click": "API keys"}),
         json!({"axe": true}),
         json!({"button": "Revoke ops"}),
+        json!({"click": "Settings"}),
+        json!({"axe": true}),
+        json!({"fill": {"branding.primary_color": "blue"}}),
+        json!({"click": "Save branding"}),
+        json!({"click": "Rotate the webhook signing secret"}),
         json!({"cookies": true}),
         json!({"click": "Sign out"}),
         json!({"axe": true}),
@@ -226,8 +236,23 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
     assert!(text(&shots[12]).contains("revoked"), "{}", text(&shots[12]));
     let (status, _) = h.call("GET", "/v1/connections", Some(&ops_key), None).await;
     assert_eq!(status.as_u16(), 401, "the revoked key is refused");
-    assert!(text(&shots[14]).contains("You are signed out."));
-    let cookie = shots[13]["cookies"]
+    // A bad colour: the API's problem by its field, nothing saved; then a rotation.
+    let bad = &shots[16]["invalid"];
+    assert_eq!(bad[0]["name"], "branding.primary_color", "{bad}");
+    assert!(
+        bad[0]["describedBy"][0]
+            .as_str()
+            .unwrap()
+            .contains("#1f6feb"),
+        "{bad}"
+    );
+    assert!(text(&shots[16]).contains("must be a colour"));
+    let secret = shots[17]["readonly"]["new-secret"]
+        .as_str()
+        .expect("the new secret");
+    assert!(secret.len() >= 40, "shown once: {secret}");
+    assert!(text(&shots[19]).contains("You are signed out."));
+    let cookie = shots[18]["cookies"]
         .as_array()
         .unwrap()
         .iter()

@@ -96,7 +96,7 @@ fetch(u,{credentials:'same-origin'}).then(function(r){return r.text()}).then(fun
 if(m!==n)return;var d=new DOMParser().parseFromString(h,'text/html'),x=d.getElementById('results'),o=document.getElementById('results');\
 if(x&&o){o.replaceWith(x);history.replaceState(null,'',u)}}).catch(function(){})}}\
 document.querySelectorAll('form[data-busy]').forEach(function(g){g.addEventListener('submit',function(){\
-var b=g.querySelector('button[type=submit]');if(b){b.setAttribute('aria-busy','true');b.disabled=true;b.textContent=g.dataset.busy}})})\
+var b=g.querySelector('button[type=submit]');if(b){b.setAttribute('aria-busy','true');b.disabled=true;b.textContent=g.dataset.busy}})});\
 document.querySelectorAll('button[data-copy]').forEach(function(b){b.addEventListener('click',function(){\
 var i=document.getElementById(b.dataset.copy);i.select();\
 (navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){b.textContent='Copied'},function(){document.execCommand('copy');b.textContent='Copied'})})})\

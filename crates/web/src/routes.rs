@@ -84,6 +84,7 @@ pub enum Operation {
     ConsoleConsumers,
     ConsoleConsumerCreate,
     ConsoleConsumer,
+    ConsoleConsumerSave,
     ConsoleConsumerLink,
     ConsoleConnections,
     ConsoleConnection,
@@ -91,6 +92,8 @@ pub enum Operation {
     ConsoleApiKeys,
     ConsoleApiKeyCreate,
     ConsoleApiKeyRevoke,
+    ConsoleSettings,
+    ConsoleSettingsSave,
 }
 
 impl Operation {
@@ -279,6 +282,12 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/console/consumers/{id}", Console, ConsoleConsumer),
     route(
         "POST",
+        "/console/consumers/{id}",
+        Console,
+        ConsoleConsumerSave,
+    ),
+    route(
+        "POST",
         "/console/consumers/{id}/links",
         Console,
         ConsoleConsumerLink,
@@ -304,6 +313,8 @@ pub const ROUTES: &[Route] = &[
         Console,
         ConsoleApiKeyRevoke,
     ),
+    route("GET", "/console/settings", Console, ConsoleSettings),
+    route("POST", "/console/settings", Console, ConsoleSettingsSave),
 ];
 
 /// Values of a route's `{name}` segments.

@@ -282,13 +282,16 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         | ConsoleConsumers
         | ConsoleConsumerCreate
         | ConsoleConsumer
+        | ConsoleConsumerSave
         | ConsoleConsumerLink
         | ConsoleConnections
         | ConsoleConnection
         | ConsoleConnectionAction
         | ConsoleApiKeys
         | ConsoleApiKeyCreate
-        | ConsoleApiKeyRevoke => {
+        | ConsoleApiKeyRevoke
+        | ConsoleSettings
+        | ConsoleSettingsSave => {
             return None;
         }
     })

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use latchkey_domain::{Consumer, ConsumerId, IntegrationStatus};
 use latchkey_pages::FormError;
-use latchkey_pages::console::{self, Section};
+use latchkey_pages::console::{self, ConsumerPage, Notice, Section};
 use latchkey_store::{Connections, Consumers};
 use latchkey_web::{ApiError, Method, Response};
 use serde_json::{Map, Value, json};
@@ -81,6 +81,7 @@ pub(crate) async fn show(
     cx: &Cx<'_>,
     id: &str,
     link: Option<(&str, i64)>,
+    notice: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
 ) -> Result<Response, ApiError> {
     let id = ConsumerId::from(id);
@@ -103,14 +104,18 @@ pub(crate) async fn show(
         .filter(|i| i.status == IntegrationStatus::Active)
         .cloned()
         .collect();
+    let preview = format!("consumers/{}/links", consumer.value.id);
     Ok(console::consumer(
         &cx.frame(Section::Consumers),
-        &consumer.value,
-        &rows,
-        &active,
+        &ConsumerPage {
+            consumer: &consumer.value,
+            connections: &rows,
+            active: &active,
+            preview: &preview,
+        },
         link,
+        notice,
         error,
-        &format!("consumers/{}/links", consumer.value.id),
     ))
 }
 
@@ -136,13 +141,48 @@ pub(crate) async fn link(
                 .as_str()
                 .and_then(api_time)
                 .unwrap_or_default();
-            show(cx, id, Some((url, expires_at)), None).await
+            show(cx, id, Some((url, expires_at)), None, None).await
         }
-        Err(problem) => show(cx, id, None, Some(&form_error(&problem))).await,
+        Err(problem) => show(cx, id, None, None, Some(&form_error(&problem))).await,
     }
 }
 
 /// Epoch seconds of an RFC 3339 time the API answered.
 fn api_time(text: &str) -> Option<i64> {
     latchkey_api::Timestamp::parse(text).map(|t| t.0)
+}
+
+/// `action=edit` (the consumer's details) or `action=delete`.
+pub(crate) async fn save(
+    cx: &Cx<'_>,
+    id: &str,
+    form: &BTreeMap<String, String>,
+) -> Result<Response, ApiError> {
+    let path = format!("/v1/consumers/{}", ConsumerId::from(id));
+    if form.get("action").map(String::as_str) == Some("delete") {
+        return match cx.api(Method::DELETE, &path, None).await {
+            Ok(_) => Ok(console::see_other(&cx.href("consumers?done=deleted"))),
+            Err(problem) => show(cx, id, None, None, Some(&form_error(&problem))).await,
+        };
+    }
+    let text = |name: &str| match form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        Some(v) => json!(v),
+        None => Value::Null,
+    };
+    let body = json!({
+        "name": form.get("consumer.name").map_or("", |v| v.trim()),
+        "internal_reference": text("consumer.internal_reference"),
+        "email": text("consumer.email"),
+    });
+    match cx.api(Method::PATCH, &path, Some(body)).await {
+        Ok(_) => Ok(console::see_other(
+            &cx.href(&format!("consumers/{id}?done=saved")),
+        )),
+        Err(mut problem) => {
+            // The details form's fields are `consumer.{field}` (the link form has its own
+            // `name`).
+            problem.field = problem.field.map(|f| format!("consumer.{f}"));
+            show(cx, id, None, None, Some(&form_error(&problem))).await
+        }
+    }
 }

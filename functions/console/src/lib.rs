@@ -9,6 +9,7 @@ mod consumers;
 mod integrations;
 mod keys;
 mod session;
+mod settings;
 
 use std::collections::BTreeMap;
 
@@ -19,8 +20,7 @@ use latchkey_pages::console::{self, Frame, Section};
 use latchkey_pages::{Brand, FormError};
 use latchkey_store::Accounts;
 use latchkey_web::{
-    ApiError, Handler, Method, Operation, PathParams, Request, Response, StatusCode, form_body,
-    query_params,
+    ApiError, Handler, Method, Operation, PathParams, Request, Response, form_body, query_params,
 };
 
 use session::Session;
@@ -51,7 +51,7 @@ impl Handler for Console {
         let form = if request.method() == Method::POST {
             let form = form_body(&request);
             if !session::same_origin(app, &request) || !session::carries_csrf(&session, &form) {
-                return Ok(forbidden(&base));
+                return Ok(console::refused(&base));
             }
             form
         } else {
@@ -81,7 +81,11 @@ impl Handler for Console {
             Operation::ConsoleIntegrationSave => integrations::save(&cx, id, &form).await?,
             Operation::ConsoleConsumers => consumers::list(&cx, &query, &[], None).await?,
             Operation::ConsoleConsumerCreate => consumers::create(&cx, &form).await?,
-            Operation::ConsoleConsumer => consumers::show(&cx, id, None, None).await?,
+            Operation::ConsoleConsumer => {
+                let done = done_text(&query).map(latchkey_pages::console::Notice::Done);
+                consumers::show(&cx, id, None, done.as_ref(), None).await?
+            }
+            Operation::ConsoleConsumerSave => consumers::save(&cx, id, &form).await?,
             Operation::ConsoleConsumerLink => consumers::link(&cx, id, &form).await?,
             Operation::ConsoleConnections => connections::list(&cx, &query).await?,
             Operation::ConsoleConnection => connections::show(&cx, id, &query).await?,
@@ -89,6 +93,8 @@ impl Handler for Console {
             Operation::ConsoleApiKeys => keys::list(&cx, &query).await?,
             Operation::ConsoleApiKeyCreate => keys::create(&cx, &form).await?,
             Operation::ConsoleApiKeyRevoke => keys::revoke(&cx, id).await?,
+            Operation::ConsoleSettings => settings::show(&cx, &query).await?,
+            Operation::ConsoleSettingsSave => settings::save(&cx, &form).await?,
             _ => return Err(ApiError::NotFound("route")),
         })
     }
@@ -133,12 +139,15 @@ impl Cx<'_> {
     }
 }
 
-/// A problem as the form shows it.
+/// A problem as the form shows it. Next to its field, the API's "field: " prefix of the
+/// detail would say the field's name twice.
 fn form_error(problem: &api::Problem) -> FormError<'_> {
-    FormError {
-        field: problem.field.as_deref(),
-        message: &problem.detail,
-    }
+    let field = problem.field.as_deref();
+    let message = match (field, problem.detail.split_once(": ")) {
+        (Some(field), Some((named, rest))) if field.ends_with(named) => rest,
+        _ => &problem.detail,
+    };
+    FormError { field, message }
 }
 
 /// The fixed texts of a done action (`?done=` after a redirect): no text comes from the URL.
@@ -148,13 +157,14 @@ fn done_text(query: &std::collections::HashMap<String, String>) -> Option<&'stat
         "refreshed" => "Refreshed: the connection has a new token.",
         "disconnected" => "Disconnected.",
         "revoked" => "The key is revoked: requests with it are refused from now on.",
+        "deleted" => "Deleted: its connections were disconnected first.",
         _ => return None,
     })
 }
 
 async fn sign_in(app: &App, request: &Request, base: &str) -> Result<Response, ApiError> {
     if !session::same_origin(app, request) {
-        return Ok(forbidden(base));
+        return Ok(console::refused(base));
     }
     let form = form_body(request);
     let key = form.get("api_key").map(String::as_str).unwrap_or("");
@@ -177,11 +187,4 @@ async fn sign_in(app: &App, request: &Request, base: &str) -> Result<Response, A
             ),
         },
     )
-}
-
-/// A POST without our origin or the session's CSRF token: refused, nothing changed.
-fn forbidden(base: &str) -> Response {
-    let mut response = console::refused(base);
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response
 }

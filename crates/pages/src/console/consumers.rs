@@ -86,22 +86,36 @@ pub fn consumers(
     page(frame, status, "Consumers", body)
 }
 
-/// One consumer: details, connections, a link to create. `link` is a link just made:
-/// its URL and expiry; `preview` the console path that makes a marketplace link and
+/// What a consumer's page shows: the consumer, its connections, the active integrations
+/// a link may name, and `preview`, the console path that makes a marketplace link and
 /// opens it.
+pub struct ConsumerPage<'a> {
+    pub consumer: &'a Consumer,
+    pub connections: &'a [ConnectionRow<'a>],
+    pub active: &'a [Integration],
+    pub preview: &'a str,
+}
+
+/// One consumer: details, connections, a link to create. `link` is a link just made:
+/// its URL and expiry.
 pub fn consumer(
     frame: &Frame<'_>,
-    consumer: &Consumer,
-    connections: &[ConnectionRow<'_>],
-    active: &[Integration],
+    shown: &ConsumerPage<'_>,
     link: Option<(&str, i64)>,
+    notice_: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
-    preview: &str,
 ) -> Response {
+    let &ConsumerPage {
+        consumer,
+        connections,
+        active,
+        preview,
+    } = shown;
     let path = format!("consumers/{}/links", consumer.id);
     let body = html! {
         p { a href=(frame.href("consumers")) { "← Consumers" } }
         h1 { (consumer.name) }
+        (notice(notice_))
         dl.facts {
             dt { "Id" } dd.code { (consumer.id) }
             dt { "Internal reference" } dd { (consumer.internal_reference.as_deref().unwrap_or("—")) }
@@ -118,6 +132,23 @@ pub fn consumer(
             h2 id="conn-h" { "Connections" }
             (rows(frame, connections, false))
         }
+        section aria-labelledby="edit-h" {
+            h2 id="edit-h" { "Details" }
+            (form_error(error, &["name", "internal_reference", "email", "integration_id"]))
+            form method="post" action=(frame.href(&format!("consumers/{}", consumer.id))) data-busy="Saving…" {
+                (frame.csrf_field())
+                input type="hidden" name="action" value="edit";
+                (input("consumer.name", "Name", &consumer.name, "text", true, None, error))
+                (input("consumer.internal_reference", "Internal reference", consumer.internal_reference.as_deref().unwrap_or(""), "text", false, None, error))
+                (input("consumer.email", "Email", consumer.email.as_deref().unwrap_or(""), "email", false, None, error))
+                div.actions { button type="submit" { "Save details" } }
+            }
+            details.danger {
+                summary { "Delete this consumer…" }
+                p { "Deleting a consumer disconnects each of its connections first (revoked at the provider where it allows, credentials deleted, " code { "connection.deleted" } " sent), then deletes it. It cannot be undone." }
+                (frame.action(&format!("consumers/{}", consumer.id), &[("action", "delete")], "Delete for good", true))
+            }
+        }
         section aria-labelledby="link-h" {
             h2 id="link-h" { "Activation link" }
             @if let Some((url, expires_at)) = link {
@@ -125,7 +156,7 @@ pub fn consumer(
                 (copyable("link-url", "Link", url))
                 p.help { "Expires " (when(Some(expires_at))) "." }
             }
-            (form_error(error, &["integration_id", "name"]))
+            (form_error(error, &["integration_id", "name", "consumer.name", "consumer.internal_reference", "consumer.email"]))
             form method="post" action=(frame.href(&path)) data-busy="Creating…" {
                 (frame.csrf_field())
                 (input("name", "Connection name", &consumer.name, "text", true,

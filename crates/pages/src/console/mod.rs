@@ -7,11 +7,13 @@ mod connections;
 mod consumers;
 mod integrations;
 mod keys;
+mod settings;
 
 pub use connections::{ConnectionRow, StatusCounts, connection, connections};
-pub use consumers::{consumer, consumers};
+pub use consumers::{ConsumerPage, consumer, consumers};
 pub use integrations::{integration, integrations};
 pub use keys::api_keys;
+pub use settings::{Rotated, settings};
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -25,14 +27,16 @@ pub enum Section {
     Consumers,
     Connections,
     ApiKeys,
+    Settings,
 }
 
 impl Section {
-    const ALL: [Section; 4] = [
+    const ALL: [Section; 5] = [
         Section::Integrations,
         Section::Consumers,
         Section::Connections,
         Section::ApiKeys,
+        Section::Settings,
     ];
 
     fn label(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Section {
             Section::Consumers => "Consumers",
             Section::Connections => "Connections",
             Section::ApiKeys => "API keys",
+            Section::Settings => "Settings",
         }
     }
 
@@ -50,6 +55,7 @@ impl Section {
             Section::Consumers => "consumers",
             Section::Connections => "connections",
             Section::ApiKeys => "api-keys",
+            Section::Settings => "settings",
         }
     }
 }

@@ -1,0 +1,138 @@
+//! The account's settings in the console: where consumers are sent back, branding, the
+//! webhook URL, and the two signing secrets (rotated here, each shown once).
+
+use maud::html;
+
+use super::{Frame, Notice, copyable, form_error, input, notice, page};
+use crate::FormError;
+use latchkey_domain::Account;
+use latchkey_web::{Response, StatusCode};
+
+/// A secret just rotated: what it signs, and its value (shown this once).
+pub struct Rotated<'a> {
+    pub what: &'a str,
+    pub secret: &'a str,
+}
+
+fn checkbox(name: &str, label: &str, checked: bool, help: &str) -> maud::Markup {
+    let id = format!("f-{name}");
+    html! {
+        div.field {
+            label.choice for=(id) {
+                input id=(id) type="checkbox" name=(name) value="true" checked[checked]
+                    aria-describedby={ (id) "-help" };
+                " " (label)
+            }
+            small id={ (id) "-help" } { (help) }
+        }
+    }
+}
+
+fn submit(frame: &Frame<'_>, action: &str, label: &str) -> maud::Markup {
+    html! {
+        (frame.csrf_field())
+        input type="hidden" name="action" value=(action);
+        div.actions { button.primary type="submit" { (label) } }
+    }
+}
+
+/// The settings over `account`; after a failed save the fields show what was `typed`.
+pub fn settings(
+    frame: &Frame<'_>,
+    account: &Account,
+    typed: &[(&str, &str)],
+    rotated: Option<&Rotated<'_>>,
+    notice_: Option<&Notice<'_>>,
+    error: Option<&FormError<'_>>,
+) -> Response {
+    let action = frame.href("settings");
+    let b = &account.branding;
+    let origins = account.allowed_redirect_origins.join(" ");
+    let value = |name: &str, stored: &'_ str| -> String {
+        typed
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(stored, |(_, v)| *v)
+            .to_owned()
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let fields = [
+        "name",
+        "redirect_url",
+        "allowed_redirect_origins",
+        "branding.display_name",
+        "branding.primary_color",
+        "branding.support_url",
+        "webhook_url",
+    ];
+    let body = html! {
+        h1 { "Settings" }
+        (notice(notice_))
+        (form_error(error, &fields))
+        @if let Some(r) = rotated {
+            section.once aria-labelledby="secret-h" {
+                h2 id="secret-h" { "New " (r.what) }
+                p { "Copy it now: it is shown this once. The old one stopped working." }
+                (copyable("new-secret", "Secret", r.secret))
+            }
+        }
+        section aria-labelledby="account-h" {
+            h2 id="account-h" { "Where consumers go back" }
+            form method="post" action=(action) data-busy="Saving…" {
+                (input("name", "Account name", &value("name", &account.name), "text", true, None, error))
+                (input("redirect_url", "Redirect URL", &value("redirect_url", account.redirect_url.as_deref().unwrap_or("")), "url", false,
+                    Some("Where a consumer lands after connecting, unless the consumer or the start names its own."), error))
+                (input("allowed_redirect_origins", "Allowed redirect origins", &value("allowed_redirect_origins", &origins), "text", false,
+                    Some("Origins a start's redirectUri or targetOrigin may name, separated by spaces (https://app.example.com)."), error))
+                (checkbox("append_result_params", "Append the result to the redirect URL", account.append_result_params,
+                    "connectionId, connectionStatus, error and customState as query parameters."))
+                (checkbox("auto_create_consumers", "Create consumers from workspace tokens", account.auto_create_consumers,
+                    "A signed token naming an unknown consumer creates it."))
+                (submit(frame, "account", "Save"))
+            }
+        }
+        section aria-labelledby="brand-h" {
+            h2 id="brand-h" { "Branding" }
+            p.help { "On the popup, the marketplace and this console. The logo is set through the API (" code { "PATCH /v1/account" } "); it is "
+                @if b.logo.is_some() { "set" } @else { "not set" } "." }
+            form method="post" action=(action) data-busy="Saving…" {
+                (input("branding.display_name", "Display name", &value("branding.display_name", b.display_name.as_deref().unwrap_or("")), "text", false,
+                    Some("The name consumers see; the account name when empty."), error))
+                (input("branding.primary_color", "Colour", &value("branding.primary_color", b.primary_color.as_deref().unwrap_or("")), "text", false,
+                    Some("Buttons and links, as #rrggbb."), error))
+                (input("branding.support_url", "Support URL", &value("branding.support_url", b.support_url.as_deref().unwrap_or("")), "url", false,
+                    Some("Where \"Get help\" sends a consumer (https)."), error))
+                (submit(frame, "branding", "Save branding"))
+            }
+        }
+        section aria-labelledby="hooks-h" {
+            h2 id="hooks-h" { "Webhooks" }
+            form method="post" action=(action) data-busy="Saving…" {
+                (input("webhook_url", "Webhook URL", &value("webhook_url", account.webhook_url.as_deref().unwrap_or("")), "url", false,
+                    Some("Receives connection.created, .updated, .needs_reauth, .error, .refresh_failed and .deleted, signed."), error))
+                (submit(frame, "webhook", "Save webhook URL"))
+            }
+            p.help { "Signing secret: " @if account.webhook_secret.is_some() { "set" } @else { "not set" } "." }
+            form method="post" action=(action) {
+                (frame.csrf_field())
+                input type="hidden" name="action" value="rotate-webhook";
+                button type="submit" { "Rotate the webhook signing secret" }
+            }
+        }
+        section aria-labelledby="jwt-h" {
+            h2 id="jwt-h" { "Workspace tokens" }
+            p.help { "The secret your backend signs workspace tokens with (HS256): "
+                @if account.jwt_secret.is_some() { "set" } @else { "not set" } ". Rotating it stops the old one at once." }
+            form method="post" action=(action) {
+                (frame.csrf_field())
+                input type="hidden" name="action" value="rotate-jwt";
+                button type="submit" { "Rotate the workspace-token secret" }
+            }
+        }
+    };
+    page(frame, status, "Settings", body)
+}
