@@ -175,8 +175,15 @@ fn when(at: Option<i64>) -> Markup {
     }
 }
 
-fn layout(frame: &Frame<'_>, title: &str, nonce: &str, body: Markup) -> Markup {
-    let brand = frame.brand;
+/// A whole console document: `wide` for signed-in pages (`nav` above `main`), narrow for
+/// sign-in and refusals.
+fn document(
+    title: &str,
+    brand: Brand<'_>,
+    nav: Option<Markup>,
+    nonce: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -191,22 +198,9 @@ fn layout(frame: &Frame<'_>, title: &str, nonce: &str, body: Markup) -> Markup {
             }
             body {
                 a.skip href="#main" { "Skip to content" }
-                div.page.wide {
+                div.page.wide[nav.is_some()].narrow[nav.is_none()] {
                     (brand.header())
-                    nav.console aria-label="Console" {
-                        ul {
-                            @for s in Section::ALL {
-                                li {
-                                    a href=(frame.href(s.path()))
-                                        aria-current=[(s == frame.section).then_some("page")] { (s.label()) }
-                                }
-                            }
-                        }
-                        form.sign-out method="post" action=(frame.href("sign-out")) {
-                            (frame.csrf_field())
-                            button type="submit" { "Sign out" }
-                        }
-                    }
+                    @if let Some(nav) = nav { (nav) }
                     main id="main" { (body) }
                 }
                 script nonce=(nonce) { (PreEscaped(style::SCRIPT)) }
@@ -215,16 +209,40 @@ fn layout(frame: &Frame<'_>, title: &str, nonce: &str, body: Markup) -> Markup {
     }
 }
 
+fn nav(frame: &Frame<'_>) -> Markup {
+    html! {
+        nav.console aria-label="Console" {
+            ul {
+                @for s in Section::ALL {
+                    li {
+                        a href=(frame.href(s.path()))
+                            aria-current=[(s == frame.section).then_some("page")] { (s.label()) }
+                    }
+                }
+            }
+            form.sign-out method="post" action=(frame.href("sign-out")) {
+                (frame.csrf_field())
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+fn nonce() -> String {
+    latchkey_domain::token::new_token("").expose().to_owned()
+}
+
 /// A signed-in page with the console's headers.
 pub fn page(frame: &Frame<'_>, status: StatusCode, title: &str, body: Markup) -> Response {
-    let nonce = latchkey_domain::token::new_token("").expose().to_owned();
-    respond_html(status, layout(frame, title, &nonce, body), &nonce)
+    let nonce = nonce();
+    let markup = document(title, frame.brand, Some(nav(frame)), &nonce, body);
+    respond_html(status, markup, &nonce)
 }
 
 /// The sign-in page: paste a full-scope API key.
 pub fn sign_in(base: &str, error: Option<&str>, signed_out: bool) -> Response {
     let brand = Brand::named("Latchkey");
-    let nonce = latchkey_domain::token::new_token("").expose().to_owned();
+    let nonce = nonce();
     let form_error = error.map(|message| FormError {
         field: Some("api_key"),
         message,
@@ -238,26 +256,7 @@ pub fn sign_in(base: &str, error: Option<&str>, signed_out: bool) -> Response {
             div.actions { button.primary type="submit" { "Sign in" } }
         }
     };
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="same-origin";
-                meta name="color-scheme" content="light dark";
-                title { "Sign in · Latchkey console" }
-                style { (PreEscaped(style::STYLE)) }
-            }
-            body {
-                div.page.narrow {
-                    (brand.header())
-                    main id="main" { (body) }
-                }
-                script nonce=(nonce) { (PreEscaped(style::SCRIPT)) }
-            }
-        }
-    };
+    let markup = document("Sign in", brand, None, &nonce, body);
     let status = if error.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
@@ -289,13 +288,9 @@ pub fn secure(response: &mut Response, nonce: Option<&str>) {
 
 /// A 303 to a console page after a POST (the browser then GETs it).
 pub fn see_other(location: &str) -> Response {
-    let mut response = Response::new(Body::Empty);
+    let mut response = crate::redirect(location);
     *response.status_mut() = StatusCode::SEE_OTHER;
     secure(&mut response, None);
-    response.headers_mut().insert(
-        "location",
-        location.parse().expect("URLs are valid header values"),
-    );
     response
 }
 
@@ -311,28 +306,12 @@ pub fn missing(frame: &Frame<'_>, what: &str) -> Response {
 /// The page for a form that did not come from the console's own pages (no origin or CSRF
 /// token of this session): nothing was changed.
 pub fn refused(base: &str) -> Response {
-    let nonce = latchkey_domain::token::new_token("").expose().to_owned();
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { "Refused · Latchkey console" }
-                style { (PreEscaped(style::STYLE)) }
-            }
-            body {
-                div.page.narrow {
-                    (Brand::named("Latchkey").header())
-                    main {
-                        h1.error { "Refused" }
-                        p { "This form did not come from your console session, so nothing was changed. Open the console and try again." }
-                        div.actions { a.button href=(base) { "Open the console" } }
-                    }
-                }
-            }
-        }
+    let nonce = nonce();
+    let body = html! {
+        h1.error { "Refused" }
+        p { "This form did not come from your console session, so nothing was changed. Open the console and try again." }
+        div.actions { a.button href=(base) { "Open the console" } }
     };
+    let markup = document("Refused", Brand::named("Latchkey"), None, &nonce, body);
     respond_html(StatusCode::FORBIDDEN, markup, &nonce)
 }
