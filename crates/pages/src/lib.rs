@@ -39,21 +39,29 @@ pub struct FormError<'a> {
     pub message: &'a str,
 }
 
+/// Every page's `<head>`: the stylesheet, the account's colour, and its referrer policy
+/// (the popup sends none; the console `same-origin`, so its POSTs carry their `Origin`).
+fn head(title: &str, brand: &Brand, referrer: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="referrer" content=(referrer);
+            meta name="color-scheme" content="light dark";
+            title { (title) }
+            style { (PreEscaped(style::STYLE)) }
+            @if let Some(css) = brand.style() { style { (PreEscaped(css)) } }
+        }
+    }
+}
+
 /// A page's frame: the account's header, the content, its footer. `script` is the
 /// nonce of the pages' one script, when the page uses it.
 fn layout(title: &str, brand: &Brand, narrow: bool, script: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · " (brand.name) }
-                style { (PreEscaped(style::STYLE)) }
-                @if let Some(css) = brand.style() { style { (PreEscaped(css)) } }
-            }
+            (head(&format!("{title} · {}", brand.name), brand, "no-referrer"))
             body {
                 div.page.narrow[narrow] {
                     (brand.header())

@@ -60,3 +60,13 @@ pub async fn call(
         detail: text("detail").unwrap_or_else(|| "The action failed.".to_owned()),
     })
 }
+
+/// An activation link the API answered: its URL and expiry (epoch seconds).
+pub fn link(answer: &Value) -> (String, i64) {
+    let url = answer["url"].as_str().unwrap_or_default().to_owned();
+    let expires_at = answer["expires_at"]
+        .as_str()
+        .and_then(latchkey_api::Timestamp::parse)
+        .map_or(0, |t| t.0);
+    (url, expires_at)
+}

@@ -139,6 +139,16 @@ fn query_status(status: Option<ConnectionStatus>) -> Option<&'static str> {
     })
 }
 
+/// The account's connection `id`, if it has one.
+async fn find(cx: &Cx<'_>, id: &str) -> Result<Option<Connection>, ApiError> {
+    let found = cx
+        .app
+        .store
+        .connection(&cx.account.id, &ConnectionId::from(id))
+        .await?;
+    Ok(found.map(|v| v.value))
+}
+
 /// The connection's page, with a notice, a re-authorisation link or a problem.
 async fn render(
     cx: &Cx<'_>,
@@ -147,15 +157,10 @@ async fn render(
     notice: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
 ) -> Result<Response, ApiError> {
-    let Some(found) = cx
-        .app
-        .store
-        .connection(&cx.account.id, &ConnectionId::from(id))
-        .await?
-    else {
+    let Some(found) = find(cx, id).await? else {
         return Ok(cx.not_found(Section::Connections, "connection"));
     };
-    let connections = [found.value];
+    let connections = [found];
     let (integrations, consumers) =
         tokio::join!(crate::integrations::all(cx), consumers_of(cx, &connections));
     let (integrations, consumers) = (integrations?, consumers?);
@@ -184,16 +189,10 @@ pub(crate) async fn act(
     id: &str,
     form: &BTreeMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let Some(found) = cx
-        .app
-        .store
-        .connection(&cx.account.id, &ConnectionId::from(id))
-        .await?
-    else {
+    let Some(c) = find(cx, id).await? else {
         return Ok(cx.not_found(Section::Connections, "connection"));
     };
-    let c = &found.value;
-    let outcome = match form.get("action").map(String::as_str) {
+    let done = match form.get("action").map(String::as_str) {
         Some("refresh") => cx
             .api(
                 Method::POST,
@@ -201,32 +200,27 @@ pub(crate) async fn act(
                 None,
             )
             .await
-            .map(|_| Some(cx.href(&format!("connections/{}?done=refreshed", c.id)))),
+            .map(|_| cx.href(&format!("connections/{}?done=refreshed", c.id))),
         Some("disconnect") => cx
             .api(Method::DELETE, &format!("/v1/connections/{}", c.id), None)
             .await
-            .map(|_| Some(cx.href("connections?done=disconnected"))),
+            .map(|_| cx.href("connections?done=disconnected")),
         _ => {
             let body = json!({
                 "name": c.name, "integration_id": c.integration_id, "connection_id": c.id
             });
             let path = format!("/v1/consumers/{}/connections", c.consumer_id);
             match cx.api(Method::POST, &path, Some(body)).await {
-                Ok(link) => {
-                    let url = link["url"].as_str().unwrap_or_default().to_owned();
-                    let expires_at = link["expires_at"]
-                        .as_str()
-                        .and_then(latchkey_api::Timestamp::parse)
-                        .map_or(0, |t| t.0);
+                Ok(answer) => {
+                    let (url, expires_at) = crate::api::link(&answer);
                     return render(cx, id, Some((&url, expires_at)), None, None).await;
                 }
                 Err(problem) => Err(problem),
             }
         }
     };
-    match outcome {
-        Ok(Some(location)) => Ok(console::see_other(&location)),
-        Ok(None) => render(cx, id, None, None, None).await,
+    match done {
+        Ok(location) => Ok(console::see_other(&location)),
         Err(problem) => render(cx, id, None, None, Some(&form_error(&problem))).await,
     }
 }

@@ -132,24 +132,15 @@ pub(crate) async fn link(
     }
     let path = format!("/v1/consumers/{}/connections", ConsumerId::from(id));
     match cx.api(Method::POST, &path, Some(body)).await {
-        Ok(link) => {
-            let url = link["url"].as_str().unwrap_or_default();
+        Ok(answer) => {
+            let (url, expires_at) = crate::api::link(&answer);
             if form.contains_key("preview") {
-                return Ok(latchkey_pages::redirect(url));
+                return Ok(latchkey_pages::redirect(&url));
             }
-            let expires_at = link["expires_at"]
-                .as_str()
-                .and_then(api_time)
-                .unwrap_or_default();
-            show(cx, id, Some((url, expires_at)), None, None).await
+            show(cx, id, Some((&url, expires_at)), None, None).await
         }
         Err(problem) => show(cx, id, None, None, Some(&form_error(&problem))).await,
     }
-}
-
-/// Epoch seconds of an RFC 3339 time the API answered.
-fn api_time(text: &str) -> Option<i64> {
-    latchkey_api::Timestamp::parse(text).map(|t| t.0)
 }
 
 /// `action=edit` (the consumer's details) or `action=delete`.

@@ -187,15 +187,7 @@ fn document(
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="same-origin";
-                meta name="color-scheme" content="light dark";
-                title { (title) " · " (brand.name) " console" }
-                style { (PreEscaped(style::STYLE)) }
-                @if let Some(css) = brand.style() { style { (PreEscaped(css)) } }
-            }
+            (crate::head(&format!("{title} · {} console", brand.name), &brand, "same-origin"))
             body {
                 a.skip href="#main" { "Skip to content" }
                 div.page.wide[nav.is_some()].narrow[nav.is_none()] {
