@@ -45,6 +45,29 @@ pub enum ConnectionStatus {
     Pending,
 }
 
+impl ConnectionStatus {
+    /// Its name, as the JSON writes it: also the inventory's key part and the console's
+    /// `?status=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Active => "active",
+            ConnectionStatus::Error => "error",
+            ConnectionStatus::NeedsReauth => "needs_reauth",
+            ConnectionStatus::Pending => "pending",
+        }
+    }
+
+    /// A status the inventory lists (`active`, `needs_reauth`, `error`), by its name.
+    pub fn listed(name: &str) -> Option<Self> {
+        match name {
+            "active" => Some(ConnectionStatus::Active),
+            "needs_reauth" => Some(ConnectionStatus::NeedsReauth),
+            "error" => Some(ConnectionStatus::Error),
+            _ => None,
+        }
+    }
+}
+
 /// What a failed refresh left the connection with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshFailure {

@@ -148,13 +148,7 @@ pub(crate) const LISTED_STATUSES: [ConnectionStatus; 3] = [
 
 /// The `inventory` partition of an account's connections in one status.
 pub(crate) fn inventory_partition(account_id: &AccountId, status: ConnectionStatus) -> String {
-    let status = match status {
-        ConnectionStatus::Active => "active",
-        ConnectionStatus::NeedsReauth => "needs_reauth",
-        ConnectionStatus::Error => "error",
-        ConnectionStatus::Pending => "pending",
-    };
-    format!("CONNECTIONS#{account_id}#{status}")
+    format!("CONNECTIONS#{account_id}#{}", status.as_str())
 }
 
 /// Sorts newest first in ascending order: the inverted creation second, then the id.

@@ -159,17 +159,14 @@ async fn list(app: &App, account_id: &AccountId, request: &Request) -> Result<Re
     let query = query_params(request);
     let page = PageParams::from_query(&query)?;
     let text = |field: &str| query.get(field).filter(|v| !v.is_empty());
-    let status = match text("status").map(String::as_str) {
+    let status = match text("status") {
         None => None,
-        Some("active") => Some(ConnectionStatus::Active),
-        Some("needs_reauth") => Some(ConnectionStatus::NeedsReauth),
-        Some("error") => Some(ConnectionStatus::Error),
-        Some(_) => {
-            return Err(ApiError::BadQuery {
+        Some(name) => Some(
+            ConnectionStatus::listed(name).ok_or_else(|| ApiError::BadQuery {
                 field: "status",
                 detail: "must be active, needs_reauth or error".into(),
-            });
-        }
+            })?,
+        ),
     };
     let filter = InventoryFilter {
         status,

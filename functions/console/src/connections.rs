@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use latchkey_domain::{
-    Connection, ConnectionId, ConnectionStatus, Consumer, ConsumerId, Integration,
-};
+use latchkey_domain::{Connection, ConnectionId, ConnectionStatus, Consumer, Integration};
 use latchkey_pages::FormError;
 use latchkey_pages::console::{self, ConnectionRow, Notice, Section, StatusCounts};
-use latchkey_store::{Connections, Consumers, Cursor, InventoryFilter};
+use latchkey_store::{
+    Connections, Consumers, Cursor, Integrations, InventoryFilter, StoreResult, Versioned,
+};
 use latchkey_web::{ApiError, Method, Response};
 use serde_json::json;
 
@@ -41,30 +41,49 @@ pub(crate) fn named<'a>(
         .collect()
 }
 
-fn parse_status(text: Option<&String>) -> Option<ConnectionStatus> {
-    match text.map(String::as_str) {
-        Some("active") => Some(ConnectionStatus::Active),
-        Some("needs_reauth") => Some(ConnectionStatus::NeedsReauth),
-        Some("error") => Some(ConnectionStatus::Error),
-        _ => None,
-    }
-}
-
-/// The consumers `connections` belong to, read at once.
-async fn consumers_of(cx: &Cx<'_>, connections: &[Connection]) -> Result<Vec<Consumer>, ApiError> {
-    let mut ids: Vec<&ConsumerId> = connections.iter().map(|c| &c.consumer_id).collect();
+/// The distinct ids `id` picks from `connections`, each read with `read`, all at once;
+/// an id whose item is gone reads nothing.
+async fn each_named<'a, Id, T, Fut>(
+    connections: &'a [Connection],
+    id: impl Fn(&'a Connection) -> &'a Id,
+    read: impl Fn(&'a Id) -> Fut,
+) -> Result<Vec<T>, ApiError>
+where
+    Id: Ord + 'a,
+    Fut: Future<Output = StoreResult<Option<Versioned<T>>>>,
+{
+    let mut ids: Vec<&Id> = connections.iter().map(id).collect();
     ids.sort();
     ids.dedup();
-    let found = futures_util::future::join_all(
-        ids.into_iter()
-            .map(|id| cx.app.store.consumer(&cx.account.id, id)),
-    )
-    .await;
+    let found = futures_util::future::join_all(ids.into_iter().map(read)).await;
     let mut out = Vec::new();
-    for consumer in found {
-        out.extend(consumer?.map(|v| v.value));
+    for item in found {
+        out.extend(item?.map(|v| v.value));
     }
     Ok(out)
+}
+
+/// The consumers and integrations `connections` name (not the whole catalog: a page
+/// names a few).
+pub(crate) async fn names_of(
+    cx: &Cx<'_>,
+    connections: &[Connection],
+) -> Result<(Vec<Integration>, Vec<Consumer>), ApiError> {
+    let account = &cx.account.id;
+    let store = &cx.app.store;
+    let (integrations, consumers) = tokio::join!(
+        each_named(
+            connections,
+            |c| &c.integration_id,
+            |id| store.integration(account, id)
+        ),
+        each_named(
+            connections,
+            |c| &c.consumer_id,
+            |id| store.consumer(account, id)
+        ),
+    );
+    Ok((integrations?, consumers?))
 }
 
 /// How many connections are in `status`, up to [`COUNTED`].
@@ -85,7 +104,9 @@ pub(crate) async fn list(
     cx: &Cx<'_>,
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let status = parse_status(query.get("status"));
+    let status = query
+        .get("status")
+        .and_then(|s| ConnectionStatus::listed(s));
     let cursor = query
         .get("cursor")
         .filter(|c| !c.is_empty())
@@ -95,18 +116,17 @@ pub(crate) async fn list(
         status,
         ..InventoryFilter::default()
     };
-    let (page, integrations, active, needs_reauth, error) = tokio::join!(
+    let (page, active, needs_reauth, error) = tokio::join!(
         cx.app
             .store
             .connection_inventory(&cx.account.id, &filter, PAGE, cursor.as_ref()),
-        crate::integrations::all(cx),
         count(cx, ConnectionStatus::Active),
         count(cx, ConnectionStatus::NeedsReauth),
         count(cx, ConnectionStatus::Error),
     );
     let page = page?;
     let connections: Vec<Connection> = page.items.into_iter().map(|v| v.value).collect();
-    let (integrations, consumers) = (integrations?, consumers_of(cx, &connections).await?);
+    let (integrations, consumers) = names_of(cx, &connections).await?;
     let counts = StatusCounts {
         active: active?,
         needs_reauth: needs_reauth?,
@@ -115,8 +135,8 @@ pub(crate) async fn list(
     };
     let next = page.next.map(|n| {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(s) = query_status(status) {
-            query.append_pair("status", s);
+        if let Some(s) = status {
+            query.append_pair("status", s.as_str());
         }
         query.append_pair("cursor", n.as_str());
         cx.href(&format!("connections?{}", query.finish()))
@@ -128,15 +148,6 @@ pub(crate) async fn list(
         &counts,
         next.as_deref(),
     ))
-}
-
-fn query_status(status: Option<ConnectionStatus>) -> Option<&'static str> {
-    Some(match status? {
-        ConnectionStatus::Active => "active",
-        ConnectionStatus::NeedsReauth => "needs_reauth",
-        ConnectionStatus::Error => "error",
-        ConnectionStatus::Pending => "pending",
-    })
 }
 
 /// The account's connection `id`, if it has one.
@@ -161,9 +172,7 @@ async fn render(
         return Ok(cx.not_found(Section::Connections, "connection"));
     };
     let connections = [found];
-    let (integrations, consumers) =
-        tokio::join!(crate::integrations::all(cx), consumers_of(cx, &connections));
-    let (integrations, consumers) = (integrations?, consumers?);
+    let (integrations, consumers) = names_of(cx, &connections).await?;
     let rows = named(&connections, &integrations, &consumers);
     Ok(console::connection(
         &cx.frame(Section::Connections),

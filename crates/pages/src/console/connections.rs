@@ -34,15 +34,6 @@ fn status_text(status: ConnectionStatus) -> &'static str {
     }
 }
 
-fn status_value(status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Active => "active",
-        ConnectionStatus::NeedsReauth => "needs_reauth",
-        ConnectionStatus::Error => "error",
-        ConnectionStatus::Pending => "pending",
-    }
-}
-
 fn badge(status: ConnectionStatus) -> Markup {
     html! {
         @match status {
@@ -93,7 +84,7 @@ pub fn connections(
     let count = |n: Option<usize>| n.map_or(format!("{}+", counts.cap), |n| n.to_string());
     let tab = |label: &str, value: Option<ConnectionStatus>, n: Option<String>| {
         let href = match value {
-            Some(s) => frame.href(&format!("connections?status={}", status_value(s))),
+            Some(s) => frame.href(&format!("connections?status={}", s.as_str())),
             None => frame.href("connections"),
         };
         html! {
