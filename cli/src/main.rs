@@ -345,11 +345,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 None => None,
             };
             first_start(&app, &cli.data_dir).await?;
-            println!("Latchkey is serving on http://{local}");
             println!(
                 "Console: {}console/ (sign in with a full-scope API key)",
                 app.public_url()
             );
+            // The last line of the start: scripts (and the tests) read up to it and may
+            // close the pipe, so nothing is printed after it.
+            println!("Latchkey is serving on http://{local}");
             let app = Arc::new(app);
             if *refresh_every > 0 {
                 gateway::refresh_timer(app.clone(), Duration::from_secs(*refresh_every), mailer);
