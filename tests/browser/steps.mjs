@@ -13,7 +13,7 @@
 //                  | {"button": "accessible name"}
 //                  | {"waitFor": "url prefix"} | {"waitUrl": "substring"}
 //                  | {"sentTo": "url prefix"} | {"closed": true} | {"axe": true}
-//                  | {"cookies": true}]}
+//                  | {"cookies": true} | {"upload": {"element id": "/path/to/file"}}]}
 // {"axe": true} runs axe-core on the page and reports its serious and critical
 // violations in that step's snapshot (`axe`).
 // {"cookies": true} reports the browser's cookies in that step's snapshot.
@@ -187,6 +187,17 @@ async function act(page, step) {
     await page.getByRole('button', { name: step.button, exact: true }).click({ timeout: 5000 });
   } else if (step.goto) {
     await page.goto(step.goto);
+  } else if (step.upload) {
+    // A file input has no name to post (the page's script reads it): found by id.
+    for (const [id, path] of Object.entries(step.upload)) {
+      await page.locator(`#${id}`).setInputFiles(path, { timeout: 5000 });
+      // The console's script reads the file into a hidden field: wait until it has.
+      await page.waitForFunction((id) => {
+        const input = document.getElementById(id);
+        const target = input.dataset.logo && document.getElementById(input.dataset.logo);
+        return !target || target.value !== '';
+      }, id, { timeout: 5000 });
+    }
   } else if (step.fill) {
     for (const [name, value] of Object.entries(step.fill)) {
       await page.locator(`[name="${name}"]`).fill(value, { timeout: 5000 });

@@ -418,3 +418,271 @@ async fn a_consumer_is_edited_by_the_api_rules_and_deleted_with_its_connections(
         .await;
     assert_eq!(status, StatusCode::OK, "only that consumer");
 }
+
+/// The text of a page's `<textarea name="...">`, as a browser would show it.
+fn textarea(page: &str, name: &str) -> String {
+    let open = page
+        .find(&format!(r#"name="{name}""#))
+        .expect("the textarea");
+    let start = open + page[open..].find('>').unwrap() + 1;
+    let end = start + page[start..].find("</textarea>").unwrap();
+    page[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn location(response: &Response<Body>) -> &str {
+    header(response, "location")
+}
+
+#[tokio::test]
+async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
+    let h = harness().await;
+    let mut browser = Browser::new(&h);
+    browser.sign_in(&h.key).await;
+    let token = browser.token().await;
+    let count = || async {
+        let (_, listed) = h.get("/v1/integrations?limit=100").await;
+        listed["data"].as_array().unwrap().len()
+    };
+    let before = count().await;
+
+    let new = text(&browser.get("/console/integrations/new").await);
+    let template = textarea(&new, "definition");
+    let mut definition: serde_json::Value = serde_json::from_str(&template).unwrap();
+    assert_eq!(
+        definition["auth_options"][0]["type"], "oauth2",
+        "a starting point"
+    );
+
+    // A rule of the API, broken: its field is named under the editor, nothing is created.
+    definition["key"] = json!("acmecrm");
+    definition["name"] = json!("Acme CRM");
+    definition["auth_options"][0]["token_url"] = json!("http://acme.example/token");
+    let refused = browser
+        .post(
+            "/console/integrations",
+            &[("definition", &definition.to_string()), ("csrf", &token)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = text(&refused);
+    let error = page.find(r#"id="f-definition-error""#).expect("its error");
+    assert!(
+        page[error..].contains("auth_options[0].token_url"),
+        "{}",
+        &page[error..error + 200]
+    );
+    assert!(page.contains(r#"aria-invalid="true""#));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&textarea(&page, "definition")).unwrap(),
+        definition,
+        "what was typed is kept"
+    );
+    let broken = browser
+        .post(
+            "/console/integrations",
+            &[("definition", "{\"key\": "), ("csrf", &token)],
+        )
+        .await;
+    assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&broken).contains("is not a JSON object"));
+    assert_eq!(count().await, before, "nothing was created");
+
+    definition["auth_options"][0]["token_url"] = json!("https://acme.example/token");
+    let created = browser
+        .post(
+            "/console/integrations",
+            &[("definition", &definition.to_string()), ("csrf", &token)],
+        )
+        .await;
+    assert_eq!(
+        created.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        text(&created)
+    );
+    let path = location(&created)
+        .strip_prefix(PUBLIC_URL.trim_end_matches('/'))
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let id = path.rsplit('/').next().unwrap().to_owned();
+    let (_, stored) = h.get(&format!("/v1/integrations/{id}")).await;
+    assert_eq!(
+        (stored["key"].as_str(), stored["status"].as_str()),
+        (Some("acmecrm"), Some("inactive"))
+    );
+
+    // Its OAuth app, then an edit of the definition as the page shows it: the secret,
+    // never shown, is kept.
+    let app = browser
+        .post(
+            &path,
+            &[
+                ("action", "app"),
+                ("client.client_id", "acme-client"),
+                ("client.client_secret", "acme-secret"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(app.status(), StatusCode::SEE_OTHER);
+    let page = text(&browser.get(&path).await);
+    assert!(page.contains("It has no connections."));
+    let shown = textarea(&page, "definition");
+    assert!(
+        shown.contains("acme-client")
+            && !shown.contains("acme-secret")
+            && !shown.contains("client_secret"),
+        "{shown}"
+    );
+    let edited = shown.replace("\"Acme CRM\"", "\"Acme CRM (EU)\"");
+    let saved = browser
+        .post(
+            &path,
+            &[
+                ("action", "definition"),
+                ("definition", &edited),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{}", text(&saved));
+    let (_, after) = h.get(&format!("/v1/integrations/{id}")).await;
+    assert_eq!(after["name"], "Acme CRM (EU)");
+    assert_eq!(after["status"], "active");
+    assert_eq!(
+        after["auth_options"][0]["client"]["client_secret"], "********",
+        "the secret is still set"
+    );
+
+    // A built-in has no definition to edit and is not deleted from here.
+    let (_, builtins) = h.get("/v1/integrations?key=github").await;
+    let github = builtins["data"][0]["id"].as_str().unwrap().to_owned();
+    let builtin_page = text(
+        &browser
+            .get(&format!("/console/integrations/{github}"))
+            .await,
+    );
+    assert!(!builtin_page.contains(r#"name="definition""#));
+    browser
+        .post(
+            &format!("/console/integrations/{github}"),
+            &[("action", "delete"), ("csrf", &token)],
+        )
+        .await;
+    let (status, _) = h.get(&format!("/v1/integrations/{github}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let deleted = browser
+        .post(&path, &[("action", "delete"), ("csrf", &token)])
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let (status, _) = h.get(&format!("/v1/integrations/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(count().await, before);
+}
+
+#[tokio::test]
+async fn settings_send_a_test_event_list_deliveries_and_take_a_logo_file() {
+    let h = harness().await;
+    let mut browser = Browser::new(&h);
+    browser.sign_in(&h.key).await;
+    let token = browser.token().await;
+    let receiver =
+        latchkey_tests::loopback::Loopback::start(|_| async { (204, String::new()) }).await;
+    latchkey_tests::webhooks::pointed_at(&h, &receiver).await;
+
+    let page = text(
+        &browser
+            .post(
+                "/console/settings",
+                &[("action", "test-webhook"), ("csrf", &token)],
+            )
+            .await,
+    );
+    assert!(
+        page.contains("Test event delivered: your endpoint answered HTTP 204."),
+        "{page}"
+    );
+    let table = &page[page.find("Recent deliveries").unwrap()..];
+    assert!(
+        table.contains("webhook.test") && table.contains("Delivered") && table.contains("HTTP 204")
+    );
+    assert_eq!(receiver.recorded().len(), 1);
+
+    // The logo as the page's script posts the chosen file: a data URL.
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    let refused = browser
+        .post(
+            "/console/settings",
+            &[
+                ("action", "branding"),
+                ("branding.logo", "data:text/plain;base64,aGk="),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = text(&refused);
+    let error = page
+        .find(r#"id="f-logo-error""#)
+        .expect("next to the logo field");
+    assert!(
+        page[error..].contains("The file type must be one of"),
+        "{}",
+        &page[error..error + 160]
+    );
+    let (_, account) = h.get("/v1/account").await;
+    assert_eq!(account["branding"]["logo"], json!(null), "nothing changed");
+
+    let logo = format!("data:image/png;base64,{PNG}");
+    let saved = browser
+        .post(
+            "/console/settings",
+            &[
+                ("action", "branding"),
+                ("branding.logo", &logo),
+                ("branding.primary_color", "#0a7d5a"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER, "{}", text(&saved));
+    let (_, account) = h.get("/v1/account").await;
+    assert_eq!(
+        account["branding"]["logo"],
+        json!({"content_type": "image/png", "data_base64": PNG})
+    );
+    // Saving the branding without choosing a file keeps the logo; removing it removes it.
+    browser
+        .post(
+            "/console/settings",
+            &[
+                ("action", "branding"),
+                ("branding.primary_color", "#0a7d5b"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    let (_, account) = h.get("/v1/account").await;
+    assert_eq!(account["branding"]["logo"]["content_type"], "image/png");
+    assert_eq!(account["branding"]["primary_color"], "#0a7d5b");
+    browser
+        .post(
+            "/console/settings",
+            &[
+                ("action", "branding"),
+                ("remove_logo", "true"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    let (_, account) = h.get("/v1/account").await;
+    assert_eq!(account["branding"]["logo"], json!(null));
+}

@@ -1,10 +1,11 @@
 //! The console walked in Chromium as a new vendor would, against the real local gateway
-//! and the real OAuth server: sign in with the first key, enable a custom OAuth
-//! integration with the app's credentials, create a consumer and an activation link,
+//! and the real OAuth server: sign in with the first key, define a custom OAuth
+//! integration and enable it with the app's credentials, create a consumer and a link,
 //! complete the connection in a second browser, see it active, make its refresh fail at
 //! the provider, see it under needs re-authorisation with the error, send a
 //! re-authorisation link, revoke a key (the API refuses it next), sign out (the old
-//! cookie opens nothing), with a settings form refused and a secret rotated on the way.
+//! cookie opens nothing), with a settings form refused and a secret rotated on the way;
+//! then every page again in dark mode, uploading a logo and sending a test event.
 //! axe-core checks every page; screenshots at 1280 and 360 px go
 //! to `target/screenshots/console/`.
 
@@ -51,43 +52,38 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
         "client_secret_basic",
     )
     .await;
-    // A custom integration, defined by the vendor's engineer through the API without its
-    // app: the console enables it.
-    let (status, integration) = h
-        .send(
-            "POST",
-            "/v1/integrations",
-            json!({
-                "key": "walkprovider", "name": "Walk Provider", "status": "inactive",
-                "description": "The OAuth server of this test",
-                "auth_options": [{
-                    "key": "oauth", "type": "oauth2",
-                    "authorization_url": format!("{issuer}/auth"), "token_url": format!("{issuer}/token"),
-                    "revoke_url": format!("{issuer}/token/revocation"),
-                    "scopes": ["openid", "offline_access"], "authorization_params": {"prompt": "consent"},
-                    "issuer": issuer
-                }],
-                "api": {"base_url": "https://api.walk.example"}
-            }),
-        )
-        .await;
-    assert_eq!(status.as_u16(), 201, "{integration}");
-    let integration_id = integration["id"].as_str().unwrap().to_owned();
-    redirect_client_to(&client, integration["redirect_uri"].as_str().unwrap()).await;
+    // The custom integration the vendor's engineer defines in the console: the OAuth
+    // server of this test, inactive until its app is set.
+    let definition = json!({
+        "key": "walkprovider", "name": "Walk Provider", "status": "inactive",
+        "description": "The OAuth server of this test",
+        "auth_options": [{
+            "key": "oauth", "type": "oauth2",
+            "authorization_url": format!("{issuer}/auth"), "token_url": format!("{issuer}/token"),
+            "revoke_url": format!("{issuer}/token/revocation"),
+            "scopes": ["openid", "offline_access"], "authorization_params": {"prompt": "consent"},
+            "issuer": issuer
+        }],
+        "api": {"base_url": "https://api.walk.example"}
+    });
 
-    // 1. Sign in, enable the integration, create a consumer and a link.
+    // 1. Sign in, define the integration and enable it, create a consumer and a link.
     let mut steps = vec![json!({"axe": true})];
     steps.extend(sign_in(&h.key));
     steps.extend([
         json!({"axe": true}),
         json!({"click": "Integrations"}),
         json!({"axe": true}),
-        json!({"fill": {"q": "walk"}}),
-        json!({"click": "Search"}),
-        json!({"click": "Walk Provider"}),
+        json!({"click": "New custom integration"}),
+        json!({"axe": true}),
+        json!({"fill": {"definition": serde_json::to_string_pretty(&definition).unwrap()}}),
+        json!({"click": "Create integration"}),
         json!({"axe": true}),
         json!({"fill": {"client.client_id": client.id, "client.client_secret": client.secret}}),
         json!({"click": "Save and activate"}),
+        json!({"click": "Integrations"}),
+        json!({"fill": {"q": "walk"}}),
+        json!({"click": "Search"}),
         json!({"click": "Consumers"}),
         json!({"fill": {"name": "Globex", "internal_reference": "globex-1"}}),
         json!({"click": "Create consumer"}),
@@ -107,25 +103,41 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
     let shots = report["snapshots"].as_array().unwrap();
     assert_eq!(shots[0]["heading"], "Sign in to the console");
     assert_eq!(shots[3]["heading"], "Connections", "signed in");
+    assert_eq!(shots[7]["heading"], "New custom integration");
+    let created = &shots[10];
+    assert!(text(created).contains("Created."), "{}", text(created));
+    assert!(text(created).contains("Inactive"));
+    let integration_id = created["url"]
+        .as_str()
+        .unwrap()
+        .split("/integrations/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The exact redirect URI to register, ready to copy; the provider's app gets it.
+    let (_, integration) = h.get(&format!("/v1/integrations/{integration_id}")).await;
     assert_eq!(
-        shots[8]["cards"],
+        created["readonly"]["redirect-uri"],
+        integration["redirect_uri"]
+    );
+    redirect_client_to(&client, integration["redirect_uri"].as_str().unwrap()).await;
+    assert!(text(&shots[13]).contains("Saved."), "{}", text(&shots[13]));
+    assert!(text(&shots[13]).contains("Active"));
+    assert_eq!(
+        shots[16]["cards"],
         json!(["Walk Provider"]),
         "the search finds it"
     );
-    // The exact redirect URI to register, ready to copy.
-    assert_eq!(
-        shots[9]["readonly"]["redirect-uri"],
-        integration["redirect_uri"]
-    );
-    assert!(text(&shots[12]).contains("Saved."), "{}", text(&shots[12]));
-    assert!(text(&shots[12]).contains("Active"));
-    assert_eq!(shots[15]["heading"], "Globex");
-    let link = shots[18]["readonly"]["link-url"]
+    assert_eq!(shots[19]["heading"], "Globex");
+    let link = shots[22]["readonly"]["link-url"]
         .as_str()
         .expect("the link");
     assert!(link.starts_with(&format!("{base}connect/lka_")), "{link}");
     // The page's script copies it (the field stays selectable without the script).
-    let buttons = shots[20]["buttons"].as_array().unwrap();
+    let buttons = shots[24]["buttons"].as_array().unwrap();
     assert!(buttons.contains(&json!("Copied")), "{buttons:?}");
     let (_, active) = h.get(&format!("/v1/integrations/{integration_id}")).await;
     assert_eq!(active["status"], "active");
@@ -285,5 +297,66 @@ async fn a_new_vendor_walks_the_console_in_chromium() {
             .value
             .status,
         ConnectionStatus::NeedsReauth
+    );
+
+    // 5. Every page once more in dark mode, for its screenshots and axe; on the way a
+    //    logo file is uploaded and a test event sent to the vendor's receiver.
+    let receiver =
+        latchkey_tests::loopback::Loopback::start(|_| async { (204, String::new()) }).await;
+    latchkey_tests::webhooks::pointed_at(&h, &receiver).await;
+    let logo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/core/catalog/logos/vercel.svg"
+    );
+    let mut steps = sign_in(&h.key);
+    steps.extend([
+        json!({"click": "Integrations"}),
+        json!({"axe": true}),
+        json!({"click": "Walk Provider"}),
+        json!({"axe": true}),
+        json!({"goto": format!("{console}integrations/new")}),
+        json!({"axe": true}),
+        json!({"click": "Consumers"}),
+        json!({"axe": true}),
+        json!({"click": "Globex"}),
+        json!({"axe": true}),
+        json!({"click": "Connections"}),
+        json!({"click": connection.name.as_str()}),
+        json!({"axe": true}),
+        json!({"click": "API keys"}),
+        json!({"axe": true}),
+        json!({"click": "Settings"}),
+        json!({"upload": {"f-logo": logo}}),
+        json!({"click": "Save branding"}),
+        json!({"click": "Send a test event"}),
+        json!({"axe": true}),
+    ]);
+    let report = run(
+        json!({"stub": "https://app.acme.test", "start": console, "colorScheme": "dark", "steps": steps}),
+        Some("console/4-dark"),
+    )
+    .await;
+    completed(&report);
+    accessible(&report);
+    let shots = report["snapshots"].as_array().unwrap();
+    assert!(text(&shots[20]).contains("Saved."), "{}", text(&shots[20]));
+    let tested = text(&shots[22]);
+    assert!(
+        tested.contains("Test event delivered: your endpoint answered HTTP 204."),
+        "{tested}"
+    );
+    assert!(
+        tested.contains("webhook.test"),
+        "listed under recent deliveries"
+    );
+    let (_, account) = h.get("/v1/account").await;
+    assert_eq!(account["branding"]["logo"]["content_type"], "image/svg+xml");
+    assert_eq!(
+        receiver
+            .recorded()
+            .iter()
+            .filter(|r| r.body.contains("webhook.test"))
+            .count(),
+        1
     );
 }

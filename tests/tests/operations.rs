@@ -301,3 +301,85 @@ async fn a_provider_slower_than_the_invocation_gets_a_problem_in_time() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The account's recent webhook deliveries: every event stays listed, newest first, with
+/// how the receiver answered; a test event goes out signed on request, and without a
+/// receiver to send it to the request names `webhook_url`.
+async fn recent_deliveries_and_a_test_event(table: Arc<dyn Table>) {
+    let h = Harness::new(table).await;
+    let (status, problem) = h.send("POST", "/v1/account/webhooks/test", json!({})).await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("webhook_url")),
+        "{problem}"
+    );
+    let (_, none) = h.get("/v1/account/webhooks/deliveries").await;
+    assert_eq!(none["data"], json!([]), "the refused test recorded nothing");
+
+    // A receiver that takes the first request and refuses every later one.
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = taken.clone();
+    let receiver = Loopback::start(move |_| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move { (if n == 0 { 204 } else { 503 }, String::new()) }
+    })
+    .await;
+    latchkey_tests::webhooks::pointed_at(&h, &receiver).await;
+
+    let (status, first) = h.send("POST", "/v1/account/webhooks/test", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(
+        (first["type"].as_str(), first["status"].as_str()),
+        (Some("webhook.test"), Some("delivered"))
+    );
+    assert_eq!(first["last_response_status"], 204);
+    let sent = &receiver.recorded()[0];
+    let body: Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(body["type"], "webhook.test");
+    assert_eq!(body["data"]["account_id"], h.account_id.as_str());
+    assert!(sent.headers["latchkey-signature"].starts_with("t="));
+
+    h.clock.advance(1);
+    let (_, second) = h.send("POST", "/v1/account/webhooks/test", json!({})).await;
+    assert_eq!(
+        (second["status"].as_str(), second["attempts"].as_u64()),
+        (Some("pending"), Some(1)),
+        "refused: left for a retry"
+    );
+    assert_eq!(second["last_response_status"], 503);
+    assert!(second["next_attempt_at"].is_string());
+
+    let (status, listed) = h.get("/v1/account/webhooks/deliveries").await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&Value> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["id"])
+        .collect();
+    assert_eq!(ids, [&second["id"], &first["id"]], "newest first");
+    assert_eq!(listed["data"][1]["status"], "delivered");
+    assert_eq!(listed["data"][0]["status"], "pending");
+
+    // One per page, and the other account sees none of them.
+    let (_, page) = h.get("/v1/account/webhooks/deliveries?limit=1").await;
+    assert_eq!(page["data"][0]["id"], second["id"]);
+    let cursor = page["next_cursor"].as_str().expect("a second page");
+    let (_, rest) = h
+        .get(&format!(
+            "/v1/account/webhooks/deliveries?limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(rest["data"][0]["id"], first["id"]);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let (_, other) = h
+        .call(
+            "GET",
+            "/v1/account/webhooks/deliveries",
+            Some(&h.other_key),
+            None,
+        )
+        .await;
+    assert_eq!(other["data"], json!([]));
+}
+on_both_stores!(recent_deliveries_and_a_test_event);

@@ -587,15 +587,14 @@ async fn a_tarpit_receiver_delays_only_its_own_accounts_webhooks() {
         .into_iter()
         .enumerate()
     {
-        let delivery = WebhookDelivery {
-            id: format!("evt_{n}"),
-            account_id: account.clone(),
-            event: EventType::ConnectionCreated,
-            body: json!({"id": format!("evt_{n}")}).to_string(),
-            attempts: 0,
-            next_attempt_at: now - 60 + n as i64,
-            created_at: now - 60,
-        };
+        let mut delivery = WebhookDelivery::new(
+            format!("evt_{n}"),
+            account.clone(),
+            EventType::ConnectionCreated,
+            json!({"id": format!("evt_{n}")}).to_string(),
+            now - 60,
+        );
+        delivery.next_attempt_at = now - 60 + n as i64;
         h.app.store.enqueue_webhook(&delivery).await.unwrap();
     }
 

@@ -1,7 +1,10 @@
 use serde::Serialize;
 
 use crate::Timestamp;
-use latchkey_domain::{Account, ApiKey, Branding, KeyScope, ReminderSettings};
+use latchkey_domain::{
+    Account, ApiKey, Branding, DeliveryState, EventType, KeyScope, ReminderSettings,
+    WebhookDelivery,
+};
 
 /// The account's settings, without its vault references.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -79,4 +82,40 @@ pub struct CreatedApiKeyView<'a> {
     pub api_key: ApiKeyView<'a>,
     /// Send as `Authorization: Bearer <key>`. Only its hash is stored.
     pub key: &'a str,
+}
+
+/// A webhook delivery as listed: what was sent and how the receiver answered, not the body.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "WebhookDelivery")]
+pub struct WebhookDeliveryView<'a> {
+    /// The event's `id` (receivers deduplicate on it).
+    pub id: &'a str,
+    #[serde(rename = "type")]
+    pub event: EventType,
+    pub status: DeliveryState,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    pub last_attempt_at: Option<Timestamp>,
+    /// The receiver's HTTP status at the last attempt; absent when it did not answer.
+    pub last_response_status: Option<u16>,
+    /// When the next attempt is due (pending deliveries only).
+    pub next_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl<'a> From<&'a WebhookDelivery> for WebhookDeliveryView<'a> {
+    fn from(d: &'a WebhookDelivery) -> Self {
+        let status = d.state();
+        Self {
+            id: &d.id,
+            event: d.event,
+            status,
+            attempts: d.attempts,
+            created_at: d.created_at.into(),
+            last_attempt_at: d.last_attempt_at.map(Into::into),
+            last_response_status: d.last_response,
+            next_attempt_at: (status == DeliveryState::Pending).then(|| d.next_attempt_at.into()),
+            delivered_at: d.delivered_at.map(Into::into),
+        }
+    }
 }

@@ -99,7 +99,8 @@ pub struct InstalledView<'a> {
     pub activation_link: Option<crate::ActivationLinkView>,
 }
 
-/// A webhook's body, exactly as signed: `{"id", "type", "created_at", "data": {"connection"}}`.
+/// A webhook's body, exactly as signed: `{"id", "type", "created_at", "data"}`, where
+/// `data` is `{"connection"}`, or `{"account_id"}` for `webhook.test`.
 #[derive(Debug, Serialize)]
 pub struct WebhookEvent<'a> {
     pub id: &'a str,
@@ -109,9 +110,13 @@ pub struct WebhookEvent<'a> {
     pub data: WebhookData<'a>,
 }
 
+/// Built for one event and serialized at once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Serialize)]
-pub struct WebhookData<'a> {
-    pub connection: ConnectionView<'a>,
+#[serde(untagged)]
+pub enum WebhookData<'a> {
+    Connection { connection: ConnectionView<'a> },
+    Test { account_id: &'a str },
 }
 
 impl<'a> WebhookEvent<'a> {
@@ -120,9 +125,19 @@ impl<'a> WebhookEvent<'a> {
             id,
             event,
             created_at: at.into(),
-            data: WebhookData {
+            data: WebhookData::Connection {
                 connection: connection.into(),
             },
+        }
+    }
+
+    /// `webhook.test`: a receiver check that names no connection.
+    pub fn test(id: &'a str, at: i64, account_id: &'a str) -> Self {
+        Self {
+            id,
+            event: EventType::WebhookTest,
+            created_at: at.into(),
+            data: WebhookData::Test { account_id },
         }
     }
 }

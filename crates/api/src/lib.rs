@@ -13,7 +13,7 @@ mod timestamp;
 
 use serde::Serialize;
 
-pub use account::{AccountView, ApiKeyView, CreatedApiKeyView};
+pub use account::{AccountView, ApiKeyView, CreatedApiKeyView, WebhookDeliveryView};
 pub use connection::{ConnectionView, InstalledView, RefreshView, WebhookEvent};
 pub use consumer::ConsumerView;
 pub use credentials::CredentialsView;

@@ -4,7 +4,8 @@
 //! Every event goes to an outbox item first, then one delivery attempt is made off the
 //! caller's path; failed attempts are retried with jittered backoff by the scheduled job
 //! (`refresh`) until `WEBHOOK_MAX_ATTEMPTS`. Delivery is at least once: receivers
-//! deduplicate on `id`.
+//! deduplicate on `id`. Items stay, delivered or given up, for their retention: the
+//! account's recent deliveries (`GET /v1/account/webhooks/deliveries`).
 //!
 //! Signature: header `Latchkey-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over
 //! `"<t>.<body>"` with the account's webhook secret (`POST /v1/account/webhook-secret`).
@@ -22,7 +23,7 @@ use latchkey_api::WebhookEvent;
 use latchkey_domain::error::Chain;
 use latchkey_domain::token::new_id;
 use latchkey_domain::{
-    Account, AccountId, Connection, EventType, WebhookDelivery, validate_egress_url,
+    Account, AccountId, Connection, DeliveryState, EventType, WebhookDelivery, validate_egress_url,
 };
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_store::{Store, StoreError, Versioned};
@@ -111,15 +112,7 @@ async fn enqueue(
     let id = new_id("evt");
     let body = serde_json::to_string(&WebhookEvent::new(&id, event, now, connection))
         .expect("webhook events serialize");
-    let delivery = WebhookDelivery {
-        id,
-        account_id: connection.account_id.clone(),
-        event,
-        body,
-        attempts: 0,
-        next_attempt_at: now,
-        created_at: now,
-    };
+    let delivery = WebhookDelivery::new(id, connection.account_id.clone(), event, body, now);
     app.store.enqueue_webhook(&delivery).await?;
     let sender = Sender::of(app);
     let current = Versioned {
@@ -144,6 +137,37 @@ async fn enqueue(
         }
     }
     Ok(())
+}
+
+/// Why a test event was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum TestEventError {
+    #[error("set webhook_url and rotate the webhook signing secret first")]
+    NotConfigured,
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
+}
+
+/// Sends `webhook.test` to the account's receiver now, through the outbox like any event
+/// (a failed attempt is retried): the delivery after its first attempt.
+pub async fn send_test(app: &App, account: &Account) -> Result<WebhookDelivery, TestEventError> {
+    if account.webhook_url.is_none() || account.webhook_secret.is_none() {
+        return Err(TestEventError::NotConfigured);
+    }
+    let now = app.now();
+    let id = new_id("evt");
+    let body = serde_json::to_string(&WebhookEvent::test(&id, now, &account.id))
+        .expect("webhook events serialize");
+    let delivery = WebhookDelivery::new(id, account.id.clone(), EventType::WebhookTest, body, now);
+    app.store
+        .enqueue_webhook(&delivery)
+        .await
+        .map_err(DeliveryError::from)?;
+    let current = Versioned {
+        value: delivery,
+        version: 1,
+    };
+    Ok(Sender::of(app).attempt(current).await?.1)
 }
 
 /// How long a receiver may take to answer one attempt.
@@ -235,8 +259,8 @@ impl Sender {
                 continue;
             }
             match self.attempt(current).await {
-                Ok(true) => done.delivered += 1,
-                Ok(false) => done.failed += 1,
+                Ok((true, _)) => done.delivered += 1,
+                Ok((false, _)) => done.failed += 1,
                 Err(DeliveryError::Store(StoreError::Stale)) => {}
                 Err(e) => {
                     tracing::warn!(error = %Chain(&e), "webhook attempt failed");
@@ -247,13 +271,16 @@ impl Sender {
         (started.elapsed(), done)
     }
 
-    /// One attempt; `true` when the receiver took it.
+    /// One attempt: `true` when the receiver took it, and the delivery as recorded after.
     #[tracing::instrument(
         name = "webhook",
         skip_all,
         fields(account_id = %current.value.account_id, event_id = %current.value.id)
     )]
-    async fn attempt(&self, current: Versioned<WebhookDelivery>) -> Result<bool, DeliveryError> {
+    async fn attempt(
+        &self,
+        current: Versioned<WebhookDelivery>,
+    ) -> Result<(bool, WebhookDelivery), DeliveryError> {
         let d = &current.value;
         let account = self.store.account(&d.account_id).await?;
         let target = account.and_then(|a| Some((a.value.webhook_url?, a.value.webhook_secret?)));
@@ -261,14 +288,14 @@ impl Sender {
             // Nowhere to send it any more (URL or secret removed): drop it.
             tracing::warn!(event = %d.id, "webhook dropped: no webhook_url or secret configured");
             self.store.delete_webhook(&current).await?;
-            return Ok(false);
+            return Ok((false, current.value));
         };
         // Checked again at delivery: a URL stored before the policy, or edited in the
         // table, must not reach this machine or a private network.
         if validate_egress_url("webhook_url", &url, self.allow_internal).is_err() {
             tracing::warn!(event = %d.id, "webhook dropped: webhook_url points at an internal address");
             self.store.delete_webhook(&current).await?;
-            return Ok(false);
+            return Ok((false, current.value));
         }
         let scope = SecretScope::new(&d.account_id, WEBHOOK_SECRET_OWNER);
         let key = match self.vault.get(&scope, &secret).await? {
@@ -276,7 +303,7 @@ impl Sender {
             _ => return Err(DeliveryError::NotASigningKey),
         };
         let now = self.store.now();
-        let delivered = self
+        let response = self
             .http
             .post(&url)
             .header("content-type", "application/json")
@@ -289,19 +316,21 @@ impl Sender {
             .timeout(latchkey_domain::deadline::budget(ATTEMPT_TIMEOUT))
             .send()
             .await
-            .is_ok_and(|r| r.status().is_success());
-        if delivered {
-            self.store.delete_webhook(&current).await?;
-            return Ok(true);
-        }
-        let mut next = current.clone();
-        if next.value.after_failed_attempt(now) {
-            self.store.update_webhook(&next).await?;
-        } else {
-            tracing::warn!(event = %d.id, attempts = next.value.attempts, "webhook abandoned");
-            self.store.delete_webhook(&current).await?;
-        }
-        Ok(false)
+            .ok()
+            .map(|r| r.status().as_u16());
+        let mut next = current;
+        next.value.attempted(now, response);
+        // Kept, delivered or not, until its retention ends: the account's recent deliveries.
+        self.store.update_webhook(&next).await?;
+        let delivered = match next.value.state() {
+            DeliveryState::Delivered => true,
+            DeliveryState::Failed => {
+                tracing::warn!(event = %next.value.id, attempts = next.value.attempts, "webhook abandoned");
+                false
+            }
+            DeliveryState::Pending => false,
+        };
+        Ok((delivered, next.value))
     }
 }
 

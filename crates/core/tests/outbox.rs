@@ -8,7 +8,8 @@ use latchkey_core::accounts::create_account;
 use latchkey_core::webhooks::{WEBHOOK_SECRET_OWNER, deliver_due};
 use latchkey_domain::token::random_bytes;
 use latchkey_domain::{
-    Credentials, EventType, ManualClock, Secret, SecretScope, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery,
+    Credentials, DeliveryState, EventType, ManualClock, Secret, SecretScope, WEBHOOK_MAX_ATTEMPTS,
+    WebhookDelivery,
 };
 use latchkey_store::sqlite::SqliteTable;
 use latchkey_store::{Accounts, Outbox};
@@ -43,15 +44,13 @@ async fn an_unreachable_receiver_gets_the_delivery_again_with_backoff_then_it_is
     current.value.webhook_url = Some(closed_port_url());
     current.value.webhook_secret = Some(secret);
     app.store.update_account(&current).await.unwrap();
-    let delivery = WebhookDelivery {
-        id: "evt_1".into(),
-        account_id: account.id.clone(),
-        event: EventType::ConnectionCreated,
-        body: "{}".into(),
-        attempts: 0,
-        next_attempt_at: T0,
-        created_at: T0,
-    };
+    let delivery = WebhookDelivery::new(
+        "evt_1".into(),
+        account.id.clone(),
+        EventType::ConnectionCreated,
+        "{}".into(),
+        T0,
+    );
     app.store.enqueue_webhook(&delivery).await.unwrap();
     let pending = || async {
         let due = app.store.due_webhooks(i64::MAX, 10).await.unwrap();
@@ -89,6 +88,17 @@ async fn an_unreachable_receiver_gets_the_delivery_again_with_backoff_then_it_is
         made, WEBHOOK_MAX_ATTEMPTS,
         "attempts before it was given up"
     );
+    // Given up, it stays listed for the vendor: failed, with every attempt counted.
+    let listed = app
+        .store
+        .account_webhooks(&account.id, 10, None)
+        .await
+        .unwrap();
+    let given_up = &listed.items[0].value;
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(given_up.state(), DeliveryState::Failed);
+    assert_eq!(given_up.attempts, WEBHOOK_MAX_ATTEMPTS);
+    assert_eq!(given_up.last_response, None, "the receiver never answered");
 }
 
 fn clock_now(clock: &ManualClock) -> i64 {

@@ -54,6 +54,7 @@ pub struct Capture {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OAuthClient {
     pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<ClientSecret>,
 }
 

@@ -53,7 +53,7 @@ pub use validate::{
     FieldError, METADATA_MAX_BYTES, Metadata, is_internal_host, is_internal_ip, optional_text,
     placeholders, validate_egress_url, validate_origin, validate_public_url,
 };
-pub use webhook::{EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
+pub use webhook::{DeliveryState, EventType, WEBHOOK_MAX_ATTEMPTS, WebhookDelivery};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credentials::{Credentials, SecretRef, SecretScope};

@@ -13,6 +13,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;backgrou
 .page.narrow{max-width:30rem}\
 header.brand{display:flex;align-items:center;gap:.6rem;padding:.4rem 0 1rem;border-bottom:1px solid var(--border);margin-bottom:1.25rem;font-weight:600}\
 header.brand img,header.brand svg{width:32px;height:32px;border-radius:6px;object-fit:contain}\
+header.brand img{background:#fff;padding:3px}\
 h1{font-size:1.35rem;margin:.2rem 0 .6rem}\
 a{color:inherit}\
 a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid var(--accent);outline-offset:2px}\
@@ -24,8 +25,9 @@ a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid var(-
 .provider h1{margin:0}\
 form.search{display:flex;gap:.5rem;margin:.6rem 0}\
 form.search input{flex:1}\
-input{width:100%;padding:.55rem .65rem;font:inherit;color:var(--fg);background:var(--card);border:1px solid var(--border);border-radius:8px}\
-input[aria-invalid=true]{border-color:var(--error)}\
+input,textarea{width:100%;padding:.55rem .65rem;font:inherit;color:var(--fg);background:var(--card);border:1px solid var(--border);border-radius:8px}\
+textarea.code{font-family:ui-monospace,monospace;font-size:.85rem;min-height:22rem;resize:vertical}\
+input[aria-invalid=true],textarea[aria-invalid=true]{border-color:var(--error)}\
 label{display:block;font-weight:600;margin:.9rem 0 .25rem}\
 .field small{display:block;margin-top:.25rem}\
 .field-error,.error{color:var(--error)}\
@@ -84,8 +86,9 @@ dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}";
 
 /// Progressive enhancement, nonce'd: the marketplace filters as you type (the same GET
 /// the search form sends, its results swapped in), a submitted form says it is working
-/// while the verification or token call runs, and the console's copy buttons copy their
-/// field (which stays selectable without the script).
+/// while the verification or token call runs, the console's copy buttons copy their
+/// field (which stays selectable without the script), and a chosen logo file is read
+/// into its form's hidden field as a data URL (forms post url-encoded).
 pub const SCRIPT: &str = "(function(){\
 var f=document.getElementById('search');\
 if(f&&window.fetch&&window.DOMParser){var q=f.querySelector('input[name=q]'),t,n=0;\
@@ -99,5 +102,8 @@ document.querySelectorAll('form[data-busy]').forEach(function(g){g.addEventListe
 var b=g.querySelector('button[type=submit]');if(b){b.setAttribute('aria-busy','true');b.disabled=true;b.textContent=g.dataset.busy}})});\
 document.querySelectorAll('button[data-copy]').forEach(function(b){b.addEventListener('click',function(){\
 var i=document.getElementById(b.dataset.copy);i.select();\
-(navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){b.textContent='Copied'},function(){document.execCommand('copy');b.textContent='Copied'})})})\
+(navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){b.textContent='Copied'},function(){document.execCommand('copy');b.textContent='Copied'})})});\
+document.querySelectorAll('input[data-logo]').forEach(function(i){i.addEventListener('change',function(){\
+var h=document.getElementById(i.dataset.logo),f=i.files[0];h.value='';if(!f)return;\
+var r=new FileReader();r.onload=function(){h.value=r.result};r.readAsDataURL(f)})})\
 })();";

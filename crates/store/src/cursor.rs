@@ -120,14 +120,14 @@ impl Cursor {
     }
 }
 
-/// `{11 digits}#{connection id}`, as `keys::newest_first` writes it: anything else in a
+/// `{11 digits}#{connection or event id}`, as `keys::newest_first` writes it: anything else in a
 /// client's cursor is refused before it reaches a key condition.
 fn is_sort_key(sort: &str) -> bool {
     match sort.split_once('#') {
         Some((time, id)) => {
             time.len() == 11
                 && time.bytes().all(|b| b.is_ascii_digit())
-                && id.starts_with("con_")
+                && (id.starts_with("con_") || id.starts_with("evt_"))
                 && id.len() > 4
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         }

@@ -14,8 +14,9 @@
 //!   pointer item `ACCOUNT#{account}#INTEGRATION#{integration}#CONNECTIONS` / the same
 //!   newest-first sort key, so an integration's connections are found without a scan;
 //! - `LEASE#{connection}` / `LEASE`: the connection's refresh lease, expiring on its own;
-//! - `WEBHOOK#{id}` / `WEBHOOK`: the webhook outbox, in `schedule` shard `webhooks` by
-//!   next attempt time;
+//! - `WEBHOOK#{id}` / `WEBHOOK`: the webhook outbox, while pending in `schedule` shard
+//!   `webhooks` by next attempt time, and in the `inventory` index under
+//!   `WEBHOOKS#{account}` newest first (recent deliveries), with `expires_at`;
 //! - `REMINDER#{connection}` / `REMINDER`: a broken connection's reminder emails, in
 //!   `schedule` shard `reminders` by next send; `REMINDER_LINK#{sha256}` / `REMINDER_LINK`:
 //!   what one email's links open, with `expires_at`.
@@ -23,6 +24,7 @@
 use crate::Key;
 use latchkey_domain::{
     AccountId, Connection, ConnectionId, ConnectionStatus, ConsumerId, IntegrationId,
+    WebhookDelivery,
 };
 
 /// The refresh schedule is spread over this many index partitions, so no single
@@ -154,9 +156,13 @@ pub(crate) fn inventory_partition(account_id: &AccountId, status: ConnectionStat
 /// Sorts newest first in ascending order: the inverted creation second, then the id.
 /// Fixed width, so text order is time order.
 pub(crate) fn newest_first(connection: &Connection) -> String {
+    newest_first_at(connection.created_at, &connection.id)
+}
+
+fn newest_first_at(created_at: i64, id: &str) -> String {
     const LAST_SECOND: i64 = 99_999_999_999;
-    let inverted = (LAST_SECOND - connection.created_at).clamp(0, LAST_SECOND);
-    format!("{inverted:011}#{}", connection.id)
+    let inverted = (LAST_SECOND - created_at).clamp(0, LAST_SECOND);
+    format!("{inverted:011}#{id}")
 }
 
 /// The partition of the pointers to an integration's connections.
@@ -196,6 +202,22 @@ pub(crate) fn lease(connection_id: &ConnectionId) -> Key {
 
 pub(crate) fn webhook(id: &str) -> Key {
     Key::new(format!("WEBHOOK#{id}"), "WEBHOOK")
+}
+
+/// A webhook delivery's `inventory` entry: under its account, newest first.
+pub(crate) fn webhook_inventory(delivery: &WebhookDelivery) -> (String, String) {
+    (
+        webhook_inventory_partition(&delivery.account_id),
+        webhook_newest_first(delivery),
+    )
+}
+
+pub(crate) fn webhook_inventory_partition(account_id: &AccountId) -> String {
+    format!("WEBHOOKS#{account_id}")
+}
+
+pub(crate) fn webhook_newest_first(delivery: &WebhookDelivery) -> String {
+    newest_first_at(delivery.created_at, &delivery.id)
 }
 
 #[cfg(test)]

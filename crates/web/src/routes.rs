@@ -51,6 +51,8 @@ pub enum Operation {
     PatchAccount,
     RotateJwtSecret,
     RotateWebhookSecret,
+    ListWebhookDeliveries,
+    SendTestWebhook,
     ListApiKeys,
     CreateApiKey,
     DeleteApiKey,
@@ -79,6 +81,8 @@ pub enum Operation {
     ConsoleSignIn,
     ConsoleSignOut,
     ConsoleIntegrations,
+    ConsoleIntegrationNew,
+    ConsoleIntegrationCreate,
     ConsoleIntegration,
     ConsoleIntegrationSave,
     ConsoleConsumers,
@@ -204,6 +208,18 @@ pub const ROUTES: &[Route] = &[
         RotateWebhookSecret,
     ),
     route(
+        "GET",
+        "/v1/account/webhooks/deliveries",
+        Consumers,
+        ListWebhookDeliveries,
+    ),
+    route(
+        "POST",
+        "/v1/account/webhooks/test",
+        Consumers,
+        SendTestWebhook,
+    ),
+    route(
         "POST",
         "/v1/consumers/{id}/connections/install",
         Connections,
@@ -265,6 +281,19 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/console/sign-in", Console, ConsoleSignIn),
     route("POST", "/console/sign-out", Console, ConsoleSignOut),
     route("GET", "/console/integrations", Console, ConsoleIntegrations),
+    route(
+        "POST",
+        "/console/integrations",
+        Console,
+        ConsoleIntegrationCreate,
+    ),
+    // Before `{id}`: the first match wins (API Gateway prefers the literal path too).
+    route(
+        "GET",
+        "/console/integrations/new",
+        Console,
+        ConsoleIntegrationNew,
+    ),
     route(
         "GET",
         "/console/integrations/{id}",

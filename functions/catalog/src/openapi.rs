@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use latchkey_api::{
     AccountView, ActivationLinkView, ApiKeyView, ConnectionView, ConsumerView, CreatedApiKeyView,
-    CredentialsView, InstalledView, IntegrationView, Listed,
+    CredentialsView, InstalledView, IntegrationView, Listed, WebhookDeliveryView,
 };
 use latchkey_core::App;
 use latchkey_domain::{
@@ -212,6 +212,19 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             201,
             schema::<SigningSecret>(g),
         ),
+        ListWebhookDeliveries => Doc {
+            list: true,
+            ..doc(
+                "List the account's recent webhook deliveries (the last three days), newest first: status pending, delivered or failed (given up), attempts, the receiver's last HTTP status, the next attempt",
+                200,
+                schema::<Listed<WebhookDeliveryView>>(g),
+            )
+        },
+        SendTestWebhook => doc(
+            "Send a webhook.test event to webhook_url now (signed like every event, retried like every event): the delivery after its first attempt; 422 naming webhook_url when no URL or signing secret is set",
+            201,
+            schema::<WebhookDeliveryView>(g),
+        ),
         InstallConnection => Doc {
             request: schema::<InstallConnectionInput>(g),
             ..doc(
@@ -277,6 +290,8 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         | ConsoleSignIn
         | ConsoleSignOut
         | ConsoleIntegrations
+        | ConsoleIntegrationNew
+        | ConsoleIntegrationCreate
         | ConsoleIntegration
         | ConsoleIntegrationSave
         | ConsoleConsumers

@@ -77,6 +77,8 @@ impl Handler for Console {
                 response
             }
             Operation::ConsoleIntegrations => integrations::list(&cx, &query).await?,
+            Operation::ConsoleIntegrationNew => integrations::new(&cx),
+            Operation::ConsoleIntegrationCreate => integrations::create(&cx, &form).await?,
             Operation::ConsoleIntegration => integrations::show(&cx, id, &query).await?,
             Operation::ConsoleIntegrationSave => integrations::save(&cx, id, &form).await?,
             Operation::ConsoleConsumers => consumers::list(&cx, &query, &[], None).await?,
@@ -154,6 +156,8 @@ fn form_error(problem: &api::Problem) -> FormError<'_> {
 fn done_text(query: &std::collections::HashMap<String, String>) -> Option<&'static str> {
     Some(match query.get("done")?.as_str() {
         "saved" => "Saved.",
+        "created" => "Created. Enable it with your OAuth app below when it needs one.",
+        "deleted-integration" => "Deleted: its connections were disconnected first.",
         "refreshed" => "Refreshed: the connection has a new token.",
         "disconnected" => "Disconnected.",
         "revoked" => "The key is revoked: requests with it are refused from now on.",

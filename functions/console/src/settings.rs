@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use latchkey_domain::WebhookDelivery;
 use latchkey_pages::FormError;
 use latchkey_pages::console::{self, Notice, Rotated, Section};
-use latchkey_store::Accounts;
+use latchkey_store::{Accounts, Outbox};
 use latchkey_web::{ApiError, Method, Response};
 use serde_json::{Value, json};
 
-use crate::{Cx, done_text, form_error};
+use crate::{Cx, api, done_text, form_error};
 
 /// The page over the account as it is now (an action may just have changed it).
 async fn render(
@@ -24,9 +25,16 @@ async fn render(
         .account(&cx.account.id)
         .await?
         .ok_or(ApiError::NotFound("account"))?;
+    let deliveries = cx
+        .app
+        .store
+        .account_webhooks(&cx.account.id, RECENT_DELIVERIES, None)
+        .await?;
+    let deliveries: Vec<WebhookDelivery> = deliveries.items.into_iter().map(|d| d.value).collect();
     Ok(console::settings(
         &cx.frame(Section::Settings),
         &account.value,
+        &deliveries,
         typed,
         rotated,
         notice,
@@ -40,6 +48,89 @@ pub(crate) async fn show(
 ) -> Result<Response, ApiError> {
     let done = done_text(query).map(Notice::Done);
     render(cx, &[], None, done.as_ref(), None).await
+}
+
+/// The deliveries the page lists (newest first).
+const RECENT_DELIVERIES: usize = 25;
+
+/// The logo the branding form sends: the file the page's script read, as a data URL
+/// (`data:image/png;base64,…`); `None` when the URL is not one.
+fn logo_of(data_url: &str) -> Option<Value> {
+    let (content_type, data) = data_url.strip_prefix("data:")?.split_once(";base64,")?;
+    Some(json!({ "content_type": content_type, "data_base64": data }))
+}
+
+/// The branding as the form sets it: every text field, and the logo chosen, kept or removed.
+fn branding(cx: &Cx<'_>, form: &BTreeMap<String, String>) -> Result<Value, api::Problem> {
+    let mut branding = serde_json::Map::new();
+    for (field, name) in [
+        ("display_name", "branding.display_name"),
+        ("primary_color", "branding.primary_color"),
+        ("support_url", "branding.support_url"),
+    ] {
+        let value = optional(form, name);
+        if !value.is_null() {
+            branding.insert(field.into(), value);
+        }
+    }
+    let chosen = form.get("branding.logo").map_or("", |v| v.trim());
+    let logo = if form.contains_key("remove_logo") {
+        None
+    } else if chosen.is_empty() {
+        // The branding is replaced whole: the logo stays unless another is chosen.
+        cx.account.branding.logo.as_ref().map(|logo| json!(logo))
+    } else {
+        Some(logo_of(chosen).ok_or_else(|| api::Problem {
+            field: Some("branding.logo".into()),
+            detail: "must be an image file".into(),
+        })?)
+    };
+    if let Some(logo) = logo {
+        branding.insert("logo".into(), logo);
+    }
+    Ok(json!({ "branding": branding }))
+}
+
+/// The logo's problems name its parts (`branding.logo.content_type`); the form has one
+/// field for it.
+fn on_logo_field(mut problem: api::Problem) -> api::Problem {
+    if let Some(part) = problem
+        .field
+        .as_deref()
+        .and_then(|f| f.strip_prefix("branding.logo."))
+    {
+        let what = if part == "content_type" {
+            "The file type"
+        } else {
+            "The file"
+        };
+        let rest = problem.detail.rsplit_once(": ").map_or("", |(_, r)| r);
+        problem.detail = format!("{what} {rest}.");
+        problem.field = Some("branding.logo".into());
+    }
+    problem
+}
+
+/// The test event's outcome, in words: whether the endpoint took it, and what happened.
+fn tested(delivery: &Value) -> (bool, String) {
+    let status = delivery["last_response_status"].as_u64();
+    match (delivery["status"].as_str(), status) {
+        (Some("delivered"), Some(code)) => (
+            true,
+            format!("Test event delivered: your endpoint answered HTTP {code}."),
+        ),
+        (_, Some(code)) => (
+            false,
+            format!(
+                "Your endpoint answered HTTP {code}: the test event was not taken. It is retried with backoff."
+            ),
+        ),
+        _ => (
+            false,
+            "Your endpoint did not answer: the test event was not taken. It is retried with backoff."
+                .to_owned(),
+        ),
+    }
 }
 
 /// A text field, `null` when left empty (the API then clears it).
@@ -65,23 +156,26 @@ pub(crate) async fn save(
             None,
             Some("workspace-token secret"),
         ),
-        Some("branding") => {
-            let mut branding = serde_json::Map::new();
-            for (field, name) in [
-                ("display_name", "branding.display_name"),
-                ("primary_color", "branding.primary_color"),
-                ("support_url", "branding.support_url"),
-            ] {
-                let value = optional(form, name);
-                if !value.is_null() {
-                    branding.insert(field.into(), value);
+        Some("branding") => match branding(cx, form) {
+            Ok(body) => ("/v1/account", Some(body), None),
+            Err(problem) => return failed(cx, form, problem).await,
+        },
+        Some("test-webhook") => {
+            return match cx
+                .api(Method::POST, "/v1/account/webhooks/test", None)
+                .await
+            {
+                Ok(delivery) => {
+                    let (taken, text) = tested(&delivery);
+                    let notice = if taken {
+                        Notice::Done(&text)
+                    } else {
+                        Notice::Failed(&text)
+                    };
+                    render(cx, &[], None, Some(&notice), None).await
                 }
-            }
-            // The branding is replaced whole: the logo (set through the API) stays.
-            if let Some(logo) = &cx.account.branding.logo {
-                branding.insert("logo".into(), json!(logo));
-            }
-            ("/v1/account", Some(json!({ "branding": branding })), None)
+                Err(problem) => failed(cx, form, problem).await,
+            };
         }
         Some("webhook") => (
             "/v1/account",
@@ -119,10 +213,21 @@ pub(crate) async fn save(
             }
             None => Ok(console::see_other(&cx.href("settings?done=saved"))),
         },
-        Err(problem) => {
-            let typed: Vec<(&str, &str)> =
-                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            render(cx, &typed, None, None, Some(&form_error(&problem))).await
-        }
+        Err(problem) => failed(cx, form, problem).await,
     }
+}
+
+/// The page again with what was typed and the problem next to its field.
+async fn failed(
+    cx: &Cx<'_>,
+    form: &BTreeMap<String, String>,
+    problem: api::Problem,
+) -> Result<Response, ApiError> {
+    let problem = on_logo_field(problem);
+    let typed: Vec<(&str, &str)> = form
+        .iter()
+        .filter(|(k, _)| k.as_str() != "branding.logo")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    render(cx, &typed, None, None, Some(&form_error(&problem))).await
 }

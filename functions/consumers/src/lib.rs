@@ -1,19 +1,22 @@
 //! `consumers`: the vendor's end-customers, and the account's own settings and API keys.
 
 use async_trait::async_trait;
-use latchkey_api::{AccountView, ApiKeyView, ConsumerView, CreatedApiKeyView, Listed};
+use latchkey_api::{
+    AccountView, ApiKeyView, ConsumerView, CreatedApiKeyView, Listed, WebhookDeliveryView,
+};
 use latchkey_connect::connections::{Owner, disconnect_all};
 use latchkey_connect::flow::workspace_token::JWT_SECRET_OWNER;
 use latchkey_core::App;
 use latchkey_core::accounts::{create_api_key, revoke_api_key};
-use latchkey_core::webhooks::WEBHOOK_SECRET_OWNER;
+use latchkey_core::webhooks::{self, DeliveryError, WEBHOOK_SECRET_OWNER};
+use latchkey_domain::FieldError;
 use latchkey_domain::token::new_token;
 use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsumer};
 use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_domain::{NewApiKey, SigningSecret, validate_egress_url};
 use latchkey_store::Versioned;
-use latchkey_store::{Accounts, Consumers as _};
+use latchkey_store::{Accounts, Consumers as _, Outbox};
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, flag, json, json_body, no_content, query_params,
@@ -88,6 +91,41 @@ impl Handler for Consumers {
             }
             Operation::RotateWebhookSecret => {
                 rotate_key(app, &account(app, &account_id).await?, WEBHOOK_SECRET_OWNER).await
+            }
+            Operation::ListWebhookDeliveries => {
+                let page = PageParams::from_query(&query_params(&request))?;
+                let listing = app
+                    .store
+                    .account_webhooks(&account_id, page.limit, page.cursor.as_ref())
+                    .await?;
+                let listed = Listed {
+                    data: listing
+                        .items
+                        .iter()
+                        .map(|d| WebhookDeliveryView::from(&d.value))
+                        .collect(),
+                    next_cursor: listing.next.map(|c| c.as_str().to_owned()),
+                };
+                Ok(json(StatusCode::OK, &listed))
+            }
+            Operation::SendTestWebhook => {
+                let account = account(app, &account_id).await?;
+                let delivery =
+                    webhooks::send_test(app, &account.value)
+                        .await
+                        .map_err(|e| match e {
+                            webhooks::TestEventError::NotConfigured => {
+                                ApiError::Invalid(FieldError::new("webhook_url", e.to_string()))
+                            }
+                            webhooks::TestEventError::Delivery(DeliveryError::Store(e)) => e.into(),
+                            webhooks::TestEventError::Delivery(e) => {
+                                ApiError::Internal(Box::new(e))
+                            }
+                        })?;
+                Ok(json(
+                    StatusCode::CREATED,
+                    &WebhookDeliveryView::from(&delivery),
+                ))
             }
             Operation::ListApiKeys => {
                 let keys = app.store.api_keys(&account_id).await?;

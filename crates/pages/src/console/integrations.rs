@@ -1,10 +1,11 @@
 //! The catalog in the console: every integration of the account with search and a status
-//! filter, and one integration's page: its auth options, the redirect URI to register,
-//! its OAuth app (the secret write-only) and its status.
+//! filter; one integration's page: its auth options, the redirect URI to register, its
+//! OAuth app (the secret write-only), its status, and for a custom integration its
+//! definition (edited as the API's JSON) and deletion; and the page to define a new one.
 
 use maud::html;
 
-use super::{Frame, Notice, copyable, form_error, input, notice, page};
+use super::{Frame, Notice, copyable, field_error, form_error, input, notice, page};
 use crate::FormError;
 use latchkey_domain::{AuthMethod, Integration, IntegrationStatus};
 use latchkey_web::{Response, StatusCode};
@@ -57,6 +58,7 @@ pub fn integrations(
     let body = html! {
         h1 { "Integrations" }
         p.lead { "Built-in integrations start inactive: enable the ones your customers may connect, with your OAuth app where they need one." }
+        div.actions { a.button href=(frame.href("integrations/new")) { "New custom integration" } }
         form.search role="search" method="get" action=(frame.href("integrations")) {
             label.visually-hidden for="q" { "Search integrations" }
             input id="q" name="q" type="search" value=(q) placeholder="Search by name, key or category";
@@ -106,16 +108,78 @@ fn method_label(method: &AuthMethod) -> &'static str {
     }
 }
 
-/// One integration: status, redirect URI, OAuth app, auth options. `client_id` is what
-/// the form shows (the stored one, or what was just typed when saving failed).
+/// One integration's page.
+pub struct IntegrationPage<'a> {
+    pub integration: &'a Integration,
+    /// The redirect URI to register with the provider.
+    pub redirect_uri: &'a str,
+    /// What the OAuth app form shows: the stored client id, or what was just typed.
+    pub client_id: &'a str,
+    /// A custom integration's definition as the editor shows it (`None`: a built-in).
+    pub definition: Option<&'a str>,
+    /// Its connections, counted up to `connections_capped` (then "at least").
+    pub connections: usize,
+    pub connections_capped: bool,
+}
+
+fn status_of(error: Option<&FormError<'_>>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// The JSON editor of a definition, the API's problem (its field's path and what is
+/// wrong) under it.
+fn definition_field(value: &str, error: Option<&FormError<'_>>) -> maud::Markup {
+    let message = field_error(error, "definition");
+    html! {
+        div.field {
+            label for="f-definition" { "Definition (JSON)" }
+            textarea.code id="f-definition" name="definition" rows="22" spellcheck="false"
+                autocomplete="off" required aria-invalid=[message.map(|_| "true")]
+                aria-describedby=(if message.is_some() { "f-definition-error" } else { "f-definition-help" }) { (value) }
+            @if let Some(m) = message { p.field-error id="f-definition-error" { (m) } }
+            @else {
+                small id="f-definition-help" {
+                    "The body of " code { "POST /v1/integrations" } " (see " code { "GET /v1/openapi.json" }
+                    "). Client secrets are never shown: a definition without one keeps the stored secret."
+                }
+            }
+        }
+    }
+}
+
+/// The page to define a custom integration, with `definition` in the editor.
+pub fn new_integration(
+    frame: &Frame<'_>,
+    definition: &str,
+    error: Option<&FormError<'_>>,
+) -> Response {
+    let body = html! {
+        p { a href=(frame.href("integrations")) { "← Integrations" } }
+        h1 { "New custom integration" }
+        p.lead { "Define a provider the catalog does not have: how your customers authenticate and where its API is. It starts inactive; enable it with your OAuth app on its page." }
+        (form_error(error, &["definition"]))
+        form method="post" action=(frame.href("integrations")) data-busy="Creating…" {
+            (frame.csrf_field())
+            (definition_field(definition, error))
+            div.actions { button.primary type="submit" { "Create integration" } }
+        }
+    };
+    page(frame, status_of(error), "New custom integration", body)
+}
+
+/// One integration: status, redirect URI, OAuth app, auth options; a custom one's
+/// definition and deletion.
 pub fn integration(
     frame: &Frame<'_>,
-    integration: &Integration,
-    redirect_uri: &str,
-    client_id: &str,
+    p: &IntegrationPage<'_>,
     notice_: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
 ) -> Response {
+    let integration = p.integration;
     let app_option = integration
         .auth_options
         .iter()
@@ -132,10 +196,11 @@ pub fn integration(
         IntegrationStatus::Active => ("inactive", "Deactivate"),
         IntegrationStatus::Inactive => ("active", "Activate"),
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
+    let connections = match (p.connections, p.connections_capped) {
+        (0, _) => "It has no connections.".to_owned(),
+        (1, false) => "It has 1 connection.".to_owned(),
+        (n, false) => format!("It has {n} connections."),
+        (n, true) => format!("It has at least {n} connections."),
     };
     let body = html! {
         p { a href=(frame.href("integrations")) { "← Integrations" } }
@@ -149,7 +214,7 @@ pub fn integration(
         @if let Some(docs) = &integration.docs_url {
             p { a href=(docs) rel="noopener noreferrer" target="_blank" { "The provider's documentation" } }
         }
-        (form_error(error, &["client.client_id", "client.client_secret", "client"]))
+        (form_error(error, &["client.client_id", "client.client_secret", "client", "definition"]))
         section aria-labelledby="status-h" {
             h2 id="status-h" { "Status" }
             p.help {
@@ -164,7 +229,7 @@ pub fn integration(
             section aria-labelledby="redirect-h" {
                 h2 id="redirect-h" { "Redirect URI" }
                 p.help { "Register this exact URI with the provider's OAuth app." }
-                (copyable("redirect-uri", "Redirect URI", redirect_uri))
+                (copyable("redirect-uri", "Redirect URI", p.redirect_uri))
             }
         }
         @if app_option.is_some() {
@@ -173,7 +238,7 @@ pub fn integration(
                 form method="post" action=(frame.href(&path)) data-busy="Saving…" {
                     (frame.csrf_field())
                     input type="hidden" name="action" value="app";
-                    (input("client.client_id", "Client ID", client_id, "text", true, None, error))
+                    (input("client.client_id", "Client ID", p.client_id, "text", true, None, error))
                     (input("client.client_secret", "Client secret", "", "password", !secret_set,
                         Some(if secret_set { "Set. Leave empty to keep it; it is never shown." } else { "Not set." }), error))
                     div.actions { button.primary type="submit" { "Save and activate" } }
@@ -192,6 +257,23 @@ pub fn integration(
                 }
             }
         }
+        @if let Some(definition) = p.definition {
+            section aria-labelledby="definition-h" {
+                h2 id="definition-h" { "Definition" }
+                form method="post" action=(frame.href(&path)) data-busy="Saving…" {
+                    (frame.csrf_field())
+                    input type="hidden" name="action" value="definition";
+                    (definition_field(definition, error))
+                    div.actions { button type="submit" { "Save definition" } }
+                }
+            }
+            details.danger {
+                summary { "Delete this integration…" }
+                p { (connections) " Deleting it disconnects each of its connections first (revoked at the provider where it allows, credentials deleted, "
+                    code { "connection.deleted" } " sent), then deletes the integration and its OAuth app's secret. It cannot be undone." }
+                (frame.action(&path, &[("action", "delete")], "Delete for good", true))
+            }
+        }
     };
-    page(frame, status, &integration.name, body)
+    page(frame, status_of(error), &integration.name, body)
 }

@@ -11,7 +11,7 @@ mod settings;
 
 pub use connections::{ConnectionRow, StatusCounts, connection, connections};
 pub use consumers::{ConsumerPage, consumer, consumers};
-pub use integrations::{integration, integrations};
+pub use integrations::{IntegrationPage, integration, integrations, new_integration};
 pub use keys::api_keys;
 pub use settings::{Rotated, settings};
 

@@ -3,9 +3,9 @@
 
 use maud::html;
 
-use super::{Frame, Notice, copyable, form_error, input, notice, page};
+use super::{Frame, Notice, copyable, form_error, input, notice, page, when};
 use crate::FormError;
-use latchkey_domain::Account;
+use latchkey_domain::{Account, DeliveryState, WebhookDelivery};
 use latchkey_web::{Response, StatusCode};
 
 /// A secret just rotated: what it signs, and its value (shown this once).
@@ -36,10 +36,63 @@ fn submit(frame: &Frame<'_>, action: &str, label: &str) -> maud::Markup {
     }
 }
 
+fn delivery_badge(state: DeliveryState) -> maud::Markup {
+    html! {
+        @match state {
+            DeliveryState::Delivered => span.badge { "Delivered" },
+            DeliveryState::Pending => span.badge.off { "Retrying" },
+            DeliveryState::Failed => span.badge.bad { "Failed" },
+        }
+    }
+}
+
+/// The account's recent webhook deliveries, newest first.
+fn deliveries_table(deliveries: &[WebhookDelivery]) -> maud::Markup {
+    html! {
+        @if deliveries.is_empty() {
+            p.help { "No deliveries in the last three days." }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { "Event" }
+                    th scope="col" { "Status" }
+                    th scope="col" { "Attempts" }
+                    th scope="col" { "Last answer" }
+                    th scope="col" { "Sent" }
+                    th scope="col" { "Next attempt" }
+                } }
+                tbody {
+                    @for d in deliveries {
+                        @let state = d.state();
+                        tr {
+                            td { code { (d.event.as_str()) } br; small.code { (d.id) } }
+                            td data-label="Status" { (delivery_badge(state)) }
+                            td data-label="Attempts" { (d.attempts) }
+                            td data-label="Last answer" {
+                                @match (d.last_attempt_at, d.last_response) {
+                                    (None, _) => span.muted { "—" },
+                                    (Some(_), Some(status)) => { "HTTP " (status) },
+                                    (Some(_), None) => "No answer",
+                                }
+                            }
+                            td data-label="Sent" { (when(Some(d.created_at))) }
+                            td data-label="Next attempt" {
+                                (when((state == DeliveryState::Pending).then_some(d.next_attempt_at)))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The settings over `account`; after a failed save the fields show what was `typed`.
+#[allow(clippy::too_many_arguments)]
 pub fn settings(
     frame: &Frame<'_>,
     account: &Account,
+    deliveries: &[WebhookDelivery],
     typed: &[(&str, &str)],
     rotated: Option<&Rotated<'_>>,
     notice_: Option<&Notice<'_>>,
@@ -68,6 +121,7 @@ pub fn settings(
         "branding.primary_color",
         "branding.support_url",
         "webhook_url",
+        "branding.logo",
     ];
     let body = html! {
         h1 { "Settings" }
@@ -97,9 +151,29 @@ pub fn settings(
         }
         section aria-labelledby="brand-h" {
             h2 id="brand-h" { "Branding" }
-            p.help { "On the popup, the marketplace and this console. The logo is set through the API (" code { "PATCH /v1/account" } "); it is "
-                @if b.logo.is_some() { "set" } @else { "not set" } "." }
+            p.help { "On the popup, the marketplace and this console." }
             form method="post" action=(action) data-busy="Saving…" {
+                div.field {
+                    label for="f-logo" { "Logo " small { "(optional)" } }
+                    @let logo_error = super::field_error(error, "branding.logo");
+                    input id="f-logo" type="file" accept="image/png,image/svg+xml,image/jpeg,image/webp,image/gif"
+                        data-logo="f-branding-logo" aria-invalid=[logo_error.map(|_| "true")]
+                        aria-describedby=(if logo_error.is_some() { "f-logo-error" } else { "f-logo-help" });
+                    input id="f-branding-logo" type="hidden" name="branding.logo" value="";
+                    @if let Some(m) = logo_error { p.field-error id="f-logo-error" { (m) } }
+                    @else {
+                        small id="f-logo-help" {
+                            "PNG, SVG, JPEG, WebP or GIF, square, at most 32 KiB. "
+                            @if b.logo.is_some() { "A logo is set; choose a file to replace it." } @else { "No logo is set." }
+                        }
+                    }
+                    @if b.logo.is_some() {
+                        label.choice for="f-remove-logo" {
+                            input id="f-remove-logo" type="checkbox" name="remove_logo" value="true";
+                            " Remove the logo"
+                        }
+                    }
+                }
                 (input("branding.display_name", "Display name", &value("branding.display_name", b.display_name.as_deref().unwrap_or("")), "text", false,
                     Some("The name consumers see; the account name when empty."), error))
                 (input("branding.primary_color", "Colour", &value("branding.primary_color", b.primary_color.as_deref().unwrap_or("")), "text", false,
@@ -122,6 +196,10 @@ pub fn settings(
                 input type="hidden" name="action" value="rotate-webhook";
                 button type="submit" { "Rotate the webhook signing secret" }
             }
+            h3 id="deliveries-h" { "Recent deliveries" }
+            p.help { "Every event of the last three days: a failed attempt is retried with backoff, eight times at most." }
+            (frame.action("settings", &[("action", "test-webhook")], "Send a test event", false))
+            (deliveries_table(deliveries))
         }
         section aria-labelledby="jwt-h" {
             h2 id="jwt-h" { "Workspace tokens" }
