@@ -461,6 +461,8 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
     definition["key"] = json!("acmecrm");
     definition["name"] = json!("Acme CRM");
     definition["auth_options"][0]["token_url"] = json!("http://acme.example/token");
+    definition["auth_options"][0]["client"] =
+        json!({"client_id": "typed-id", "client_secret": "typed-secret"});
     let refused = browser
         .post(
             "/console/integrations",
@@ -476,6 +478,9 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
         &page[error..error + 200]
     );
     assert!(page.contains(r#"aria-invalid="true""#));
+    // What was typed is kept, but a page never shows a client secret, typed or stored.
+    assert!(!page.contains("typed-secret"));
+    definition["auth_options"][0]["client"] = json!({"client_id": "typed-id"});
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&textarea(&page, "definition")).unwrap(),
         definition,
@@ -542,12 +547,56 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
         "{shown}"
     );
     let edited = shown.replace("\"Acme CRM\"", "\"Acme CRM (EU)\"");
+    let version = page
+        .split(r#"name="version" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the version edited")
+        .to_owned();
+    // Saved over a newer version (here: the status changed meanwhile), it is refused.
+    let (_, _) = h
+        .send(
+            "PATCH",
+            &format!("/v1/integrations/{id}"),
+            json!({"status": "inactive"}),
+        )
+        .await;
+    let stale = browser
+        .post(
+            &path,
+            &[
+                ("action", "definition"),
+                ("definition", &edited),
+                ("version", &version),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&stale).contains("changed since this page was opened"));
+    let (_, kept) = h.get(&format!("/v1/integrations/{id}")).await;
+    assert_eq!(
+        (kept["name"].as_str(), kept["status"].as_str()),
+        (Some("Acme CRM"), Some("inactive"))
+    );
+    let page = text(&browser.get(&path).await);
+    let shown = textarea(&page, "definition");
+    let edited = shown
+        .replace("\"Acme CRM\"", "\"Acme CRM (EU)\"")
+        .replace("\"inactive\"", "\"active\"");
+    let version = page
+        .split(r#"name="version" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
     let saved = browser
         .post(
             &path,
             &[
                 ("action", "definition"),
                 ("definition", &edited),
+                ("version", &version),
                 ("csrf", &token),
             ],
         )
@@ -598,14 +647,19 @@ async fn settings_send_a_test_event_list_deliveries_and_take_a_logo_file() {
         latchkey_tests::loopback::Loopback::start(|_| async { (204, String::new()) }).await;
     latchkey_tests::webhooks::pointed_at(&h, &receiver).await;
 
-    let page = text(
-        &browser
-            .post(
-                "/console/settings",
-                &[("action", "test-webhook"), ("csrf", &token)],
-            )
-            .await,
-    );
+    let sent = browser
+        .post(
+            "/console/settings",
+            &[("action", "test-webhook"), ("csrf", &token)],
+        )
+        .await;
+    // Redirected (a reload sends nothing more), to the page that says how it went.
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let next = location(&sent)
+        .strip_prefix(PUBLIC_URL.trim_end_matches('/'))
+        .unwrap()
+        .to_owned();
+    let page = text(&browser.get(&next).await);
     assert!(
         page.contains("Test event delivered: your endpoint answered HTTP 204."),
         "{page}"

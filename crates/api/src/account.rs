@@ -101,6 +101,8 @@ pub struct WebhookDeliveryView<'a> {
     /// When the next attempt is due (pending deliveries only).
     pub next_attempt_at: Option<Timestamp>,
     pub delivered_at: Option<Timestamp>,
+    /// When it was given up (`failed`), after the last attempt.
+    pub given_up_at: Option<Timestamp>,
 }
 
 impl<'a> From<&'a WebhookDelivery> for WebhookDeliveryView<'a> {
@@ -116,6 +118,7 @@ impl<'a> From<&'a WebhookDelivery> for WebhookDeliveryView<'a> {
             last_response_status: d.last_response,
             next_attempt_at: (status == DeliveryState::Pending).then(|| d.next_attempt_at.into()),
             delivered_at: d.delivered_at.map(Into::into),
+            given_up_at: d.given_up_at.map(Into::into),
         }
     }
 }

@@ -144,6 +144,9 @@ async fn enqueue(
 pub enum TestEventError {
     #[error("set webhook_url and rotate the webhook signing secret first")]
     NotConfigured,
+    /// The URL was removed meanwhile, or points where Latchkey does not send.
+    #[error("webhook_url cannot receive events: it was removed or points at an internal address")]
+    Dropped,
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
 }
@@ -158,7 +161,10 @@ pub async fn send_test(app: &App, account: &Account) -> Result<WebhookDelivery, 
     let id = new_id("evt");
     let body = serde_json::to_string(&WebhookEvent::test(&id, now, &account.id))
         .expect("webhook events serialize");
-    let delivery = WebhookDelivery::new(id, account.id.clone(), EventType::WebhookTest, body, now);
+    let mut delivery =
+        WebhookDelivery::new(id, account.id.clone(), EventType::WebhookTest, body, now);
+    // Not due for a scheduled run while this attempt is in flight: it would send it twice.
+    delivery.next_attempt_at = now + TEST_ATTEMPT_OWNED_SECONDS;
     app.store
         .enqueue_webhook(&delivery)
         .await
@@ -167,8 +173,16 @@ pub async fn send_test(app: &App, account: &Account) -> Result<WebhookDelivery, 
         value: delivery,
         version: 1,
     };
-    Ok(Sender::of(app).attempt(current).await?.1)
+    let (_, after) = Sender::of(app).attempt(current).await?;
+    if after.attempts == 0 {
+        // Deleted unsent: nowhere to send it.
+        return Err(TestEventError::Dropped);
+    }
+    Ok(after)
 }
+
+/// How long a test event's inline attempt owns it before the outbox may retry it.
+const TEST_ATTEMPT_OWNED_SECONDS: i64 = 60;
 
 /// How long a receiver may take to answer one attempt.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);

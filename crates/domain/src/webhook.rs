@@ -50,16 +50,6 @@ pub enum DeliveryState {
     Failed,
 }
 
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
-    }
-}
-
 /// One event on its way to the account's `webhook_url` (the outbox item), kept after it
 /// is delivered or given up so the vendor can see recent deliveries. The body is fixed
 /// when the event happens; the signature is made at each attempt, over the attempt time

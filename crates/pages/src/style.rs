@@ -88,7 +88,8 @@ dl.facts{grid-template-columns:1fr}dl.facts dd{margin-bottom:.4rem}}";
 /// the search form sends, its results swapped in), a submitted form says it is working
 /// while the verification or token call runs, the console's copy buttons copy their
 /// field (which stays selectable without the script), and a chosen logo file is read
-/// into its form's hidden field as a data URL (forms post url-encoded).
+/// into its form's hidden field as a data URL (forms post url-encoded; the form cannot
+/// be sent until it is read).
 pub const SCRIPT: &str = "(function(){\
 var f=document.getElementById('search');\
 if(f&&window.fetch&&window.DOMParser){var q=f.querySelector('input[name=q]'),t,n=0;\
@@ -104,6 +105,6 @@ document.querySelectorAll('button[data-copy]').forEach(function(b){b.addEventLis
 var i=document.getElementById(b.dataset.copy);i.select();\
 (navigator.clipboard?navigator.clipboard.writeText(i.value):Promise.reject()).then(function(){b.textContent='Copied'},function(){document.execCommand('copy');b.textContent='Copied'})})});\
 document.querySelectorAll('input[data-logo]').forEach(function(i){i.addEventListener('change',function(){\
-var h=document.getElementById(i.dataset.logo),f=i.files[0];h.value='';if(!f)return;\
-var r=new FileReader();r.onload=function(){h.value=r.result};r.readAsDataURL(f)})})\
+var h=document.getElementById(i.dataset.logo),b=i.form.querySelector('button[type=submit]'),f=i.files[0];h.value='';if(!f)return;\
+var r=new FileReader();b.disabled=true;r.onloadend=function(){h.value=r.result||'';b.disabled=false};r.readAsDataURL(f)})})\
 })();";

@@ -138,12 +138,13 @@ fn definition(integration: &Integration) -> String {
 
 async fn page_for(
     cx: &Cx<'_>,
-    integration: &Integration,
+    found: &Versioned<Integration>,
     client_id: &str,
     definition_text: Option<&str>,
     notice: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
 ) -> Result<Response, ApiError> {
+    let integration = &found.value;
     let counted = cx
         .app
         .store
@@ -159,6 +160,7 @@ async fn page_for(
         &cx.frame(Section::Integrations),
         &IntegrationPage {
             integration,
+            version: found.version,
             redirect_uri: redirect_uri.as_str(),
             client_id,
             definition: definition_text.or(stored.as_deref()),
@@ -181,7 +183,7 @@ pub(crate) async fn show(
     let done = done_text(query).map(Notice::Done);
     page_for(
         cx,
-        &found.value,
+        &found,
         client_id(&found.value),
         None,
         done.as_ref(),
@@ -203,6 +205,25 @@ fn parsed(text: &str) -> Result<Value, api::Problem> {
             field: Some("definition".into()),
             detail: "is not a JSON object: check its brackets, quotes and commas".into(),
         })
+}
+
+/// A definition that failed, as the editor shows it again: as typed, but without any
+/// client secret typed into it (a page never shows one; it is typed again).
+fn shown_again(text: &str) -> String {
+    let Ok(mut json) = serde_json::from_str::<Value>(text) else {
+        return text.to_owned();
+    };
+    let mut removed = false;
+    for option in json["auth_options"].as_array_mut().into_iter().flatten() {
+        if let Some(client) = option.get_mut("client").and_then(Value::as_object_mut) {
+            removed |= client.remove("client_secret").is_some();
+        }
+    }
+    if removed {
+        serde_json::to_string_pretty(&json).expect("JSON prints")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The API's problem with a definition, next to the editor: its detail names the path.
@@ -245,7 +266,7 @@ pub(crate) async fn create(
         }
         Err(problem) => Ok(console::new_integration(
             &cx.frame(Section::Integrations),
-            text,
+            &shown_again(text),
             Some(&form_error(&problem)),
         )),
     }
@@ -284,6 +305,13 @@ pub(crate) async fn save(
                 Err(problem) => (Err(problem), ""),
             }
         }
+        "definition" if field("version") != found.version.to_string() => (
+            Err(api::Problem {
+                field: Some("definition".into()),
+                detail: "the integration changed since this page was opened (someone saved it, or its status or OAuth app changed): nothing was saved. Your text is below; the saved definition is on the page when you open it again".into(),
+            }),
+            "",
+        ),
         "definition" => {
             let answer = match parsed(form.get("definition").map_or("", String::as_str)) {
                 Ok(mut body) => {
@@ -322,7 +350,7 @@ pub(crate) async fn save(
             &cx.href(&format!("integrations/{}?done={done}", integration.id)),
         )),
         Err(problem) => {
-            let typed_definition = form.get("definition").map(String::as_str);
+            let typed_definition = form.get("definition").map(|text| shown_again(text));
             let client_id = if form.contains_key("client.client_id") {
                 field("client.client_id")
             } else {
@@ -330,9 +358,9 @@ pub(crate) async fn save(
             };
             page_for(
                 cx,
-                integration,
+                &found,
                 client_id,
-                typed_definition,
+                typed_definition.as_deref(),
                 None,
                 Some(&form_error(&problem)),
             )

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use latchkey_domain::WebhookDelivery;
+use latchkey_domain::{DeliveryState, WebhookDelivery};
 use latchkey_pages::FormError;
 use latchkey_pages::console::{self, Notice, Rotated, Section};
 use latchkey_store::{Accounts, Outbox};
@@ -19,6 +19,19 @@ async fn render(
     notice: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
 ) -> Result<Response, ApiError> {
+    render_tested(cx, typed, rotated, notice, error, None).await
+}
+
+/// [`render`], saying how the test event `tested` (an id from the redirect after sending
+/// it) went, when it is among the listed deliveries.
+async fn render_tested(
+    cx: &Cx<'_>,
+    typed: &[(&str, &str)],
+    rotated: Option<&Rotated<'_>>,
+    notice: Option<&Notice<'_>>,
+    error: Option<&FormError<'_>>,
+    tested: Option<&str>,
+) -> Result<Response, ApiError> {
     let account = cx
         .app
         .store
@@ -31,6 +44,17 @@ async fn render(
         .account_webhooks(&cx.account.id, RECENT_DELIVERIES, None)
         .await?;
     let deliveries: Vec<WebhookDelivery> = deliveries.items.into_iter().map(|d| d.value).collect();
+    let outcome = tested
+        .and_then(|id| deliveries.iter().find(|d| d.id == id))
+        .map(test_outcome);
+    let outcome_notice = outcome.as_ref().map(|(taken, text)| {
+        if *taken {
+            Notice::Done(text)
+        } else {
+            Notice::Failed(text)
+        }
+    });
+    let notice = notice.or(outcome_notice.as_ref());
     Ok(console::settings(
         &cx.frame(Section::Settings),
         &account.value,
@@ -47,7 +71,8 @@ pub(crate) async fn show(
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
     let done = done_text(query).map(Notice::Done);
-    render(cx, &[], None, done.as_ref(), None).await
+    let tested = query.get("tested").map(String::as_str);
+    render_tested(cx, &[], None, done.as_ref(), None, tested).await
 }
 
 /// The deliveries the page lists (newest first).
@@ -111,11 +136,10 @@ fn on_logo_field(mut problem: api::Problem) -> api::Problem {
     problem
 }
 
-/// The test event's outcome, in words: whether the endpoint took it, and what happened.
-fn tested(delivery: &Value) -> (bool, String) {
-    let status = delivery["last_response_status"].as_u64();
-    match (delivery["status"].as_str(), status) {
-        (Some("delivered"), Some(code)) => (
+/// A test event's outcome, in words: whether the endpoint took it, and what happened.
+fn test_outcome(delivery: &WebhookDelivery) -> (bool, String) {
+    match (delivery.state(), delivery.last_response) {
+        (DeliveryState::Delivered, Some(code)) => (
             true,
             format!("Test event delivered: your endpoint answered HTTP {code}."),
         ),
@@ -165,15 +189,11 @@ pub(crate) async fn save(
                 .api(Method::POST, "/v1/account/webhooks/test", None)
                 .await
             {
-                Ok(delivery) => {
-                    let (taken, text) = tested(&delivery);
-                    let notice = if taken {
-                        Notice::Done(&text)
-                    } else {
-                        Notice::Failed(&text)
-                    };
-                    render(cx, &[], None, Some(&notice), None).await
-                }
+                // After a redirect, so that reloading the page sends nothing.
+                Ok(delivery) => Ok(console::see_other(&cx.href(&format!(
+                    "settings?tested={}",
+                    delivery["id"].as_str().unwrap_or_default()
+                )))),
                 Err(problem) => failed(cx, form, problem).await,
             };
         }

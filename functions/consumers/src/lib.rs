@@ -114,7 +114,8 @@ impl Handler for Consumers {
                     webhooks::send_test(app, &account.value)
                         .await
                         .map_err(|e| match e {
-                            webhooks::TestEventError::NotConfigured => {
+                            webhooks::TestEventError::NotConfigured
+                            | webhooks::TestEventError::Dropped => {
                                 ApiError::Invalid(FieldError::new("webhook_url", e.to_string()))
                             }
                             webhooks::TestEventError::Delivery(DeliveryError::Store(e)) => e.into(),

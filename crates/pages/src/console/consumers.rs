@@ -7,7 +7,7 @@ use maud::html;
 use super::{Frame, Notice, copyable, form_error, input, notice, page, when};
 use crate::FormError;
 use latchkey_domain::{Consumer, Integration};
-use latchkey_web::{Response, StatusCode};
+use latchkey_web::Response;
 
 use super::connections::{ConnectionRow, rows};
 
@@ -39,11 +39,7 @@ pub fn consumers(
             .map_or("", |(_, v)| *v)
     };
     let fields = ["name", "internal_reference", "email"];
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_for(error);
     let body = html! {
         h1 { "Consumers" }
         p.lead { "Your customers: each connects their own software." }
@@ -172,10 +168,6 @@ pub fn consumer(
             }
         }
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_for(error);
     page(frame, status, &consumer.name, body)
 }

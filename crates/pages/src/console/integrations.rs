@@ -111,6 +111,8 @@ fn method_label(method: &AuthMethod) -> &'static str {
 /// One integration's page.
 pub struct IntegrationPage<'a> {
     pub integration: &'a Integration,
+    /// Its stored version: the definition form says which one it edits.
+    pub version: u64,
     /// The redirect URI to register with the provider.
     pub redirect_uri: &'a str,
     /// What the OAuth app form shows: the stored client id, or what was just typed.
@@ -120,14 +122,6 @@ pub struct IntegrationPage<'a> {
     /// Its connections, counted up to `connections_capped` (then "at least").
     pub connections: usize,
     pub connections_capped: bool,
-}
-
-fn status_of(error: Option<&FormError<'_>>) -> StatusCode {
-    if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    }
 }
 
 /// The JSON editor of a definition, the API's problem (its field's path and what is
@@ -168,7 +162,12 @@ pub fn new_integration(
             div.actions { button.primary type="submit" { "Create integration" } }
         }
     };
-    page(frame, status_of(error), "New custom integration", body)
+    page(
+        frame,
+        super::status_for(error),
+        "New custom integration",
+        body,
+    )
 }
 
 /// One integration: status, redirect URI, OAuth app, auth options; a custom one's
@@ -263,6 +262,8 @@ pub fn integration(
                 form method="post" action=(frame.href(&path)) data-busy="Saving…" {
                     (frame.csrf_field())
                     input type="hidden" name="action" value="definition";
+                    // The version edited: a save over a newer one is refused, not merged.
+                    input type="hidden" name="version" value=(p.version);
                     (definition_field(definition, error))
                     div.actions { button type="submit" { "Save definition" } }
                 }
@@ -275,5 +276,5 @@ pub fn integration(
             }
         }
     };
-    page(frame, status_of(error), &integration.name, body)
+    page(frame, super::status_for(error), &integration.name, body)
 }

@@ -5,7 +5,7 @@ use maud::html;
 use super::{Frame, Notice, copyable, form_error, input, notice, page, when};
 use crate::FormError;
 use latchkey_domain::ApiKey;
-use latchkey_web::{Response, StatusCode};
+use latchkey_web::Response;
 
 /// The account's keys; `created` is a key just made, shown this once.
 pub fn api_keys(
@@ -22,11 +22,7 @@ pub fn api_keys(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_for(error);
     let body = html! {
         h1 { "API keys" }
         (notice(notice_))

@@ -108,6 +108,15 @@ fn notice(n: Option<&Notice<'_>>) -> Markup {
     }
 }
 
+/// A page's status: 422 when it shows a failed action's problem.
+fn status_for(error: Option<&FormError<'_>>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// The message for `field` when the failed action's problem names it.
 fn field_error<'a>(error: Option<&'a FormError<'a>>, field: &str) -> Option<&'a str> {
     error.filter(|e| e.field == Some(field)).map(|e| e.message)

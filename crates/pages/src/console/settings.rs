@@ -6,7 +6,7 @@ use maud::html;
 use super::{Frame, Notice, copyable, form_error, input, notice, page, when};
 use crate::FormError;
 use latchkey_domain::{Account, DeliveryState, WebhookDelivery};
-use latchkey_web::{Response, StatusCode};
+use latchkey_web::Response;
 
 /// A secret just rotated: what it signs, and its value (shown this once).
 pub struct Rotated<'a> {
@@ -36,10 +36,11 @@ fn submit(frame: &Frame<'_>, action: &str, label: &str) -> maud::Markup {
     }
 }
 
-fn delivery_badge(state: DeliveryState) -> maud::Markup {
+fn delivery_badge(d: &WebhookDelivery) -> maud::Markup {
     html! {
-        @match state {
+        @match d.state() {
             DeliveryState::Delivered => span.badge { "Delivered" },
+            DeliveryState::Pending if d.attempts == 0 => span.badge.off { "Queued" },
             DeliveryState::Pending => span.badge.off { "Retrying" },
             DeliveryState::Failed => span.badge.bad { "Failed" },
         }
@@ -66,7 +67,7 @@ fn deliveries_table(deliveries: &[WebhookDelivery]) -> maud::Markup {
                         @let state = d.state();
                         tr {
                             td { code { (d.event.as_str()) } br; small.code { (d.id) } }
-                            td data-label="Status" { (delivery_badge(state)) }
+                            td data-label="Status" { (delivery_badge(d)) }
                             td data-label="Attempts" { (d.attempts) }
                             td data-label="Last answer" {
                                 @match (d.last_attempt_at, d.last_response) {
@@ -108,11 +109,7 @@ pub fn settings(
             .map_or(stored, |(_, v)| *v)
             .to_owned()
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_for(error);
     let fields = [
         "name",
         "redirect_url",
@@ -197,7 +194,7 @@ pub fn settings(
                 button type="submit" { "Rotate the webhook signing secret" }
             }
             h3 id="deliveries-h" { "Recent deliveries" }
-            p.help { "Every event of the last three days: a failed attempt is retried with backoff, eight times at most." }
+            p.help { "The events of the last three days: a failed attempt is retried with backoff, eight times at most." }
             (frame.action("settings", &[("action", "test-webhook")], "Send a test event", false))
             (deliveries_table(deliveries))
         }
