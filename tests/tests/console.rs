@@ -632,6 +632,14 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
         .post(&path, &[("action", "delete"), ("csrf", &token)])
         .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let listed = location(&deleted)
+        .strip_prefix(PUBLIC_URL.trim_end_matches('/'))
+        .unwrap()
+        .to_owned();
+    assert!(
+        text(&browser.get(&listed).await)
+            .contains("Deleted: its connections were disconnected first.")
+    );
     let (status, _) = h.get(&format!("/v1/integrations/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(count().await, before);

@@ -11,7 +11,7 @@ use latchkey_web::{ApiError, Method, Response};
 use serde_json::{Map, Value, json};
 
 use crate::connections::named;
-use crate::{Cx, form_error};
+use crate::{Cx, done_text, form_error};
 
 /// Consumers shown on the list (a search by internal reference finds any other).
 const SHOWN: usize = 100;
@@ -40,11 +40,14 @@ pub(crate) async fn list(
     {
         all.insert(0, found.value);
     }
+    // After a deletion (`?done=`); a failed create shows its problem instead.
+    let done = done_text(query).map(Notice::Done);
     Ok(console::consumers(
         &cx.frame(Section::Consumers),
         &all,
         q,
         typed,
+        done.as_ref().filter(|_| error.is_none()),
         error,
         more,
     ))

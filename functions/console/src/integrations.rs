@@ -46,11 +46,13 @@ pub(crate) async fn list(
     };
     let q = query.get("q").map(String::as_str).unwrap_or("");
     let all = all(cx).await?;
+    let done = done_text(query).map(Notice::Done);
     Ok(console::integrations(
         &cx.frame(Section::Integrations),
         &all,
         q,
         status,
+        done.as_ref(),
     ))
 }
 

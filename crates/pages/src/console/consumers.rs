@@ -18,6 +18,7 @@ pub fn consumers(
     all: &[Consumer],
     q: &str,
     typed: &[(&str, &str)],
+    notice_: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
     more: bool,
 ) -> Response {
@@ -42,6 +43,7 @@ pub fn consumers(
     let status = super::status_for(error);
     let body = html! {
         h1 { "Consumers" }
+        (notice(notice_))
         p.lead { "Your customers: each connects their own software." }
         form.search role="search" method="get" action=(frame.href("consumers")) {
             label.visually-hidden for="q" { "Search consumers" }

@@ -25,6 +25,7 @@ pub fn integrations(
     all: &[Integration],
     q: &str,
     status: Option<IntegrationStatus>,
+    notice_: Option<&Notice<'_>>,
 ) -> Response {
     let needle = q.trim().to_lowercase();
     let shown: Vec<&Integration> = all
@@ -57,6 +58,7 @@ pub fn integrations(
     };
     let body = html! {
         h1 { "Integrations" }
+        (notice(notice_))
         p.lead { "Built-in integrations start inactive: enable the ones your customers may connect, with your OAuth app where they need one." }
         div.actions { a.button href=(frame.href("integrations/new")) { "New custom integration" } }
         form.search role="search" method="get" action=(frame.href("integrations")) {
