@@ -12,7 +12,7 @@ use latchkey_store::{
 use latchkey_web::{ApiError, Method, Response};
 use serde_json::json;
 
-use crate::{Cx, done_text, form_error};
+use crate::{Cx, done, form_error};
 
 /// Connections a tab counts before it shows `n+`.
 const COUNTED: usize = 100;
@@ -188,7 +188,7 @@ pub(crate) async fn show(
     id: &str,
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let done = done_text(query).map(Notice::Done);
+    let done = done(query);
     render(cx, id, None, done.as_ref(), None).await
 }
 

@@ -11,7 +11,7 @@ use latchkey_web::{ApiError, Method, Response};
 use serde_json::{Map, Value, json};
 
 use crate::connections::named;
-use crate::{Cx, done_text, form_error};
+use crate::{Cx, done, form_error};
 
 /// Consumers shown on the list (a search by internal reference finds any other).
 const SHOWN: usize = 100;
@@ -41,7 +41,7 @@ pub(crate) async fn list(
         all.insert(0, found.value);
     }
     // After a deletion (`?done=`); a failed create shows its problem instead.
-    let done = done_text(query).map(Notice::Done);
+    let done = done(query);
     Ok(console::consumers(
         &cx.frame(Section::Consumers),
         &all,

@@ -13,7 +13,7 @@ use latchkey_web::{ApiError, Method, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::{Cx, api, done_text, form_error};
+use crate::{Cx, api, done, form_error};
 
 /// Every integration of the account (a catalog is a few hundred at most).
 pub(crate) async fn all(cx: &Cx<'_>) -> Result<Vec<Integration>, ApiError> {
@@ -46,7 +46,7 @@ pub(crate) async fn list(
     };
     let q = query.get("q").map(String::as_str).unwrap_or("");
     let all = all(cx).await?;
-    let done = done_text(query).map(Notice::Done);
+    let done = done(query);
     Ok(console::integrations(
         &cx.frame(Section::Integrations),
         &all,
@@ -182,7 +182,7 @@ pub(crate) async fn show(
     let Some(found) = find(cx, id).await? else {
         return Ok(cx.not_found(Section::Integrations, "integration"));
     };
-    let done = done_text(query).map(Notice::Done);
+    let done = done(query);
     page_for(
         cx,
         &found,
@@ -301,7 +301,7 @@ pub(crate) async fn save(
             match cx.api(Method::DELETE, &path, None).await {
                 Ok(_) => {
                     return Ok(console::see_other(
-                        &cx.href("integrations?done=deleted-integration"),
+                        &cx.href("integrations?done=deleted"),
                     ));
                 }
                 Err(problem) => (Err(problem), ""),

@@ -9,7 +9,7 @@ use latchkey_store::Accounts;
 use latchkey_web::{ApiError, Method, Response};
 use serde_json::json;
 
-use crate::{Cx, done_text, form_error};
+use crate::{Cx, done, form_error};
 
 async fn render(
     cx: &Cx<'_>,
@@ -39,7 +39,7 @@ pub(crate) async fn list(
     cx: &Cx<'_>,
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let done = done_text(query).map(Notice::Done);
+    let done = done(query);
     render(cx, None, done.as_ref(), None).await
 }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use latchkey_core::App;
 use latchkey_domain::Account;
-use latchkey_pages::console::{self, Frame, Section};
+use latchkey_pages::console::{self, Frame, Notice, Section};
 use latchkey_pages::{Brand, FormError};
 use latchkey_store::Accounts;
 use latchkey_web::{
@@ -84,7 +84,7 @@ impl Handler for Console {
             Operation::ConsoleConsumers => consumers::list(&cx, &query, &[], None).await?,
             Operation::ConsoleConsumerCreate => consumers::create(&cx, &form).await?,
             Operation::ConsoleConsumer => {
-                let done = done_text(&query).map(latchkey_pages::console::Notice::Done);
+                let done = done(&query);
                 consumers::show(&cx, id, None, done.as_ref(), None).await?
             }
             Operation::ConsoleConsumerSave => consumers::save(&cx, id, &form).await?,
@@ -152,18 +152,17 @@ fn form_error(problem: &api::Problem) -> FormError<'_> {
     FormError { field, message }
 }
 
-/// The fixed texts of a done action (`?done=` after a redirect): no text comes from the URL.
-fn done_text(query: &std::collections::HashMap<String, String>) -> Option<&'static str> {
-    Some(match query.get("done")?.as_str() {
+/// The notice of a done action (`?done=` after a redirect): a fixed text, none from the URL.
+fn done(query: &std::collections::HashMap<String, String>) -> Option<Notice<'static>> {
+    Some(Notice::Done(match query.get("done")?.as_str() {
         "saved" => "Saved.",
         "created" => "Created. Enable it with your OAuth app below when it needs one.",
-        "deleted-integration" => "Deleted: its connections were disconnected first.",
         "refreshed" => "Refreshed: the connection has a new token.",
         "disconnected" => "Disconnected.",
         "revoked" => "The key is revoked: requests with it are refused from now on.",
         "deleted" => "Deleted: its connections were disconnected first.",
         _ => return None,
-    })
+    }))
 }
 
 async fn sign_in(app: &App, request: &Request, base: &str) -> Result<Response, ApiError> {

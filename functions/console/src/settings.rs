@@ -9,7 +9,7 @@ use latchkey_store::{Accounts, Outbox};
 use latchkey_web::{ApiError, Method, Response};
 use serde_json::{Value, json};
 
-use crate::{Cx, api, done_text, form_error};
+use crate::{Cx, api, done, form_error};
 
 /// The page over the account as it is now (an action may just have changed it).
 async fn render(
@@ -70,7 +70,7 @@ pub(crate) async fn show(
     cx: &Cx<'_>,
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let done = done_text(query).map(Notice::Done);
+    let done = done(query);
     let tested = query.get("tested").map(String::as_str);
     render_tested(cx, &[], None, done.as_ref(), None, tested).await
 }
