@@ -26,17 +26,54 @@ pub async fn served() -> (Harness, String) {
     (h, base)
 }
 
-/// Runs a plan (see `browser/steps.mjs`) and returns its report. Screenshots go to
-/// `target/screenshots/{name}-…png` when `name` is given.
+/// Runs a plan (see `browser/steps.mjs`) and returns its report; a step that could not be
+/// taken fails the test, with what the page showed. Screenshots go to
+/// `target/screenshots/{name}-…png` when `name` is given, with the whole report beside
+/// them (`{name}-report.json`).
 pub async fn run(mut plan: Value, name: Option<&str>) -> Value {
+    let mut prefix = None;
     if let Some(name) = name {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/screenshots");
-        let prefix = format!("{dir}/{name}");
+        let path = format!("{dir}/{name}");
         // `name` may name a folder too (`console/walk`).
-        std::fs::create_dir_all(std::path::Path::new(&prefix).parent().unwrap()).unwrap();
-        plan["screenshots"] = Value::from(prefix);
+        std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
+        plan["screenshots"] = Value::from(path.as_str());
+        prefix = Some(path);
     }
-    run_script("steps.mjs", plan).await
+    let steps = plan["steps"].clone();
+    let report = run_script("steps.mjs", plan).await;
+    if let Some(prefix) = prefix {
+        std::fs::write(format!("{prefix}-report.json"), format!("{report:#}")).unwrap();
+    }
+    let shots = report["snapshots"].as_array().expect("snapshots");
+    // Shown with a failing test's output: a line a step, short enough that the failure's
+    // own message still ends the output.
+    for (i, shot) in shots.iter().enumerate() {
+        eprintln!("  [{i}] {} · {}", shot["url"], shot["heading"]);
+    }
+    if let Some((i, failed)) = shots
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.get("error").is_some())
+    {
+        let short = |v: &Value| {
+            v.as_str()
+                .unwrap_or("")
+                .chars()
+                .take(400)
+                .collect::<String>()
+        };
+        panic!(
+            "step {} ({}) could not be taken: {}\n  on {} ({}), which showed:\n{}",
+            i - 1,
+            steps[i - 1],
+            short(&failed["error"]),
+            failed["url"],
+            failed["heading"],
+            short(&failed["text"])
+        );
+    }
+    report
 }
 
 /// Runs `tests/browser/{script}` with `plan` and returns the JSON it prints.
@@ -58,10 +95,7 @@ pub async fn run_script(script: &str, plan: Value) -> Value {
         "browser run failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
-    // Shown with a failing test's output: what each step showed.
-    eprintln!("browser report: {report:#}");
-    report
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
 
 /// The link whose text is `text` on a snapshot, if any.

@@ -13,7 +13,9 @@
 //                  | {"button": "accessible name"}
 //                  | {"waitFor": "url prefix"} | {"waitUrl": "substring"}
 //                  | {"sentTo": "url prefix"} | {"closed": true} | {"axe": true}
-//                  | {"cookies": true} | {"upload": {"element id": "/path/to/file"}}]}
+//                  | {"cookies": true} | {"upload": {"element id": "/path/to/file"}}
+//                  | {"see": "visible text"}]}
+// {"see": …} waits until the page shows that text (a script's answer: "Copied").
 // {"axe": true} runs axe-core on the page and reports its serious and critical
 // violations in that step's snapshot (`axe`).
 // {"cookies": true} reports the browser's cookies in that step's snapshot.
@@ -185,6 +187,8 @@ async function act(page, step) {
   } else if (step.button) {
     // By its accessible name (several buttons may read alike: "Revoke").
     await page.getByRole('button', { name: step.button, exact: true }).click({ timeout: 5000 });
+  } else if (step.see) {
+    await page.getByText(step.see, { exact: true }).first().waitFor({ timeout: 5000 });
   } else if (step.goto) {
     await page.goto(step.goto);
   } else if (step.upload) {
