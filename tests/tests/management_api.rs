@@ -242,6 +242,78 @@ async fn custom_integration_lifecycle(h: Harness) {
     assert_eq!(status, StatusCode::CREATED);
 }
 
+/// `method path` with `If-Match: tag` (when given): status, `ETag`, body.
+async fn conditional(
+    h: &Harness,
+    method: &str,
+    path: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut request = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", h.key))
+        .header("content-type", "application/json");
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    let body = body.map_or(lambda_http::Body::Empty, |b| b.to_string().into());
+    let response = h.raw(request.body(body).unwrap()).await;
+    let etag = response
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes: &[u8] = response.body().as_ref();
+    let value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    (response.status(), etag, value)
+}
+
+/// A read answers the version as its `ETag`; a write with `If-Match` happens only over
+/// that version (412 and nothing written otherwise), so two editors cannot overwrite
+/// each other unseen.
+async fn if_match_writes_only_over_the_version_read(h: Harness) {
+    let (_, created) = h
+        .send("POST", "/v1/integrations", zendesk_like("helpdesk"))
+        .await;
+    let path = format!("/v1/integrations/{}", created["id"].as_str().unwrap());
+    let (status, read, _) = conditional(&h, "GET", &path, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let read = read.expect("a read answers its ETag");
+
+    // The first editor saves over what it read and gets the new version's tag.
+    let rename = json!({"name": "Helpdesk (EU)"});
+    let (status, saved, body) = conditional(&h, "PATCH", &path, Some(&read), Some(rename)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let saved = saved.expect("a write answers the new ETag");
+    assert_ne!(saved, read);
+
+    // The second editor, still on the first version: refused, nothing written.
+    let mut replacement = zendesk_like("helpdesk");
+    replacement["name"] = json!("Helpdesk v2");
+    let (status, _, problem) =
+        conditional(&h, "PUT", &path, Some(&read), Some(replacement.clone())).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+    assert_eq!(problem["code"], "precondition_failed");
+    assert_eq!(problem["field"], "If-Match");
+    let (_, now, shown) = conditional(&h, "GET", &path, None, None).await;
+    assert_eq!(shown["name"], "Helpdesk (EU)", "the first save stands");
+    assert_eq!(now.as_deref(), Some(saved.as_str()));
+
+    // A weak tag never matches (strong comparison); a list with the current one and `*` do.
+    let weak = format!("W/{saved}");
+    let (status, _, _) =
+        conditional(&h, "PUT", &path, Some(&weak), Some(replacement.clone())).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let listed = format!("\"999\", {saved}");
+    let (status, _, body) = conditional(&h, "PUT", &path, Some(&listed), Some(replacement)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], "Helpdesk v2");
+    let inactive = json!({"status": "inactive"});
+    let (status, _, _) = conditional(&h, "PATCH", &path, Some("*"), Some(inactive)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 async fn integration_validation_names_the_field_and_changes_nothing(h: Harness) {
     let before = all_pages(&h, "/v1/integrations", 100).await.len();
     let mut undeclared = zendesk_like("helpdesk");
@@ -837,6 +909,7 @@ api_suite!(
     [
         catalog_lists_builtins_by_status,
         custom_integration_lifecycle,
+        if_match_writes_only_over_the_version_read,
         integration_validation_names_the_field_and_changes_nothing,
         enabling_a_builtin_takes_the_accounts_oauth_app,
         catalog_sync_adds_builtins_and_updates_only_untouched_ones,
@@ -854,6 +927,7 @@ api_suite!(
     [
         catalog_lists_builtins_by_status,
         custom_integration_lifecycle,
+        if_match_writes_only_over_the_version_read,
         integration_validation_names_the_field_and_changes_nothing,
         enabling_a_builtin_takes_the_accounts_oauth_app,
         catalog_sync_adds_builtins_and_updates_only_untouched_ones,

@@ -40,6 +40,10 @@ pub enum ApiError {
     Duplicate(&'static str),
     #[error("the resource was changed concurrently; read it again and retry")]
     Stale,
+    #[error(
+        "the resource changed since the version If-Match names was read; nothing was written: read it again (its ETag) and retry"
+    )]
+    PreconditionFailed,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("the request body did not arrive in time")]
@@ -84,6 +88,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedBody { .. } | ApiError::BadQuery { .. } => StatusCode::BAD_REQUEST,
             ApiError::Duplicate(_) | ApiError::Stale => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -114,6 +119,7 @@ impl ApiError {
             ApiError::BadQuery { .. } => "invalid_query",
             ApiError::Duplicate(_) => "duplicate",
             ApiError::Stale => "concurrent_update",
+            ApiError::PreconditionFailed => "precondition_failed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -136,6 +142,7 @@ impl ApiError {
             ApiError::MalformedBody { field, .. } => field.clone(),
             ApiError::BadQuery { field, .. } => Some((*field).to_owned()),
             ApiError::Duplicate(field) => Some((*field).to_owned()),
+            ApiError::PreconditionFailed => Some("If-Match".to_owned()),
             _ => None,
         }
     }

@@ -26,6 +26,27 @@ pub fn form_body(request: &Request) -> std::collections::BTreeMap<String, String
         .collect()
 }
 
+/// `If-Match` (RFC 9110 §13.1.1) against the version just read: passes when the header
+/// is absent, `*`, or lists the version's strong entity tag (`"7"`, the `ETag` a read
+/// answered); otherwise the write must not happen (412). Weak tags never match.
+pub fn check_if_match(request: &Request, version: u64) -> Result<(), ApiError> {
+    let Some(header) = request.headers().get("if-match") else {
+        return Ok(());
+    };
+    let current = crate::response::etag(version);
+    let matches = header.to_str().is_ok_and(|listed| {
+        listed
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag == current)
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed)
+    }
+}
+
 /// A JSON request body, with errors that name the JSON path of the offending field.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
     let content_type = request

@@ -18,6 +18,22 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     response
 }
 
+/// The entity tag of a stored version: what `ETag` answers and `If-Match` names.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// `response` with the `ETag` of the version it shows, for a later `If-Match`.
+pub fn with_etag(mut response: Response, version: u64) -> Response {
+    response.headers_mut().insert(
+        "etag",
+        etag(version)
+            .parse()
+            .expect("a quoted number is a header value"),
+    );
+    response
+}
+
 pub fn no_content() -> Response {
     let mut response = Response::new(lambda_http::Body::Empty);
     *response.status_mut() = StatusCode::NO_CONTENT;

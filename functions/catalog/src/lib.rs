@@ -18,7 +18,7 @@ use latchkey_store::Integrations;
 use latchkey_store::Versioned;
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, json, json_body, query_params,
+    authenticate, check_if_match, json, json_body, query_params, with_etag,
 };
 use serde::Deserialize;
 
@@ -40,10 +40,13 @@ impl Handler for Catalog {
         let id = &IntegrationId::from(params.get("id"));
         match operation {
             Operation::ListIntegrations => list(&request, app, &account_id).await,
-            Operation::GetIntegration => Ok(json(
-                StatusCode::OK,
-                &view(app, &find(app, &account_id, id).await?.value),
-            )),
+            Operation::GetIntegration => {
+                let found = find(app, &account_id, id).await?;
+                Ok(with_etag(
+                    json(StatusCode::OK, &view(app, &found.value)),
+                    found.version,
+                ))
+            }
             Operation::GetIntegrationLogo => {
                 let integration = find(app, &account_id, id).await?.value;
                 let logo = catalog::logo(&integration).ok_or(ApiError::NotFound("logo"))?;
@@ -133,6 +136,7 @@ async fn replace(
 ) -> Result<Response, ApiError> {
     let input: IntegrationInput = json_body(request)?;
     let current = find(app, account_id, id).await?;
+    check_if_match(request, current.version)?;
     if input.key != current.value.key {
         return Err(
             FieldError::new("key", "cannot change; create a new integration instead").into(),
@@ -182,6 +186,7 @@ async fn patch(
         return Err(FieldError::new("client.client_secret", "must be a string").into());
     }
     let current = find(app, account_id, id).await?;
+    check_if_match(request, current.version)?;
     let mut next = current.value.clone();
     if let Some(status) = patch.status {
         next.status = status;
@@ -214,6 +219,7 @@ async fn patch(
 }
 
 /// Validates, seals new secrets, writes at the version read, then drops replaced secrets.
+/// Answers the integration with the `ETag` of its new version.
 async fn save(
     app: &App,
     current: Versioned<Integration>,
@@ -222,7 +228,8 @@ async fn save(
     inherit_client_secrets(&mut next, &current.value)?;
     require_apps_when_active(&next)?;
     seal_client_secrets(&mut next, &app.vault).await?;
-    app.store
+    let version = app
+        .store
         .update_integration(&Versioned {
             value: next.clone(),
             version: current.version,
@@ -234,7 +241,7 @@ async fn save(
         .auth_options
         .retain(|o| next.auth_option(&o.key).is_none());
     forget_client_secrets(&dropped, &app.vault).await?;
-    Ok(json(StatusCode::OK, &view(app, &next)))
+    Ok(with_etag(json(StatusCode::OK, &view(app, &next)), version))
 }
 
 /// An integration as the API shows it, with this deployment's redirect URI for it.

@@ -41,6 +41,10 @@ struct Doc {
     query: &'static [(&'static str, &'static str)],
     list: bool,
     public: bool,
+    /// The answer's `ETag` is the version it shows.
+    etag: bool,
+    /// Written only over the version `If-Match` names, if given (412 otherwise).
+    if_match: bool,
 }
 
 fn doc(summary: &'static str, status: u16, response: Option<Schema>) -> Doc {
@@ -52,6 +56,8 @@ fn doc(summary: &'static str, status: u16, response: Option<Schema>) -> Doc {
         query: &[],
         list: false,
         public: false,
+        etag: false,
+        if_match: false,
     }
 }
 
@@ -78,7 +84,10 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
                 schema::<Listed<IntegrationView>>(g),
             )
         },
-        GetIntegration => doc("Get an integration", 200, schema::<IntegrationView>(g)),
+        GetIntegration => Doc {
+            etag: true,
+            ..doc("Get an integration", 200, schema::<IntegrationView>(g))
+        },
         GetIntegrationLogo => doc(
             "Get an integration's logo as base64",
             200,
@@ -94,6 +103,8 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         },
         ReplaceIntegration => Doc {
             request: schema::<IntegrationInput>(g),
+            etag: true,
+            if_match: true,
             ..doc(
                 "Replace an integration (its key cannot change)",
                 200,
@@ -102,6 +113,8 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         },
         PatchIntegration => Doc {
             request: Some(json_schema_patch(g)),
+            etag: true,
+            if_match: true,
             ..doc(
                 "Change status, name, logo or OAuth app (enables a built-in)",
                 200,
@@ -364,13 +377,24 @@ fn build(server_url: &str) -> Value {
         for (name, description) in d.query {
             parameters.push(json!({"name": name, "in": "query", "description": description, "schema": {"type": "string"}}));
         }
-        let success = match &d.response {
+        if d.if_match {
+            parameters.push(json!({"name": "If-Match", "in": "header", "description": "the ETag of the version read: the write happens only over it (412 precondition_failed otherwise); * or absent: over any", "schema": {"type": "string"}}));
+        }
+        let mut success = match &d.response {
             Some(s) => json!({"description": "OK", "content": {"application/json": {"schema": s}}}),
             None => json!({"description": "Done"}),
         };
+        if d.etag {
+            success["headers"] = json!({"ETag": {"description": "the version shown, for If-Match", "schema": {"type": "string"}}});
+        }
         let mut responses = Map::new();
         responses.insert(d.status.to_string(), success);
-        for code in ["400", "401", "404", "409", "422"] {
+        let refusals: &[&str] = if d.if_match {
+            &["400", "401", "404", "409", "412", "422"]
+        } else {
+            &["400", "401", "404", "409", "422"]
+        };
+        for &code in refusals {
             if d.public && code == "401" {
                 continue;
             }
@@ -472,5 +496,12 @@ mod tests {
         let integration = &document["components"]["schemas"]["Integration"];
         assert!(integration["properties"].get("logo").is_none());
         assert!(integration["properties"].get("logo_url").is_some());
+        let one = &paths["/v1/integrations/{id}"];
+        assert!(one["get"]["responses"]["200"]["headers"]["ETag"].is_object());
+        for write in ["put", "patch"] {
+            let parameters = one[write]["parameters"].as_array().unwrap();
+            assert!(parameters.iter().any(|p| p["name"] == "If-Match"));
+            assert!(one[write]["responses"]["412"].is_object());
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use latchkey_core::App;
 use latchkey_domain::AccountId;
-use latchkey_web::{Body, Function, Handler, Method, Request, SignedIn, dispatch, routes};
+use latchkey_web::{Body, Function, Handler, Method, Request, SignedIn, dispatch, etag, routes};
 use serde_json::Value;
 
 /// A problem the API answered, for the form: the field it names and its detail.
@@ -24,22 +24,32 @@ fn handler_for(function: Function) -> Option<&'static dyn Handler> {
     })
 }
 
-/// `method path` with `body` (JSON) as `account`: the answer's JSON (`null` when empty),
-/// or its problem.
+/// `method path` with `body` (JSON) as `account`, only over the stored version
+/// `if_match` when given: the answer's JSON (`null` when empty), or its problem.
 pub async fn call(
     app: &App,
     account: &AccountId,
     method: Method,
     path: &str,
     body: Option<Value>,
+    if_match: Option<u64>,
 ) -> Result<Value, Problem> {
     let mut request = Request::new(body.map_or(Body::Empty, |b| Body::Text(b.to_string())));
     *request.method_mut() = method.clone();
     *request.uri_mut() = path.parse().expect("console paths are valid URIs");
-    request.headers_mut().insert(
+    let headers = request.headers_mut();
+    headers.insert(
         "content-type",
         "application/json".parse().expect("static header"),
     );
+    if let Some(version) = if_match {
+        headers.insert(
+            "if-match",
+            etag(version)
+                .parse()
+                .expect("a quoted number is a header value"),
+        );
+    }
     request.extensions_mut().insert(SignedIn(account.clone()));
     let route = routes::find(&method, path)
         .ok()

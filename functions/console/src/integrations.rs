@@ -231,6 +231,10 @@ fn shown_again(text: &str) -> String {
 /// The API's problem with a definition, next to the editor: its detail names the path.
 fn on_definition(problem: api::Problem) -> api::Problem {
     match problem.field {
+        Some(field) if field == "If-Match" => api::Problem {
+            field: Some("definition".into()),
+            detail: "the integration changed since this page was opened (someone saved it, or its status or OAuth app changed): nothing was saved. Your text is below; the saved definition is on the page when you open it again".into(),
+        },
         Some(field) if field != "definition" => api::Problem {
             field: Some("definition".into()),
             detail: if problem.detail.starts_with(&field) {
@@ -300,20 +304,11 @@ pub(crate) async fn save(
             let path = format!("{path}?cascade=true");
             match cx.api(Method::DELETE, &path, None).await {
                 Ok(_) => {
-                    return Ok(console::see_other(
-                        &cx.href("integrations?done=deleted"),
-                    ));
+                    return Ok(console::see_other(&cx.href("integrations?done=deleted")));
                 }
                 Err(problem) => (Err(problem), ""),
             }
         }
-        "definition" if field("version") != found.version.to_string() => (
-            Err(api::Problem {
-                field: Some("definition".into()),
-                detail: "the integration changed since this page was opened (someone saved it, or its status or OAuth app changed): nothing was saved. Your text is below; the saved definition is on the page when you open it again".into(),
-            }),
-            "",
-        ),
         "definition" => {
             let answer = match parsed(form.get("definition").map_or("", String::as_str)) {
                 Ok(mut body) => {
@@ -321,7 +316,11 @@ pub(crate) async fn save(
                     if let (Some(logo), Some(object)) = (&integration.logo, body.as_object_mut()) {
                         object.entry("logo").or_insert_with(|| json!(logo));
                     }
-                    cx.api(Method::PUT, &path, Some(body))
+                    // Only over the version the page showed: a save in between (or a
+                    // status or app change) is not overwritten.
+                    // (Versions start at 1: a missing one matches nothing.)
+                    let shown = field("version").parse().unwrap_or(0);
+                    cx.api_if_match(Method::PUT, &path, body, shown)
                         .await
                         .map_err(on_definition)
                 }

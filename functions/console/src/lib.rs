@@ -132,7 +132,21 @@ impl Cx<'_> {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<serde_json::Value, api::Problem> {
-        api::call(self.app, &self.session.value.account_id, method, path, body).await
+        let account = &self.session.value.account_id;
+        api::call(self.app, account, method, path, body, None).await
+    }
+
+    /// [`Cx::api`] over the stored version the page showed (`If-Match`): a save over a
+    /// newer one is refused and changes nothing.
+    async fn api_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+        version: u64,
+    ) -> Result<serde_json::Value, api::Problem> {
+        let account = &self.session.value.account_id;
+        api::call(self.app, account, method, path, Some(body), Some(version)).await
     }
 
     /// A page that is not there (another account's id, or a deleted one).
