@@ -25,6 +25,10 @@ import { readFile } from 'node:fs/promises';
 import { launch } from './chromium.mjs';
 
 const plan = JSON.parse(process.argv[2]);
+
+// How long a step may take. A click waits for the navigation it starts to commit, which
+// may be a whole redirect chain (an OAuth round trip) on a busy two-core machine.
+const WAIT = 15000;
 const browser = await launch();
 
 const stubPage = `<!doctype html><title>vendor app</title><p>vendor app</p><script>
@@ -84,9 +88,14 @@ async function read(page) {
 
 async function shoot(page, name) {
   if (!plan.screenshots || page.isClosed() || page.url().startsWith(plan.stub)) return;
-  for (const width of [1280, 360]) {
-    await page.setViewportSize({ width, height: 800 });
-    await page.screenshot({ path: `${plan.screenshots}-${name}-${width}.png`, fullPage: true });
+  try {
+    for (const width of [1280, 360]) {
+      await page.setViewportSize({ width, height: 800 });
+      await page.screenshot({ path: `${plan.screenshots}-${name}-${width}.png`, fullPage: true });
+    }
+  } catch (e) {
+    // A result page that closes itself may go while it is shot: nothing left to see.
+    if (!page.isClosed()) throw e;
   }
 }
 
@@ -171,50 +180,53 @@ async function act(page, step) {
   } else if (step.type) {
     for (const [name, value] of Object.entries(step.type)) {
       const field = page.locator(`[name="${name}"]`);
-      await field.fill('', { timeout: 5000 });
+      await field.fill('', { timeout: WAIT });
       await field.pressSequentially(value, { delay: 30 });
     }
   } else if (step.press) {
     // Enter on the focused element, so the navigation it starts (a submit) is waited for.
-    if (step.press === 'Enter') await page.locator(':focus').press('Enter', { timeout: 5000 });
+    if (step.press === 'Enter') await page.locator(':focus').press('Enter', { timeout: WAIT });
     else await page.keyboard.press(step.press);
   } else if (step.waitUrl) {
     await page.waitForURL((url) => url.href.includes(step.waitUrl), { timeout: 10000 });
   } else if (step.select) {
     for (const [name, label] of Object.entries(step.select)) {
-      await page.locator(`[name="${name}"]`).selectOption({ label }, { timeout: 5000 });
+      await page.locator(`[name="${name}"]`).selectOption({ label }, { timeout: WAIT });
     }
   } else if (step.button) {
     // By its accessible name (several buttons may read alike: "Revoke").
-    await page.getByRole('button', { name: step.button, exact: true }).click({ timeout: 5000 });
+    await page.getByRole('button', { name: step.button, exact: true }).click({ timeout: WAIT });
   } else if (step.see) {
-    await page.getByText(step.see, { exact: true }).first().waitFor({ timeout: 5000 });
+    await page.getByText(step.see, { exact: true }).first().waitFor({ timeout: WAIT });
   } else if (step.goto) {
     await page.goto(step.goto);
   } else if (step.upload) {
     // A file input has no name to post (the page's script reads it): found by id.
     for (const [id, path] of Object.entries(step.upload)) {
-      await page.locator(`#${id}`).setInputFiles(path, { timeout: 5000 });
+      await page.locator(`#${id}`).setInputFiles(path, { timeout: WAIT });
       // The console's script reads the file into a hidden field: wait until it has.
       await page.waitForFunction((id) => {
         const input = document.getElementById(id);
         const target = input.dataset.logo && document.getElementById(input.dataset.logo);
         return !target || target.value !== '';
-      }, id, { timeout: 5000 });
+      }, id, { timeout: WAIT });
     }
   } else if (step.fill) {
     for (const [name, value] of Object.entries(step.fill)) {
-      await page.locator(`[name="${name}"]`).fill(value, { timeout: 5000 });
+      await page.locator(`[name="${name}"]`).fill(value, { timeout: WAIT });
     }
   } else if (step.click) {
     // A page that posts to its opener closes itself right after the click's navigation.
-    await page.getByText(step.click, { exact: true }).first().click({ timeout: 5000 })
+    await page.getByText(step.click, { exact: true }).first().click({ timeout: WAIT })
       .catch((e) => { if (!page.isClosed()) throw e; });
   } else if (step.sentTo) {
     // The browser is sent to the vendor (a server redirect the stub cannot answer).
     const seen = navigations.get(page);
-    for (let i = 0; i < 100 && !seen.some((u) => u.startsWith(step.sentTo)); i++) {
+    for (let i = 0; i < 300 && !seen.some((u) => u.startsWith(step.sentTo)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (!seen.some((u) => u.startsWith(step.sentTo))) {
+      throw new Error(`never sent to ${step.sentTo} within 30 s; the last navigation was ${seen.at(-1)}`);
     }
   } else if (step.waitFor) {
     await page.waitForURL((url) => url.href.startsWith(step.waitFor), { timeout: 30000 });

@@ -72,6 +72,8 @@ try {
       await page.screenshot({ path: `${plan.screenshots}-${width}.png` });
     }
   }
+  // The popup posts its result, then closes itself: give the close time to arrive.
+  if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 10000 }).catch(() => {});
   const { settled, forged } = await page.evaluate(() => ({ settled: window.__settled, forged: window.__forged }));
   console.log(JSON.stringify({ settled, forged, popupClosed: popup.isClosed(), popupUrls: seen }));
 } finally {
