@@ -375,30 +375,71 @@ async fn a_consumer_is_edited_by_the_api_rules_and_deleted_with_its_connections(
         .await;
     let id = other["id"].as_str().unwrap();
     let page = format!("/console/consumers/{id}");
+    let version = version_of(&text(&browser.get(&page).await));
     let refused = browser
         .post(
             &page,
             &[
                 ("action", "edit"),
-                ("consumer.name", "Initech"),
+                ("version", &version),
+                ("consumer.name", "Initech Group"),
                 ("consumer.internal_reference", "cust-1"),
                 ("csrf", &token),
             ],
         )
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = text(&refused);
     assert!(
-        text(&refused).contains(r#"id="f-consumer-internal_reference-error""#),
-        "{}",
-        text(&refused)
+        shown.contains(r#"id="f-consumer-internal_reference-error""#),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(r#"value="Initech Group""#) && shown.contains(r#"value="cust-1""#),
+        "what was typed is shown again"
     );
     let (_, unchanged) = h.get(&format!("/v1/consumers/{id}")).await;
-    assert_eq!(unchanged["internal_reference"], json!(null));
+    assert_eq!(
+        (unchanged["name"].as_str(), &unchanged["internal_reference"]),
+        (Some("Initech"), &json!(null))
+    );
+
+    // Someone renames it meanwhile: a save from the page opened before is refused.
+    let (_, _) = h
+        .send(
+            "PATCH",
+            &format!("/v1/consumers/{id}"),
+            json!({"name": "Initech Inc"}),
+        )
+        .await;
+    let stale = browser
+        .post(
+            &page,
+            &[
+                ("action", "edit"),
+                ("version", &version),
+                ("consumer.name", "Initech Ltd"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = text(&stale);
+    assert!(
+        shown.contains("changed since the page was opened"),
+        "{shown}"
+    );
+    assert!(shown.contains(r#"value="Initech Ltd""#), "what was typed");
+    let (_, kept) = h.get(&format!("/v1/consumers/{id}")).await;
+    assert_eq!(kept["name"], "Initech Inc", "the newer name stands");
+
+    let version = version_of(&text(&browser.get(&page).await));
     let saved = browser
         .post(
             &page,
             &[
                 ("action", "edit"),
+                ("version", &version),
                 ("consumer.name", "Initech Ltd"),
                 ("csrf", &token),
             ],
@@ -417,6 +458,15 @@ async fn a_consumer_is_edited_by_the_api_rules_and_deleted_with_its_connections(
         .get(&format!("/v1/consumers/{}", taken["id"].as_str().unwrap()))
         .await;
     assert_eq!(status, StatusCode::OK, "only that consumer");
+}
+
+/// The stored version a page's form edits (its hidden `version` field).
+fn version_of(page: &str) -> String {
+    page.split(r#"name="version" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the version edited")
+        .to_owned()
 }
 
 /// The text of a page's `<textarea name="...">`, as a browser would show it.
@@ -547,12 +597,7 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
         "{shown}"
     );
     let edited = shown.replace("\"Acme CRM\"", "\"Acme CRM (EU)\"");
-    let version = page
-        .split(r#"name="version" value=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the version edited")
-        .to_owned();
+    let version = version_of(&page);
     // Saved over a newer version (here: the status changed meanwhile), it is refused.
     let (_, _) = h
         .send(
@@ -584,12 +629,7 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
     let edited = shown
         .replace("\"Acme CRM\"", "\"Acme CRM (EU)\"")
         .replace("\"inactive\"", "\"active\"");
-    let version = page
-        .split(r#"name="version" value=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let version = version_of(&page);
     let saved = browser
         .post(
             &path,

@@ -269,9 +269,9 @@ async fn conditional(
     (response.status(), etag, value)
 }
 
-/// A read answers the version as its `ETag`; a write with `If-Match` happens only over
-/// that version (412 and nothing written otherwise), so two editors cannot overwrite
-/// each other unseen.
+/// A read of an integration or a consumer answers the version as its `ETag`; a write with
+/// `If-Match` happens only over that version (412 and nothing written otherwise), so two
+/// editors cannot overwrite each other unseen.
 async fn if_match_writes_only_over_the_version_read(h: Harness) {
     let (_, created) = h
         .send("POST", "/v1/integrations", zendesk_like("helpdesk"))
@@ -312,6 +312,23 @@ async fn if_match_writes_only_over_the_version_read(h: Harness) {
     let inactive = json!({"status": "inactive"});
     let (status, _, _) = conditional(&h, "PATCH", &path, Some("*"), Some(inactive)).await;
     assert_eq!(status, StatusCode::OK);
+
+    // A consumer's details likewise.
+    let (_, consumer) = h
+        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
+        .await;
+    let path = format!("/v1/consumers/{}", consumer["id"].as_str().unwrap());
+    let (_, read, _) = conditional(&h, "GET", &path, None, None).await;
+    let read = read.expect("a consumer's ETag");
+    let renamed = json!({"name": "Globex Corp"});
+    let (status, saved, _) = conditional(&h, "PATCH", &path, Some(&read), Some(renamed)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(saved.as_deref(), Some(read.as_str()));
+    let late = json!({"name": "Globex Inc"});
+    let (status, _, _) = conditional(&h, "PATCH", &path, Some(&read), Some(late)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (_, shown) = h.get(&path).await;
+    assert_eq!(shown["name"], "Globex Corp");
 }
 
 async fn integration_validation_names_the_field_and_changes_nothing(h: Harness) {

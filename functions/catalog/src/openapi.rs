@@ -148,9 +148,14 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
             list: true,
             ..doc("List consumers", 200, schema::<Listed<ConsumerView>>(g))
         },
-        GetConsumer => doc("Get a consumer", 200, schema::<ConsumerView>(g)),
+        GetConsumer => Doc {
+            etag: true,
+            ..doc("Get a consumer", 200, schema::<ConsumerView>(g))
+        },
         PatchConsumer => Doc {
             request: schema::<ConsumerPatch>(g),
+            etag: true,
+            if_match: true,
             ..doc(
                 "Change a consumer (null clears a field)",
                 200,

@@ -11,7 +11,7 @@ use latchkey_web::{ApiError, Method, Response};
 use serde_json::{Map, Value, json};
 
 use crate::connections::named;
-use crate::{Cx, done, form_error};
+use crate::{Cx, api, done, form_error};
 
 /// Consumers shown on the list (a search by internal reference finds any other).
 const SHOWN: usize = 100;
@@ -85,8 +85,14 @@ pub(crate) async fn show(
     id: &str,
     link: Option<(&str, i64)>,
     notice: Option<&Notice<'_>>,
-    error: Option<&FormError<'_>>,
+    failed: Option<(&BTreeMap<String, String>, &FormError<'_>)>,
 ) -> Result<Response, ApiError> {
+    let error = failed.map(|(_, e)| e);
+    let typed: Vec<(&str, &str)> = failed
+        .iter()
+        .flat_map(|(form, _)| form.iter())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let id = ConsumerId::from(id);
     let (consumer, connections, integrations) = tokio::join!(
         cx.app.store.consumer(&cx.account.id, &id),
@@ -112,9 +118,11 @@ pub(crate) async fn show(
         &cx.frame(Section::Consumers),
         &ConsumerPage {
             consumer: &consumer.value,
+            version: consumer.version,
             connections: &rows,
             active: &active,
             preview: &preview,
+            typed: &typed,
         },
         link,
         notice,
@@ -142,7 +150,7 @@ pub(crate) async fn link(
             }
             show(cx, id, Some((&url, expires_at)), None, None).await
         }
-        Err(problem) => show(cx, id, None, None, Some(&form_error(&problem))).await,
+        Err(problem) => show(cx, id, None, None, Some((form, &form_error(&problem)))).await,
     }
 }
 
@@ -156,7 +164,7 @@ pub(crate) async fn save(
     if form.get("action").map(String::as_str) == Some("delete") {
         return match cx.api(Method::DELETE, &path, None).await {
             Ok(_) => Ok(console::see_other(&cx.href("consumers?done=deleted"))),
-            Err(problem) => show(cx, id, None, None, Some(&form_error(&problem))).await,
+            Err(problem) => show(cx, id, None, None, Some((form, &form_error(&problem)))).await,
         };
     }
     let text = |name: &str| match form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
@@ -168,15 +176,28 @@ pub(crate) async fn save(
         "internal_reference": text("consumer.internal_reference"),
         "email": text("consumer.email"),
     });
-    match cx.api(Method::PATCH, &path, Some(body)).await {
+    // Only over the version the page showed (versions start at 1: a missing one matches
+    // nothing), so a change made since is not overwritten unseen.
+    let shown = form
+        .get("version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    match cx.api_if_match(Method::PATCH, &path, body, shown).await {
         Ok(_) => Ok(console::see_other(
             &cx.href(&format!("consumers/{id}?done=saved")),
         )),
         Err(mut problem) => {
-            // The details form's fields are `consumer.{field}` (the link form has its own
-            // `name`).
-            problem.field = problem.field.map(|f| format!("consumer.{f}"));
-            show(cx, id, None, None, Some(&form_error(&problem))).await
+            if problem.field.as_deref() == Some("If-Match") {
+                problem = api::Problem {
+                    field: Some("version".into()),
+                    detail: "This consumer changed since the page was opened: nothing was saved. The form shows what you typed: save again to replace the newer details with it, or open the page again to see them.".into(),
+                };
+            } else {
+                // The details form's fields are `consumer.{field}` (the link form has its
+                // own `name`).
+                problem.field = problem.field.map(|f| format!("consumer.{f}"));
+            }
+            show(cx, id, None, None, Some((form, &form_error(&problem)))).await
         }
     }
 }

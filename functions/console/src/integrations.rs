@@ -233,7 +233,7 @@ fn on_definition(problem: api::Problem) -> api::Problem {
     match problem.field {
         Some(field) if field == "If-Match" => api::Problem {
             field: Some("definition".into()),
-            detail: "the integration changed since this page was opened (someone saved it, or its status or OAuth app changed): nothing was saved. Your text is below; the saved definition is on the page when you open it again".into(),
+            detail: "the integration changed since this page was opened (someone saved it, or its status or OAuth app changed): nothing was saved. Your text is below: save again to replace the newer definition with it, or open the page again to see that one".into(),
         },
         Some(field) if field != "definition" => api::Problem {
             field: Some("definition".into()),

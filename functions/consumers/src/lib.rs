@@ -19,7 +19,7 @@ use latchkey_store::Versioned;
 use latchkey_store::{Accounts, Consumers as _, Outbox};
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
-    authenticate, flag, json, json_body, no_content, query_params,
+    authenticate, check_if_match, flag, json, json_body, no_content, query_params, with_etag,
 };
 
 pub struct Consumers;
@@ -47,16 +47,23 @@ impl Handler for Consumers {
                 Ok(json(StatusCode::CREATED, &ConsumerView::from(&consumer)))
             }
             Operation::ListConsumers => list(&request, app, &account_id).await,
-            Operation::GetConsumer => Ok(json(
-                StatusCode::OK,
-                &ConsumerView::from(&find(app, &account_id, id).await?.value),
-            )),
+            Operation::GetConsumer => {
+                let found = find(app, &account_id, id).await?;
+                Ok(with_etag(
+                    json(StatusCode::OK, &ConsumerView::from(&found.value)),
+                    found.version,
+                ))
+            }
             Operation::PatchConsumer => {
                 let patch: ConsumerPatch = json_body(&request)?;
                 let current = find(app, &account_id, id).await?;
+                check_if_match(&request, current.version)?;
                 let next = current.value.patched(patch, app.now())?;
-                app.store.update_consumer(&current, &next).await?;
-                Ok(json(StatusCode::OK, &ConsumerView::from(&next)))
+                let version = app.store.update_consumer(&current, &next).await?;
+                Ok(with_etag(
+                    json(StatusCode::OK, &ConsumerView::from(&next)),
+                    version,
+                ))
             }
             Operation::DeleteConsumer => {
                 let consumer = find(app, &account_id, id).await?.value;

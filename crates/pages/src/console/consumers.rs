@@ -33,12 +33,7 @@ pub fn consumers(
                     .is_some_and(|r| r.to_lowercase().contains(&needle))
         })
         .collect();
-    let value = |name: &str| {
-        typed
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("", |(_, v)| *v)
-    };
+    let value = |name: &str| super::shown(typed, name, "");
     let fields = ["name", "internal_reference", "email"];
     let status = super::status_for(error);
     let body = html! {
@@ -89,26 +84,33 @@ pub fn consumers(
 /// opens it.
 pub struct ConsumerPage<'a> {
     pub consumer: &'a Consumer,
+    /// The stored version the details form edits (sent back as `If-Match`).
+    pub version: u64,
     pub connections: &'a [ConnectionRow<'a>],
     pub active: &'a [Integration],
     pub preview: &'a str,
+    /// What was typed into a form whose save failed.
+    pub typed: &'a [(&'a str, &'a str)],
 }
 
 /// One consumer: details, connections, a link to create. `link` is a link just made:
 /// its URL and expiry.
-pub fn consumer(
+pub fn consumer<'a>(
     frame: &Frame<'_>,
-    shown: &ConsumerPage<'_>,
+    page_: &ConsumerPage<'a>,
     link: Option<(&str, i64)>,
     notice_: Option<&Notice<'_>>,
     error: Option<&FormError<'_>>,
 ) -> Response {
     let &ConsumerPage {
         consumer,
+        version,
         connections,
         active,
         preview,
-    } = shown;
+        typed,
+    } = page_;
+    let value = |name: &str, stored: &'a str| super::shown(typed, name, stored);
     let path = format!("consumers/{}/links", consumer.id);
     let body = html! {
         p { a href=(frame.href("consumers")) { "← Consumers" } }
@@ -136,9 +138,10 @@ pub fn consumer(
             form method="post" action=(frame.href(&format!("consumers/{}", consumer.id))) data-busy="Saving…" {
                 (frame.csrf_field())
                 input type="hidden" name="action" value="edit";
-                (input("consumer.name", "Name", &consumer.name, "text", true, None, error))
-                (input("consumer.internal_reference", "Internal reference", consumer.internal_reference.as_deref().unwrap_or(""), "text", false, None, error))
-                (input("consumer.email", "Email", consumer.email.as_deref().unwrap_or(""), "email", false, None, error))
+                input type="hidden" name="version" value=(version);
+                (input("consumer.name", "Name", value("consumer.name", &consumer.name), "text", true, None, error))
+                (input("consumer.internal_reference", "Internal reference", value("consumer.internal_reference", consumer.internal_reference.as_deref().unwrap_or("")), "text", false, None, error))
+                (input("consumer.email", "Email", value("consumer.email", consumer.email.as_deref().unwrap_or("")), "email", false, None, error))
                 div.actions { button type="submit" { "Save details" } }
             }
             details.danger {
@@ -154,16 +157,18 @@ pub fn consumer(
                 (copyable("link-url", "Link", url))
                 p.help { "Expires " (when(Some(expires_at))) "." }
             }
-            (form_error(error, &["integration_id", "name", "consumer.name", "consumer.internal_reference", "consumer.email"]))
+            (form_error(error, &["integration_id", "name", "consumer.name", "consumer.internal_reference", "consumer.email", "version"]))
             form method="post" action=(frame.href(&path)) data-busy="Creating…" {
                 (frame.csrf_field())
-                (input("name", "Connection name", &consumer.name, "text", true,
+                (input("name", "Connection name", value("name", &consumer.name), "text", true,
                     Some("What the connection is called in your app and in this console."), error))
                 div.field {
                     label for="f-integration_id" { "Integration" }
                     select id="f-integration_id" name="integration_id" {
                         option value="" { "Any: the consumer picks in the marketplace" }
-                        @for i in active { option value=(i.id) { (i.name) } }
+                        @for i in active {
+                            option value=(i.id) selected[value("integration_id", "") == i.id.as_str()] { (i.name) }
+                        }
                     }
                 }
                 div.actions { button.primary type="submit" { "Create activation link" } }

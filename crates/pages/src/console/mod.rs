@@ -131,6 +131,15 @@ fn form_error(error: Option<&FormError<'_>>, fields: &[&str]) -> Markup {
     }
 }
 
+/// What field `name` shows: what was typed into it (a failed save shows it again), else
+/// `stored`.
+fn shown<'a>(typed: &[(&'a str, &'a str)], name: &str, stored: &'a str) -> &'a str {
+    typed
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(stored, |(_, v)| *v)
+}
+
 /// A labelled text input with its error, if any, tied to it for screen readers.
 fn input(
     name: &str,

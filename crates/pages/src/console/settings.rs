@@ -102,13 +102,8 @@ pub fn settings(
     let action = frame.href("settings");
     let b = &account.branding;
     let origins = account.allowed_redirect_origins.join(" ");
-    let value = |name: &str, stored: &'_ str| -> String {
-        typed
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(stored, |(_, v)| *v)
-            .to_owned()
-    };
+    let value =
+        |name: &str, stored: &'_ str| -> String { super::shown(typed, name, stored).to_owned() };
     let status = super::status_for(error);
     let fields = [
         "name",
