@@ -56,15 +56,28 @@ pub async fn run(mut plan: Value, name: Option<&str>) -> Value {
         .enumerate()
         .find(|(_, s)| s.get("error").is_some())
     {
+        // On one line each, without terminal colours, so that the end of CI's output holds
+        // them whole.
         let short = |v: &Value| {
-            v.as_str()
-                .unwrap_or("")
-                .chars()
-                .take(400)
-                .collect::<String>()
+            let mut plain = String::new();
+            let mut colour = false;
+            for c in v.as_str().unwrap_or("").chars() {
+                match c {
+                    '\u{1b}' => colour = true,
+                    'm' if colour => colour = false,
+                    _ if colour => {}
+                    c if c.is_whitespace() => {
+                        if !plain.ends_with(' ') {
+                            plain.push(' ');
+                        }
+                    }
+                    c => plain.push(c),
+                }
+            }
+            plain.trim().chars().take(400).collect::<String>()
         };
         panic!(
-            "step {} ({}) could not be taken: {}\n  on {} ({}), which showed:\n{}",
+            "step {} ({}) could not be taken: {}\n  on {} ({}), which showed: {}",
             i - 1,
             steps[i - 1],
             short(&failed["error"]),

@@ -9,6 +9,6 @@ export function launch() {
       '--no-first-run', '--disable-component-update', '--disable-sync',
       // The vendors' and providers' made-up hosts (reserved names) fail at once, not after
       // the machine's resolver gives up; stub pages are answered by routes before any lookup.
-      '--host-resolver-rules=MAP *.test ~NOTFOUND, MAP *.example ~NOTFOUND'],
+      '--host-resolver-rules=MAP *.test ~NOTFOUND, MAP *.example ~NOTFOUND, MAP *.example.com ~NOTFOUND'],
   });
 }

@@ -226,7 +226,7 @@ async function act(page, step) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     if (!seen.some((u) => u.startsWith(step.sentTo))) {
-      throw new Error(`never sent to ${step.sentTo} within 30 s; the last navigation was ${seen.at(-1)}`);
+      throw new Error(`never sent to ${step.sentTo} within 30 s; the last navigation was ${seen.at(-1) ?? 'none'}`);
     }
   } else if (step.waitFor) {
     await page.waitForURL((url) => url.href.startsWith(step.waitFor), { timeout: 30000 });

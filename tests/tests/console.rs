@@ -619,6 +619,26 @@ async fn a_custom_integration_is_defined_edited_and_deleted_by_the_api_rules() {
         .await;
     assert_eq!(stale.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text(&stale).contains("changed since this page was opened"));
+    assert_ne!(
+        version_of(&text(&stale)),
+        version,
+        "shown again over the newer version: saving again replaces it knowingly"
+    );
+    // Refused for anything else, the text stays on the version it was typed on: the
+    // change made meanwhile is still caught when it is fixed.
+    let malformed = browser
+        .post(
+            &path,
+            &[
+                ("action", "definition"),
+                ("definition", "{\"key\": "),
+                ("version", &version),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(version_of(&text(&malformed)), version);
     let (_, kept) = h.get(&format!("/v1/integrations/{id}")).await;
     assert_eq!(
         (kept["name"].as_str(), kept["status"].as_str()),

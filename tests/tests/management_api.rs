@@ -300,6 +300,11 @@ async fn if_match_writes_only_over_the_version_read(h: Harness) {
     assert_eq!(shown["name"], "Helpdesk (EU)", "the first save stands");
     assert_eq!(now.as_deref(), Some(saved.as_str()));
 
+    // The precondition comes before the body: a stale write is a 412 even when its body
+    // is also wrong.
+    let (status, _, _) = conditional(&h, "PUT", &path, Some(&read), Some(json!({"key": 7}))).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+
     // A weak tag never matches (strong comparison); a list with the current one and `*` do.
     let weak = format!("W/{saved}");
     let (status, _, _) =
@@ -314,12 +319,18 @@ async fn if_match_writes_only_over_the_version_read(h: Harness) {
     assert_eq!(status, StatusCode::OK);
 
     // A consumer's details likewise.
-    let (_, consumer) = h
-        .send("POST", "/v1/consumers", json!({"name": "Globex"}))
-        .await;
+    let (_, created, consumer) = conditional(
+        &h,
+        "POST",
+        "/v1/consumers",
+        None,
+        Some(json!({"name": "Globex"})),
+    )
+    .await;
     let path = format!("/v1/consumers/{}", consumer["id"].as_str().unwrap());
     let (_, read, _) = conditional(&h, "GET", &path, None, None).await;
     let read = read.expect("a consumer's ETag");
+    assert_eq!(created, Some(read.clone()), "a creation answers it too");
     let renamed = json!({"name": "Globex Corp"});
     let (status, saved, _) = conditional(&h, "PATCH", &path, Some(&read), Some(renamed)).await;
     assert_eq!(status, StatusCode::OK);

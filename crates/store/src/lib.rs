@@ -62,13 +62,16 @@ pub struct Record {
     pub inventory: Option<(String, String)>,
 }
 
+/// The version of an item just created; each update adds one.
+pub const FIRST_VERSION: u64 = 1;
+
 impl Record {
     pub fn new(key: Key, kind: &str, body: impl Into<String>) -> Self {
         Self {
             key,
             kind: kind.to_owned(),
             body: body.into(),
-            version: 1,
+            version: FIRST_VERSION,
             expires_at: None,
             lookup: None,
             schedule: None,

@@ -17,7 +17,7 @@ pub use auth::{SignedIn, authenticate};
 pub use lambda_http::Body;
 pub use lambda_http::http::{Method, StatusCode};
 pub use problem::{ApiError, log_error};
-pub use request::{PageParams, check_if_match, flag, form_body, json_body, query_params};
+pub use request::{IfMatch, PageParams, check_if_match, flag, form_body, json_body, query_params};
 pub use response::{etag, json, no_content, with_etag};
 pub use routes::{Function, Operation, PathParams, ROUTES, Route};
 

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, Request};
-use latchkey_store::Cursor;
+use latchkey_store::{Cursor, StoreError};
 
 /// The query string as a map (last value wins). Parsed from the URI, which is the same
 /// under API Gateway and the local gateway.
@@ -28,22 +28,42 @@ pub fn form_body(request: &Request) -> std::collections::BTreeMap<String, String
 
 /// `If-Match` (RFC 9110 §13.1.1) against the version just read: passes when the header
 /// is absent, `*`, or lists the version's strong entity tag (`"7"`, the `ETag` a read
-/// answered); otherwise the write must not happen (412). Weak tags never match.
-pub fn check_if_match(request: &Request, version: u64) -> Result<(), ApiError> {
-    let Some(header) = request.headers().get("if-match") else {
-        return Ok(());
-    };
+/// answered); otherwise the write must not happen (412). Weak tags never match. Checked
+/// before the body is read, as preconditions are.
+pub fn check_if_match(request: &Request, version: u64) -> Result<IfMatch, ApiError> {
+    let mut lines = request.headers().get_all("if-match").iter().peekable();
+    if lines.peek().is_none() {
+        return Ok(IfMatch(false));
+    }
     let current = crate::response::etag(version);
-    let matches = header.to_str().is_ok_and(|listed| {
-        listed
-            .split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || tag == current)
+    // Repeated header lines are one list (RFC 9110 §5.3).
+    let matches = lines.any(|line| {
+        line.to_str().is_ok_and(|listed| {
+            listed
+                .split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.as_bytes() == current.as_bytes())
+        })
     });
     if matches {
-        Ok(())
+        Ok(IfMatch(true))
     } else {
         Err(ApiError::PreconditionFailed)
+    }
+}
+
+/// Whether a write was conditional on `If-Match`.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(bool);
+
+impl IfMatch {
+    /// The answer to a write at the version read that lost to another write meanwhile: for
+    /// a conditional request the version it named is gone (412), else 409.
+    pub fn lost(self, e: StoreError) -> ApiError {
+        match e {
+            StoreError::Stale if self.0 => ApiError::PreconditionFailed,
+            e => e.into(),
+        }
     }
 }
 
@@ -139,5 +159,44 @@ impl PageParams {
             .map(|c| Cursor::parse(c))
             .transpose()?;
         Ok(Self { limit, cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_if_match(lines: &[&str]) -> Request {
+        let mut request = Request::default();
+        for line in lines {
+            request
+                .headers_mut()
+                .append("if-match", line.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn if_match_compares_strong_tags_over_every_line() {
+        let passes = |lines: &[&str]| check_if_match(&with_if_match(lines), 7).is_ok();
+        assert!(passes(&[]), "no precondition");
+        assert!(passes(&["\"7\""]));
+        assert!(passes(&["*"]));
+        assert!(passes(&["\"3\", \"7\""]));
+        assert!(passes(&["\"3\"", "\"7\""]), "repeated lines are one list");
+        assert!(!passes(&["\"3\""]));
+        assert!(!passes(&["W/\"7\""]), "a weak tag never matches");
+        assert!(!passes(&["7"]), "an entity tag is quoted");
+    }
+
+    #[test]
+    fn a_conditional_write_that_loses_the_race_is_a_failed_precondition() {
+        let conditional = check_if_match(&with_if_match(&["\"7\""]), 7).unwrap();
+        let plain = check_if_match(&with_if_match(&[]), 7).unwrap();
+        assert!(matches!(
+            conditional.lost(StoreError::Stale),
+            ApiError::PreconditionFailed
+        ));
+        assert!(matches!(plain.lost(StoreError::Stale), ApiError::Stale));
     }
 }

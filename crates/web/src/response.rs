@@ -1,4 +1,4 @@
-use lambda_http::http::StatusCode;
+use lambda_http::http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
 use crate::Response;
@@ -19,18 +19,13 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
 }
 
 /// The entity tag of a stored version: what `ETag` answers and `If-Match` names.
-pub fn etag(version: u64) -> String {
-    format!("\"{version}\"")
+pub fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("a quoted number is a header value")
 }
 
 /// `response` with the `ETag` of the version it shows, for a later `If-Match`.
 pub fn with_etag(mut response: Response, version: u64) -> Response {
-    response.headers_mut().insert(
-        "etag",
-        etag(version)
-            .parse()
-            .expect("a quoted number is a header value"),
-    );
+    response.headers_mut().insert("etag", etag(version));
     response
 }
 

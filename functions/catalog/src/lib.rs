@@ -15,9 +15,9 @@ use latchkey_domain::{
     ClientSecret, FieldError, Integration, IntegrationInput, IntegrationStatus, Logo, OAuthClient,
 };
 use latchkey_store::Integrations;
-use latchkey_store::Versioned;
+use latchkey_store::{FIRST_VERSION, Versioned};
 use latchkey_web::{
-    ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
+    ApiError, Handler, IfMatch, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, check_if_match, json, json_body, query_params, with_etag,
 };
 use serde::Deserialize;
@@ -57,7 +57,10 @@ impl Handler for Catalog {
                 let created = create_integration(&app.store, &app.vault, &account_id, input, None)
                     .await
                     .map_err(catalog_error)?;
-                Ok(json(StatusCode::CREATED, &view(app, &created)))
+                Ok(with_etag(
+                    json(StatusCode::CREATED, &view(app, &created)),
+                    FIRST_VERSION,
+                ))
             }
             Operation::ReplaceIntegration => replace(&request, app, &account_id, id).await,
             Operation::PatchIntegration => patch(&request, app, &account_id, id).await,
@@ -134,9 +137,9 @@ async fn replace(
     account_id: &AccountId,
     id: &IntegrationId,
 ) -> Result<Response, ApiError> {
-    let input: IntegrationInput = json_body(request)?;
     let current = find(app, account_id, id).await?;
-    check_if_match(request, current.version)?;
+    let if_match = check_if_match(request, current.version)?;
+    let input: IntegrationInput = json_body(request)?;
     if input.key != current.value.key {
         return Err(
             FieldError::new("key", "cannot change; create a new integration instead").into(),
@@ -150,7 +153,7 @@ async fn replace(
     )?;
     next.created_at = current.value.created_at;
     next.builtin_revision = current.value.builtin_revision.clone();
-    save(app, current, next).await
+    save(app, current, next, if_match).await
 }
 
 /// `PATCH /v1/integrations/{id}`: status, name, logo, and the OAuth app (applied to every
@@ -175,6 +178,8 @@ async fn patch(
     account_id: &AccountId,
     id: &IntegrationId,
 ) -> Result<Response, ApiError> {
+    let current = find(app, account_id, id).await?;
+    let if_match = check_if_match(request, current.version)?;
     let patch: IntegrationPatch = json_body(request)?;
     if matches!(
         &patch.client,
@@ -185,8 +190,6 @@ async fn patch(
     ) {
         return Err(FieldError::new("client.client_secret", "must be a string").into());
     }
-    let current = find(app, account_id, id).await?;
-    check_if_match(request, current.version)?;
     let mut next = current.value.clone();
     if let Some(status) = patch.status {
         next.status = status;
@@ -215,7 +218,7 @@ async fn patch(
     }
     next.updated_at = app.now();
     next.validate()?;
-    save(app, current, next).await
+    save(app, current, next, if_match).await
 }
 
 /// Validates, seals new secrets, writes at the version read, then drops replaced secrets.
@@ -224,6 +227,7 @@ async fn save(
     app: &App,
     current: Versioned<Integration>,
     mut next: Integration,
+    if_match: IfMatch,
 ) -> Result<Response, ApiError> {
     inherit_client_secrets(&mut next, &current.value)?;
     require_apps_when_active(&next)?;
@@ -234,7 +238,8 @@ async fn save(
             value: next.clone(),
             version: current.version,
         })
-        .await?;
+        .await
+        .map_err(|e| if_match.lost(e))?;
     // Auth options that are gone take their OAuth app secrets with them.
     let mut dropped = current.value;
     dropped

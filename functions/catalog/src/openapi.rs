@@ -95,6 +95,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         ),
         CreateIntegration => Doc {
             request: schema::<IntegrationInput>(g),
+            etag: true,
             ..doc(
                 "Create a custom integration",
                 201,
@@ -138,6 +139,7 @@ fn describe(operation: Operation, g: &mut SchemaGenerator) -> Option<Doc> {
         },
         CreateConsumer => Doc {
             request: schema::<NewConsumer>(g),
+            etag: true,
             ..doc("Create a consumer", 201, schema::<ConsumerView>(g))
         },
         ListConsumers => Doc {
@@ -501,12 +503,17 @@ mod tests {
         let integration = &document["components"]["schemas"]["Integration"];
         assert!(integration["properties"].get("logo").is_none());
         assert!(integration["properties"].get("logo_url").is_some());
-        let one = &paths["/v1/integrations/{id}"];
-        assert!(one["get"]["responses"]["200"]["headers"]["ETag"].is_object());
-        for write in ["put", "patch"] {
-            let parameters = one[write]["parameters"].as_array().unwrap();
-            assert!(parameters.iter().any(|p| p["name"] == "If-Match"));
-            assert!(one[write]["responses"]["412"].is_object());
+        for (path, writes) in [
+            ("/v1/integrations/{id}", &["put", "patch"][..]),
+            ("/v1/consumers/{id}", &["patch"][..]),
+        ] {
+            let one = &paths[path];
+            assert!(one["get"]["responses"]["200"]["headers"]["ETag"].is_object());
+            for write in writes {
+                let parameters = one[write]["parameters"].as_array().unwrap();
+                assert!(parameters.iter().any(|p| p["name"] == "If-Match"));
+                assert!(one[write]["responses"]["412"].is_object());
+            }
         }
     }
 }

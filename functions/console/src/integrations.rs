@@ -138,9 +138,11 @@ fn definition(integration: &Integration) -> String {
     serde_json::to_string_pretty(&definition).expect("definitions serialize")
 }
 
+/// The integration's page; its definition form edits `version`.
 async fn page_for(
     cx: &Cx<'_>,
     found: &Versioned<Integration>,
+    version: u64,
     client_id: &str,
     definition_text: Option<&str>,
     notice: Option<&Notice<'_>>,
@@ -162,7 +164,7 @@ async fn page_for(
         &cx.frame(Section::Integrations),
         &IntegrationPage {
             integration,
-            version: found.version,
+            version,
             redirect_uri: redirect_uri.as_str(),
             client_id,
             definition: definition_text.or(stored.as_deref()),
@@ -186,6 +188,7 @@ pub(crate) async fn show(
     page_for(
         cx,
         &found,
+        found.version,
         client_id(&found.value),
         None,
         done.as_ref(),
@@ -293,6 +296,9 @@ pub(crate) async fn save(
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
     let path = format!("/v1/integrations/{}", integration.id);
     let custom = integration.builtin.is_none();
+    // The version the definition form edits when the page is shown again; `None`: the
+    // newest, read again.
+    let mut shown_version = Some(found.version);
     let (answer, done) = match field("action") {
         // A built-in has no definition to edit and is deactivated, not deleted.
         "delete" | "definition" if !custom => {
@@ -310,23 +316,28 @@ pub(crate) async fn save(
             }
         }
         "definition" => {
+            // Only over the version the page showed: a save in between (or a status or app
+            // change) is not overwritten. (Versions start at 1: a missing one matches
+            // nothing.)
+            let posted = field("version").parse().unwrap_or(0);
             let answer = match parsed(form.get("definition").map_or("", String::as_str)) {
                 Ok(mut body) => {
                     // The editor does not show the logo: an edit keeps it.
                     if let (Some(logo), Some(object)) = (&integration.logo, body.as_object_mut()) {
                         object.entry("logo").or_insert_with(|| json!(logo));
                     }
-                    // Only over the version the page showed: a save in between (or a
-                    // status or app change) is not overwritten.
-                    // (Versions start at 1: a missing one matches nothing.)
-                    let shown = field("version").parse().unwrap_or(0);
-                    cx.api_if_match(Method::PUT, &path, body, shown)
-                        .await
-                        .map_err(on_definition)
+                    cx.api_if_match(Method::PUT, &path, body, posted).await
                 }
                 Err(problem) => Err(problem),
             };
-            (answer, "saved")
+            // Shown again after a failure: refused for a newer version, over that one
+            // (saving again then replaces it, knowingly); refused for anything else, over
+            // the version it was typed on, so that a change made meanwhile is still caught.
+            shown_version = match &answer {
+                Err(problem) if problem.field.as_deref() == Some("If-Match") => None,
+                _ => Some(posted),
+            };
+            (answer.map_err(on_definition), "saved")
         }
         "status" => (
             cx.api(
@@ -352,14 +363,22 @@ pub(crate) async fn save(
         )),
         Err(problem) => {
             let typed_definition = form.get("definition").map(|text| shown_again(text));
+            let current = match shown_version {
+                Some(_) => found.clone(),
+                None => match find(cx, id).await? {
+                    Some(newest) => newest,
+                    None => return Ok(cx.not_found(Section::Integrations, "integration")),
+                },
+            };
             let client_id = if form.contains_key("client.client_id") {
                 field("client.client_id")
             } else {
-                client_id(integration)
+                client_id(&current.value)
             };
             page_for(
                 cx,
-                &found,
+                &current,
+                shown_version.unwrap_or(current.version),
                 client_id,
                 typed_definition.as_deref(),
                 None,

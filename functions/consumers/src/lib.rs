@@ -15,8 +15,8 @@ use latchkey_domain::{Account, AccountPatch, Consumer, ConsumerPatch, NewConsume
 use latchkey_domain::{AccountId, ConsumerId};
 use latchkey_domain::{Credentials, SecretScope};
 use latchkey_domain::{NewApiKey, SigningSecret, validate_egress_url};
-use latchkey_store::Versioned;
 use latchkey_store::{Accounts, Consumers as _, Outbox};
+use latchkey_store::{FIRST_VERSION, Versioned};
 use latchkey_web::{
     ApiError, Handler, Operation, PageParams, PathParams, Request, Response, StatusCode,
     authenticate, check_if_match, flag, json, json_body, no_content, query_params, with_etag,
@@ -44,7 +44,10 @@ impl Handler for Consumers {
                     app.now(),
                 )?;
                 app.store.create_consumer(&consumer).await?;
-                Ok(json(StatusCode::CREATED, &ConsumerView::from(&consumer)))
+                Ok(with_etag(
+                    json(StatusCode::CREATED, &ConsumerView::from(&consumer)),
+                    FIRST_VERSION,
+                ))
             }
             Operation::ListConsumers => list(&request, app, &account_id).await,
             Operation::GetConsumer => {
@@ -55,11 +58,15 @@ impl Handler for Consumers {
                 ))
             }
             Operation::PatchConsumer => {
-                let patch: ConsumerPatch = json_body(&request)?;
                 let current = find(app, &account_id, id).await?;
-                check_if_match(&request, current.version)?;
+                let if_match = check_if_match(&request, current.version)?;
+                let patch: ConsumerPatch = json_body(&request)?;
                 let next = current.value.patched(patch, app.now())?;
-                let version = app.store.update_consumer(&current, &next).await?;
+                let version = app
+                    .store
+                    .update_consumer(&current, &next)
+                    .await
+                    .map_err(|e| if_match.lost(e))?;
                 Ok(with_etag(
                     json(StatusCode::OK, &ConsumerView::from(&next)),
                     version,
