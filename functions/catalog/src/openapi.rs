@@ -396,13 +396,8 @@ fn build(server_url: &str) -> Value {
         }
         let mut responses = Map::new();
         responses.insert(d.status.to_string(), success);
-        let refusals: &[&str] = if d.if_match {
-            &["400", "401", "404", "409", "412", "422"]
-        } else {
-            &["400", "401", "404", "409", "422"]
-        };
-        for &code in refusals {
-            if d.public && code == "401" {
+        for code in ["400", "401", "404", "409", "412", "422"] {
+            if (d.public && code == "401") || (!d.if_match && code == "412") {
                 continue;
             }
             responses.insert(

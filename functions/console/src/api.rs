@@ -14,6 +14,13 @@ pub struct Problem {
     pub detail: String,
 }
 
+impl Problem {
+    /// Refused for `If-Match`: the stored version is newer than the one the page showed.
+    pub fn is_stale(&self) -> bool {
+        self.field.as_deref() == Some("If-Match")
+    }
+}
+
 fn handler_for(function: Function) -> Option<&'static dyn Handler> {
     Some(match function {
         Function::Catalog => &latchkey_catalog::Catalog,

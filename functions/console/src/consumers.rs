@@ -187,7 +187,7 @@ pub(crate) async fn save(
             &cx.href(&format!("consumers/{id}?done=saved")),
         )),
         Err(mut problem) => {
-            if problem.field.as_deref() == Some("If-Match") {
+            if problem.is_stale() {
                 problem = api::Problem {
                     field: Some("version".into()),
                     detail: "This consumer changed since the page was opened: nothing was saved. The form shows what you typed: save again to replace the newer details with it, or open the page again to see them.".into(),

@@ -233,11 +233,13 @@ fn shown_again(text: &str) -> String {
 
 /// The API's problem with a definition, next to the editor: its detail names the path.
 fn on_definition(problem: api::Problem) -> api::Problem {
-    match problem.field {
-        Some(field) if field == "If-Match" => api::Problem {
+    if problem.is_stale() {
+        return api::Problem {
             field: Some("definition".into()),
             detail: "the integration changed since this page was opened (someone saved it, or its status or OAuth app changed): nothing was saved. Your text is below: save again to replace the newer definition with it, or open the page again to see that one".into(),
-        },
+        };
+    }
+    match problem.field {
         Some(field) if field != "definition" => api::Problem {
             field: Some("definition".into()),
             detail: if problem.detail.starts_with(&field) {
@@ -334,7 +336,7 @@ pub(crate) async fn save(
             // (saving again then replaces it, knowingly); refused for anything else, over
             // the version it was typed on, so that a change made meanwhile is still caught.
             shown_version = match &answer {
-                Err(problem) if problem.field.as_deref() == Some("If-Match") => None,
+                Err(problem) if problem.is_stale() => None,
                 _ => Some(posted),
             };
             (answer.map_err(on_definition), "saved")
@@ -364,7 +366,7 @@ pub(crate) async fn save(
         Err(problem) => {
             let typed_definition = form.get("definition").map(|text| shown_again(text));
             let current = match shown_version {
-                Some(_) => found.clone(),
+                Some(_) => found,
                 None => match find(cx, id).await? {
                     Some(newest) => newest,
                     None => return Ok(cx.not_found(Section::Integrations, "integration")),
